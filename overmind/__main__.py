@@ -1,0 +1,3 @@
+from overmind.cli import main
+
+main()

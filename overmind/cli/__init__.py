@@ -1,0 +1,54 @@
+"""The `overmind` command line: thin click commands over the mission layer."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from overmind import __version__
+from overmind.errors import OvermindError
+
+
+def die(error: OvermindError) -> None:
+    click.echo(f"overmind: {error.message}", err=True)
+    if error.hint:
+        click.echo(f"({error.hint})", err=True)
+    sys.exit(error.exit_code)
+
+
+class OvermindGroup(click.Group):
+    """Turns every OvermindError into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OvermindError as error:
+            die(error)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (e.g. `overmind logs | head`)
+            sys.exit(0)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+
+@click.group(cls=OvermindGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="overmind")
+def cli() -> None:
+    """A systemd-native supervisor for AI coding agents."""
+
+
+def _register() -> None:
+    from overmind.cli import host, missions
+
+    for module in (missions, host):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="overmind")

@@ -1,0 +1,205 @@
+"""Mission commands: run, ps, info, logs, stop, kill, gc."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+import click
+
+from overmind import format as fmt
+from overmind.errors import OvermindError
+
+
+def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
+    from overmind.host import ensure_user_manager
+    from overmind.missions import Missions
+
+    ensure_user_manager(auto_boot=auto_boot)
+    return Missions()
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command(context_settings={"allow_interspersed_args": False})
+@click.option("--name", help="Mission name (default: a generated adjective-noun).")
+@click.option("--cwd", default=".", show_default=True, help="Working directory.")
+@click.option("--env", "-e", "env", multiple=True, metavar="K=V", help="Environment variable (repeatable).")
+@click.option("--memory-max", metavar="SIZE", help="Memory limit, e.g. 512M (MemoryMax=).")
+@click.option("--cpu-quota", metavar="PCT", help="CPU limit in percent of one CPU, e.g. 50% (CPUQuota=).")
+@click.option("--tasks-max", type=click.IntRange(min=1), help="Process/thread limit (TasksMax=).")
+@click.option("--timeout", metavar="DURATION", help="Runtime limit, e.g. 30min (RuntimeMaxSec=).")
+@click.option("--stop-timeout", metavar="DURATION", default="10s", show_default=True,
+              help="Grace period between SIGTERM and SIGKILL on stop.")
+@json_option
+@click.argument("command", nargs=-1, required=True)
+def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
+        tasks_max: int | None, timeout: str | None, stop_timeout: str, as_json: bool,
+        command: tuple[str, ...]) -> None:
+    """Start COMMAND as a supervised mission (a transient systemd user unit).
+
+    One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
+    """
+    from overmind.spec import Limits, MissionSpec, parse_cpu_quota, parse_duration, parse_env, parse_size
+
+    spec = MissionSpec(
+        command=command[0] if len(command) == 1 else shlex.join(command),
+        name=name,
+        cwd=cwd,
+        env=parse_env(env),
+        limits=Limits(
+            memory_max=parse_size(memory_max, "memory limit") if memory_max else None,
+            cpu_quota=parse_cpu_quota(cpu_quota) if cpu_quota else None,
+            tasks_max=tasks_max,
+            timeout=parse_duration(timeout, "timeout") if timeout else None,
+        ),
+        stop_timeout=parse_duration(stop_timeout, "stop timeout"),
+    )
+    mission = _missions(auto_boot=True).start(spec)
+    if as_json:
+        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
+    else:
+        click.echo(f"started mission {mission.id} ({mission.name}) as {mission.unit}")
+
+
+@click.command()
+@click.option("--all", "-a", "show_all", is_flag=True, help="Include killed missions.")
+@json_option
+def ps(show_all: bool, as_json: bool) -> None:
+    """List missions: running ones first, then finished ones not yet collected by gc."""
+    missions = _missions()
+    views = missions.views(missions.store.all())
+    if not show_all:
+        views = [v for v in views if v.status.state != "killed"]
+    views.sort(key=lambda v: (v.status.finished, v.mission.created_at))
+    if as_json:
+        fmt.print_json([v.to_json() for v in views])
+        return
+    if not views:
+        click.echo("no missions (start one with: overmind run 'COMMAND')")
+        return
+    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", "COMMAND")
+    rows = [(v.mission.id, v.mission.name, v.mission.type, v.status.label, str(v.restarts),
+             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds), v.mission.command)
+            for v in views]
+    click.echo(fmt.table(headers, rows))
+
+
+@click.command()
+@click.argument("ref", metavar="ID|NAME")
+@json_option
+def info(ref: str, as_json: bool) -> None:
+    """Everything known about one mission."""
+    missions = _missions()
+    view = missions.view(missions.resolve(ref))
+    data = view.to_json()
+    if as_json:
+        fmt.print_json(data)
+        return
+    from datetime import datetime
+
+    def stamp(value: float | None) -> str:
+        return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+
+    limits = ", ".join(f"{k}={v}" for k, v in data["limits"].items()) or "none"
+    fields = [
+        ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
+        ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
+        ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
+        ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
+        ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
+        ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
+        ("uptime", fmt.duration(data["uptime_s"])), ("created", stamp(data["created_at"])),
+        ("started", stamp(data["started_at"])), ("finished", stamp(data["finished_at"])),
+    ]
+    if data["status_text"]:
+        fields.insert(1, ("activity", data["status_text"]))
+    width = max(len(label) for label, _ in fields)
+    for label, value in fields:
+        click.echo(f"{label:>{width}}: {value}")
+
+
+@click.command()
+@click.argument("ref", metavar="[ID|NAME]", required=False)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
+@click.option("--lines", "-n", type=click.IntRange(min=0), help="Show only the last N lines.")
+@click.option("--since", help="Show lines since a time, e.g. '10 min ago' or '2026-01-31 09:00'.")
+@json_option
+def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as_json: bool) -> None:
+    """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME)."""
+    from overmind import journal
+
+    missions = _missions()
+    known = missions.store.all()
+    chosen = [missions.resolve(ref)] if ref else known
+    since_epoch = _parse_since(since) if since else None
+    names_width = max((len(m.name) for m in chosen), default=0)
+    for entry in journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow):
+        if as_json:
+            click.echo(json.dumps(entry.to_json()))
+        else:
+            click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
+
+
+def _parse_since(text: str) -> float:
+    """Absolute ('2026-01-31 09:00', ISO 8601) or relative ('10 min ago', '2h') times."""
+    import re
+    import time
+    from datetime import datetime
+
+    from overmind.spec import parse_duration
+
+    relative = re.fullmatch(r"(.+?)\s*ago", text.strip()) 
+    if relative or re.fullmatch(r"\d+(\.\d+)?\s*[a-z]+", text.strip()):
+        return time.time() - parse_duration((relative[1] if relative else text).replace(" ", ""), "--since")
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise OvermindError(f"invalid --since {text!r}", hint="use e.g. '10min ago' or '2026-01-31 09:00'") from None
+
+
+def _targets(missions, refs: tuple[str, ...], every: bool, verb: str) -> list:
+    if every and refs:
+        raise OvermindError(f"give mission names or --all to {verb}, not both")
+    if every:
+        return [v.mission for v in missions.views(missions.store.all()) if not v.status.finished]
+    if not refs:
+        raise OvermindError(f"nothing to {verb}", hint=f"overmind {verb} ID|NAME, or --all")
+    return [missions.resolve(ref) for ref in refs]
+
+
+@click.command()
+@click.argument("refs", nargs=-1, metavar="ID|NAME...")
+@click.option("--all", "every", is_flag=True, help="Stop every running mission.")
+def stop(refs: tuple[str, ...], every: bool) -> None:
+    """Stop missions: SIGTERM to all their processes, SIGKILL after the grace period."""
+    missions = _missions()
+    for mission in _targets(missions, refs, every, "stop"):
+        missions.stop(mission)
+        click.echo(f"stopped {mission.id} ({mission.name})")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, metavar="ID|NAME...")
+@click.option("--all", "every", is_flag=True, help="Kill every running mission.")
+def kill(refs: tuple[str, ...], every: bool) -> None:
+    """Kill missions with SIGKILL and drop them from ps (logs stay readable by id until gc)."""
+    missions = _missions()
+    for mission in _targets(missions, refs, every, "kill"):
+        missions.kill(mission)
+        click.echo(f"killed {mission.id} ({mission.name})")
+
+
+@click.command()
+@json_option
+def gc(as_json: bool) -> None:
+    """Forget finished and killed missions (their journal lines stay in the journal)."""
+    removed = _missions().collect()
+    if as_json:
+        fmt.print_json([{"id": m.id, "name": m.name} for m in removed])
+    else:
+        click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
+
+
+COMMANDS = [run, ps, info, logs, stop, kill, gc]

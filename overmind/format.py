@@ -1,0 +1,71 @@
+"""Human output: aligned tables that fit the terminal, sizes and durations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def terminal_width() -> int:
+    return shutil.get_terminal_size((120, 24)).columns
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None,
+          shrinkable: Sequence[int] = (1,), last_min: int = 16) -> str:
+    """Left-aligned columns that fit the terminal: the last column is cut first, then the
+    `shrinkable` columns (e.g. long names) down to 10 characters each."""
+    width = width or terminal_width()
+    widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers) - 1)]
+    overflow = sum(widths) + 2 * len(widths) + last_min - width
+    for index in sorted(shrinkable, key=lambda i: -widths[i]):
+        if overflow <= 0:
+            break
+        cut = min(overflow, max(widths[index] - 10, 0))
+        widths[index] -= cut
+        overflow -= cut
+    lines = []
+    for row in [headers, *rows]:
+        head = "".join(truncate(str(cell), w).ljust(w) + "  " for cell, w in zip(row[:-1], widths))
+        lines.append(head + truncate(str(row[-1]), max(width - len(head), 8)))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def truncate(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    amount = float(value)
+    for unit in ("B", "K", "M", "G"):
+        if amount < 1024 or unit == "G":
+            return f"{amount:.0f}{unit}" if unit == "B" else f"{amount:.1f}{unit}"
+        amount /= 1024
+    return f"{amount:.1f}T"
+
+
+def cpu(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.2f}s"
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=None if isinstance(data, list) and len(data) > 50 else 2, default=str)
+    sys.stdout.write("\n")

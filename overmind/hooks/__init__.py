@@ -1,0 +1,1 @@
+"""Small programs systemd runs inside a mission's unit."""

@@ -1,0 +1,69 @@
+"""ExecStopPost= hook: record how a run of the mission ended.
+
+systemd runs this after every run (including each one before a restart) with $SERVICE_RESULT,
+$EXIT_CODE and $EXIT_STATUS set, still inside the unit's cgroup. What it prints lands in the
+mission's journal stream, so `overmind logs` and `journalctl` both show why a run ended.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def memory_limit_hit() -> bool:
+    """Whether the kernel's OOM killer fired in this cgroup (cgroup v2 and v1 both say so)."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            entries = [line.rstrip("\n").split(":", 2) for line in f]
+    except OSError:
+        return False
+    for _, controllers, path in entries:
+        if controllers == "":
+            candidates = [f"/sys/fs/cgroup{path}/memory.events", f"/sys/fs/cgroup/unified{path}/memory.events"]
+        elif "memory" in controllers.split(","):
+            candidates = [f"/sys/fs/cgroup/memory{path}/memory.oom_control"]
+        else:
+            continue
+        for candidate in candidates:
+            try:
+                with open(candidate) as f:
+                    for line in f:
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and int(value) > 0:
+                            return True
+            except (OSError, ValueError):
+                continue
+    return False
+
+
+def describe_end(result: str, code: str, status: str, oom: bool) -> str:
+    if oom:
+        return "killed: memory limit reached (MemoryMax)"
+    if code == "exited":
+        return f"exited with code {status}"
+    if result == "success":
+        return f"stopped (SIG{status})"
+    if result == "watchdog":
+        return "killed: no activity (watchdog)"
+    if result == "timeout":
+        return "killed: runtime limit reached"
+    return f"killed by signal {status}"
+
+
+def main() -> None:
+    from overmind.store import Exit, Store
+
+    mission_id = os.environ.get("OVERMIND_MISSION_ID")
+    if not mission_id:
+        return
+    result = os.environ.get("SERVICE_RESULT", "")
+    code = os.environ.get("EXIT_CODE", "")
+    status = os.environ.get("EXIT_STATUS", "")
+    oom = result == "oom-kill" or (result != "success" and memory_limit_hit())
+    print(f"--- {describe_end(result, code, status, oom)} ---", flush=True)
+    Store().record_exit(mission_id, Exit(time.time(), result, code, status, oom))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""Where missions run: the machine's own systemd user manager, or a private one we boot."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from overmind.errors import OvermindError
+from overmind.host import private
+from overmind.systemd.manager import runtime_dir
+
+
+def pid1_is_systemd() -> bool:
+    try:
+        with open("/proc/1/comm") as comm:
+            return comm.read().strip() == "systemd"
+    except OSError:
+        return False
+
+
+def manager_socket_present() -> bool:
+    return os.path.exists(os.path.join(runtime_dir(), "systemd", "private"))
+
+
+def ensure_user_manager(auto_boot: bool = False) -> None:
+    """Make sure a user manager answers, booting the private host when allowed.
+
+    The fast path is two stat() calls: this runs before every command.
+    """
+    if manager_socket_present() and not private.stale():
+        return
+    if pid1_is_systemd():
+        raise OvermindError(
+            "no systemd user manager is reachable for this user",
+            hint="log in through a PAM session, or run 'loginctl enable-linger $USER'",
+        )
+    if os.geteuid() != 0:
+        raise OvermindError(
+            "systemd is not PID 1 here and no private systemd host is running",
+            hint="as root, run 'overmind host up'",
+        )
+    if not auto_boot:
+        raise OvermindError("the private systemd host is not running", hint="run 'overmind host up'")
+    private.up()
+    print("overmind: started a private systemd host (see 'overmind host status')", file=sys.stderr)

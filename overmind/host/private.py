@@ -1,0 +1,201 @@
+"""Boot and tear down a private systemd user manager plus journald where systemd is not PID 1.
+
+Containers, CI machines and WSL often carry the systemd binaries without running systemd as
+PID 1. Everything here is idempotent over what a killed host leaves behind: stale sockets,
+pid files and cgroup directories.
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+from overmind.errors import OvermindError
+from overmind.host import cgroups
+from overmind.systemd.manager import user_env
+from overmind.waiting import wait_until
+
+STATE_DIR = Path("/run/overmind-host")
+JOURNALD = Path("/lib/systemd/systemd-journald")
+SYSTEMD = Path("/lib/systemd/systemd")
+JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
+BOOTED_MARKER = Path("/run/systemd/system")
+BOOT_TIMEOUT = 20.0
+
+
+def _pidfile(what: str) -> Path:
+    return STATE_DIR / f"{what}.pid"
+
+
+def _alive(what: str, comm: str) -> int | None:
+    """The pid recorded for `what` if that process still runs `comm`."""
+    try:
+        pid = int(_pidfile(what).read_text())
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except (OSError, ValueError):
+        return None
+    name, _, rest = stat.partition(" (")[2].rpartition(") ")
+    return pid if name == comm and not rest.startswith(("Z", "X")) else None
+
+
+def _manager_cgroup(uid: int) -> str:
+    return f"user.slice/user-{uid}.slice/user@{uid}.service"
+
+
+def _runtime_dir(uid: int) -> Path:
+    return Path(f"/run/user/{uid}")
+
+
+def manager_pid() -> int | None:
+    return _alive("manager", "systemd")
+
+
+def journald_pid() -> int | None:
+    return _alive("journald", "systemd-journal")
+
+
+def in_use() -> bool:
+    return _pidfile("manager").exists()
+
+
+def stale() -> bool:
+    """True when a private host was booted here and its manager has since died."""
+    return in_use() and manager_pid() is None
+
+
+def up(uid: int | None = None) -> bool:
+    """Boot journald and the user manager unless they already run. Returns True if it booted."""
+    if os.geteuid() != 0:
+        raise OvermindError("booting the private systemd host needs root", hint="sudo overmind host up")
+    for binary in (JOURNALD, SYSTEMD):
+        if not binary.exists():
+            raise OvermindError(f"{binary} is missing", hint="apt-get install systemd")
+    uid = os.getuid() if uid is None else uid
+    STATE_DIR.mkdir(mode=0o755, exist_ok=True)
+    BOOTED_MARKER.mkdir(parents=True, exist_ok=True)  # systemd --user refuses to start without it
+    booted = False
+    if journald_pid() is None:
+        _start_journald()
+        booted = True
+    if manager_pid() is None or not (_runtime_dir(uid) / "systemd" / "private").exists():
+        _start_manager(uid)
+        booted = True
+    return booted
+
+
+def _spawn(argv: list[str], env: dict[str, str] | None = None, preexec=None) -> int:
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, env=env, preexec_fn=preexec, close_fds=True,
+    )
+    return proc.pid
+
+
+def _start_journald() -> None:
+    journal_dir = Path("/var/log/journal")
+    journal_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.chown(journal_dir, 0, grp.getgrnam("systemd-journal").gr_gid)
+    except KeyError:
+        pass
+    journal_dir.chmod(0o2755)
+    # /run is not a tmpfs here and journald will not delete a runtime journal on a disk file
+    # system; a fresh, already-"flushed" state makes it write persistent per-user files.
+    shutil.rmtree("/run/log/journal", ignore_errors=True)
+    JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
+    JOURNAL_SOCKET.unlink(missing_ok=True)
+    (JOURNAL_SOCKET.parent / "flushed").touch()
+    pid = _spawn([str(JOURNALD)])
+    _pidfile("journald").write_text(str(pid))
+    if not wait_until(JOURNAL_SOCKET.exists, BOOT_TIMEOUT):
+        raise OvermindError("journald did not come up", hint="see 'overmind host status'")
+
+
+def _clear_leftovers(uid: int) -> None:
+    """Kill what a dead manager left in its cgroup and drop its stale sockets."""
+    stale_pid = _alive("manager", "systemd")
+    if stale_pid:
+        os.kill(stale_pid, signal.SIGKILL)
+    relative = _manager_cgroup(uid)
+    cgroups.kill_all(relative)
+    wait_until(lambda: not cgroups.pids_in(relative), 5.0)
+    cgroups.remove(relative)
+    run_dir = _runtime_dir(uid)
+    for leftover in (run_dir / "systemd" / "private", run_dir / "systemd" / "notify", run_dir / "bus"):
+        leftover.unlink(missing_ok=True)
+
+
+def _start_manager(uid: int) -> None:
+    _clear_leftovers(uid)
+    user = pwd.getpwuid(uid)
+    relative = _manager_cgroup(uid)
+    procs_files = [path / "cgroup.procs" for path in cgroups.create(relative, uid, user.pw_gid)]
+    run_dir = _runtime_dir(uid)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    os.chown(run_dir, uid, user.pw_gid)
+    run_dir.chmod(0o700)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": user.pw_dir,
+        "USER": user.pw_name,
+        "LOGNAME": user.pw_name,
+        "SHELL": user.pw_shell or "/bin/sh",
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "XDG_RUNTIME_DIR": str(run_dir),
+        "SYSTEMD_LOG_TARGET": "journal-or-kmsg",
+    }
+
+    def enter_cgroups_and_drop_privileges() -> None:
+        # Runs in the child between fork and exec: the manager must start inside its own
+        # cgroup so journald attributes its units' lines to them.
+        me = str(os.getpid())
+        for procs in procs_files:
+            procs.write_text(me)
+        if uid != 0:
+            os.setgid(user.pw_gid)
+            os.initgroups(user.pw_name, user.pw_gid)
+            os.setuid(uid)
+
+    pid = _spawn([str(SYSTEMD), "--user"], env=env, preexec=enter_cgroups_and_drop_privileges)
+    _pidfile("manager").write_text(str(pid))
+    if not wait_until(lambda: (run_dir / "systemd" / "private").exists(), BOOT_TIMEOUT):
+        raise OvermindError("the systemd user manager did not come up", hint="journalctl -b _PID=%d" % pid)
+    env = user_env() | {"XDG_RUNTIME_DIR": str(run_dir)}
+    subprocess.run(
+        ["systemctl", "--user", "is-system-running", "--wait"], env=env,
+        capture_output=True, timeout=BOOT_TIMEOUT, check=False,
+    )
+
+
+def down(uid: int | None = None) -> None:
+    """Stop the user manager (and every mission in it), then journald."""
+    uid = os.getuid() if uid is None else uid
+    pid = manager_pid()
+    if pid:
+        env = user_env() | {"XDG_RUNTIME_DIR": str(_runtime_dir(uid))}
+        subprocess.run(["systemctl", "--user", "exit"], env=env, capture_output=True, timeout=30, check=False)
+        if not wait_until(lambda: manager_pid() is None, 10.0):
+            os.kill(pid, signal.SIGKILL)
+    _clear_leftovers(uid)
+    _pidfile("manager").unlink(missing_ok=True)
+    jpid = journald_pid()
+    if jpid:
+        os.kill(jpid, signal.SIGTERM)
+        if not wait_until(lambda: journald_pid() is None, 5.0):
+            os.kill(jpid, signal.SIGKILL)
+    _pidfile("journald").unlink(missing_ok=True)
+
+
+def status() -> dict[str, object]:
+    return {
+        "in_use": in_use(),
+        "manager_pid": manager_pid(),
+        "journald_pid": journald_pid(),
+        "journal_socket": JOURNAL_SOCKET.exists(),
+    }

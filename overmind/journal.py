@@ -1,0 +1,142 @@
+"""Reading missions' output from journald, through journalctl.
+
+Lines are matched by `_SYSTEMD_USER_UNIT=` (what `journalctl --user-unit` matches, and what
+journald records for user units even without per-user journal files). A name, and so a unit,
+can be reused by a later mission, so each line is attributed to the mission that owned the unit
+at the line's time. (LogExtraFields= would be neater, but journald reads it only for units of
+the system manager.)
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from overmind.errors import OvermindError
+from overmind.store import Mission
+from overmind.systemd.manager import user_env
+
+_FIELDS = "MESSAGE,_SYSTEMD_USER_UNIT"
+
+
+@dataclass(frozen=True)
+class Entry:
+    timestamp: float
+    mission_id: str
+    name: str
+    message: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"time": datetime.fromtimestamp(self.timestamp).astimezone().isoformat(timespec="milliseconds"),
+                "id": self.mission_id, "name": self.name, "message": self.message}
+
+
+class Owners:
+    """Which mission owned each unit at a given time."""
+
+    def __init__(self, missions: list[Mission], all_known: list[Mission]) -> None:
+        self._wanted = {m.id for m in missions}
+        units = {m.unit for m in missions}
+        self._by_unit: dict[str, list[Mission]] = defaultdict(list)
+        for mission in sorted(all_known, key=lambda m: m.created_at):
+            if mission.unit in units:
+                self._by_unit[mission.unit].append(mission)
+        self._starts = {unit: [m.created_at for m in owners] for unit, owners in self._by_unit.items()}
+        self.since = min(m.created_at for m in missions)
+        # A single mission whose name a later mission reused: its lines end where the next begin.
+        later = [t for t in self._starts.get(missions[0].unit, []) if t > self.since]
+        self.until = min(later) if len(missions) == 1 and later else None
+
+    @property
+    def units(self) -> list[str]:
+        return sorted(self._by_unit)
+
+    def owner(self, unit: str, timestamp: float) -> Mission | None:
+        index = bisect.bisect_right(self._starts.get(unit, []), timestamp) - 1
+        if index < 0:
+            return None
+        mission = self._by_unit[unit][index]
+        return mission if mission.id in self._wanted else None
+
+
+def _message(value: object) -> str:
+    # journalctl emits a byte array for messages that are not valid UTF-8 text.
+    if isinstance(value, list):
+        return bytes(value).decode("utf-8", errors="replace")
+    return value if isinstance(value, str) else ""
+
+
+class _Reader:
+    def __init__(self, owners: Owners, since: float) -> None:
+        self.owners = owners
+        self.since = since
+        self.cursor: str | None = None
+
+    def base_args(self) -> list[str]:
+        args = ["journalctl", "--no-pager", "--quiet", "--output=json", f"--output-fields={_FIELDS}"]
+        if self.owners.until is not None:
+            args.append(f"--until=@{self.owners.until:.6f}")
+        matches = [f"_SYSTEMD_USER_UNIT={unit}" for unit in self.owners.units]
+        return args + matches + [f"_UID={os.getuid()}"]
+
+    def run(self, extra: list[str]) -> Iterator[Entry]:
+        argv = self.base_args()
+        argv[1:1] = extra
+        try:
+            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env=user_env(), stdin=subprocess.DEVNULL)
+        except FileNotFoundError as exc:
+            raise OvermindError("journalctl is not installed", hint="apt-get install systemd") from exc
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            for line in proc.stdout:
+                record = json.loads(line)
+                timestamp = int(record.get("__REALTIME_TIMESTAMP", 0)) / 1e6
+                mission = self.owners.owner(record.get("_SYSTEMD_USER_UNIT", ""), timestamp)
+                if mission is not None:
+                    self.cursor = record.get("__CURSOR", self.cursor)
+                    yield Entry(timestamp, mission.id, mission.name, _message(record.get("MESSAGE")))
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait()
+        if proc.returncode not in (0, -15):
+            detail = proc.stderr.read().strip().splitlines()
+            raise OvermindError(f"journalctl failed: {detail[-1] if detail else proc.returncode}")
+
+
+def entries(missions: list[Mission], all_known: list[Mission], lines: int | None = None,
+            since: float | None = None, follow: bool = False) -> Iterator[Entry]:
+    """Entries of `missions` in time order; with follow, keeps yielding as journald writes
+    (journalctl waits on inotify, it does not poll)."""
+    if not missions:
+        return
+    owners = Owners(missions, all_known)
+    reader = _Reader(owners, max(owners.since, since or 0))
+    since_arg = f"--since=@{reader.since:.6f}"
+    if lines is not None:
+        # With --since, journalctl's -n counts from the start; reversed, it takes the newest.
+        newest = list(reader.run([since_arg, "--reverse", f"--lines={lines}"])) if lines else []
+        yield from reversed(newest)
+        if not follow:
+            return
+        start = [f"--after-cursor={reader.cursor}"] if newest and reader.cursor else [since_arg]
+        if not newest:
+            start = [f"--since=@{time.time():.6f}"]
+        yield from reader.run([*start, "--lines=all", "--follow"])
+        return
+    yield from reader.run([since_arg, "--lines=all", *(["--follow"] if follow else [])])
+
+
+def format_entry(entry: Entry, with_name: bool, name_width: int = 0) -> str:
+    stamp = datetime.fromtimestamp(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S")
+    if with_name:
+        return f"{stamp} {entry.name:<{name_width}} | {entry.message}"
+    return f"{stamp} {entry.message}"

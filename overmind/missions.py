@@ -1,0 +1,226 @@
+"""Mission lifecycle: start, look up, observe, stop, kill, collect.
+
+The flow is spec (validated) -> units (systemd-run arguments) -> systemd (the user manager),
+with the store beside it for what systemd forgets.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from overmind import names
+from overmind.errors import MissionNotFound, OvermindError
+from overmind.spec import MissionSpec
+from overmind.status import Status, derive
+from overmind.store import Mission, Store, state_dir
+from overmind.systemd import manager
+from overmind.units import transient_unit_args
+
+UNIT_PROPERTIES = (
+    "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
+    "ExecMainStartTimestamp", "ExecMainStartTimestampMonotonic", "ExecMainCode", "ExecMainStatus",
+    "MemoryCurrent", "CPUUsageNSec", "ControlGroup", "Environment", "StatusText",
+)
+_MISSION_ID_IN_ENV = re.compile(r"(?:^| )OVERMIND_MISSION_ID=([0-9a-f]{8})(?: |$)")
+_ALREADY_EXISTS = ("already exists", "already loaded", "already active")
+
+
+@dataclass(frozen=True)
+class MissionView:
+    """A mission as `ps` and `info` show it: the record joined with its unit's live state."""
+
+    mission: Mission
+    status: Status
+    unit: dict[str, str]
+
+    def _int(self, key: str) -> int | None:
+        value = self.unit.get(key, "")
+        return int(value) if value.isdigit() and value != str(2**64 - 1) else None
+
+    @property
+    def restarts(self) -> int:
+        return self._int("NRestarts") or 0
+
+    @property
+    def os_pid(self) -> int | None:
+        return (self._int("MainPID") or None) if not self.status.finished else None
+
+    @property
+    def started_at(self) -> float | None:
+        stamp = self.unit.get("ExecMainStartTimestamp", "")
+        return float(stamp[1:]) if stamp.startswith("@") else None
+
+    @property
+    def uptime(self) -> float | None:
+        mono = self._int("ExecMainStartTimestampMonotonic")
+        if self.status.state not in ("running", "stopping") or not mono:
+            return None
+        return max(0.0, time.monotonic() - mono / 1e6)
+
+    @property
+    def memory(self) -> int | None:
+        return self._int("MemoryCurrent") if not self.status.finished else None
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        if self.status.finished:
+            return None
+        nsec = self._int("CPUUsageNSec")
+        if nsec is not None:
+            return nsec / 1e9
+        return _unified_cpu_seconds(self.unit.get("ControlGroup", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.mission
+        spec = m.spec
+        return {
+            "id": m.id, "name": m.name, "type": m.type, "provider": m.provider,
+            "status": self.status.state, "reason": self.status.reason or None,
+            "exit_code": self.status.exit_code if self.status.finished else None,
+            "restarts": self.restarts, "restart_policy": spec.get("restart", {}).get("policy", "never"),
+            "uptime_s": _round(self.uptime), "memory_bytes": self.memory, "cpu_s": _round(self.cpu_seconds),
+            "os_pid": self.os_pid, "unit": m.unit, "cgroup": self.unit.get("ControlGroup") or None,
+            "command": m.command, "cwd": m.cwd, "parent": m.parent,
+            "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
+            "status_text": self.unit.get("StatusText") or None,
+            "created_at": m.created_at, "started_at": self.started_at,
+            "finished_at": m.last_exit.at if m.last_exit and self.status.finished else None,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
+
+
+def _unified_cpu_seconds(cgroup: str) -> float | None:
+    """cgroup2 keeps usage_usec in every cgroup's cpu.stat, even where systemd's accounting
+    cannot (hybrid hierarchies with cpu and cpuacct mounted apart report CPUUsageNSec unset)."""
+    if not cgroup:
+        return None
+    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        try:
+            with open(f"{root}{cgroup}/cpu.stat") as f:
+                for line in f:
+                    if line.startswith("usage_usec "):
+                        return int(line.split()[1]) / 1e6
+        except OSError:
+            continue
+    return None
+
+
+class Missions:
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store or Store()
+
+    # -- lookup -------------------------------------------------------------------------
+    def resolve(self, ref: str) -> Mission:
+        mission = self.store.get(ref)
+        if mission is None:
+            raise MissionNotFound(ref)
+        return mission
+
+    def view(self, mission: Mission) -> MissionView:
+        return self.views([mission])[0]
+
+    def views(self, missions: list[Mission]) -> list[MissionView]:
+        live = self._live_units() if missions else {}
+        return [MissionView(m, derive(m, live.get(m.id)), live.get(m.id, {})) for m in missions]
+
+    def _live_units(self) -> dict[str, dict[str, str]]:
+        """Loaded mission units, keyed by the mission id in their environment (one systemctl call)."""
+        units = {}
+        for props in manager.show([names.unit_pattern()], ["Id", *UNIT_PROPERTIES]):
+            match = _MISSION_ID_IN_ENV.search(props.get("Environment", ""))
+            if match:
+                units[match[1]] = props
+        return units
+
+    # -- start --------------------------------------------------------------------------
+    def start(self, spec: MissionSpec) -> Mission:
+        if spec.name is not None:
+            return self._start_named(spec, spec.name, generated=False)
+        for _ in range(20):
+            candidate = names.random_name()
+            if candidate not in self.store.names_in_use():
+                try:
+                    return self._start_named(spec, candidate, generated=True)
+                except _NameTaken:
+                    continue
+        return self._start_named(spec, f"{names.random_name()}-{names.new_id()[:4]}", generated=True)
+
+    def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
+        unit = names.unit_name(name)
+        self._release_finished_unit(unit, name, generated)
+        mission = Mission(
+            id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
+            command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=spec.to_record(),
+            created_at=time.time(), killed_at=None, stop_requested_at=None,
+        )
+        self.store.add(mission)
+        args = transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))
+        try:
+            proc = manager.systemd_run(args, check=False)
+        except OvermindError:
+            self.store.remove(mission.id)
+            raise
+        if proc.returncode != 0:
+            self.store.remove(mission.id)
+            if any(marker in proc.stderr for marker in _ALREADY_EXISTS):
+                if generated:
+                    raise _NameTaken(name)
+                raise OvermindError(f"a mission named '{name}' is already running", hint=f"overmind stop {name}")
+            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown error"
+            raise OvermindError(f"systemd refused to start mission '{name}': {detail}")
+        return mission
+
+    def _release_finished_unit(self, unit: str, name: str, generated: bool) -> None:
+        """A finished mission's failed unit stays loaded; a new mission may take over its name."""
+        props = manager.show([unit], ["LoadState", "ActiveState"])
+        state = props[0] if props else {}
+        if state.get("LoadState") != "loaded":
+            return
+        if state.get("ActiveState") in ("failed", "inactive"):
+            manager.systemctl("reset-failed", unit, check=False)
+            return
+        if generated:
+            raise _NameTaken(name)
+        raise OvermindError(f"a mission named '{name}' is already running", hint=f"overmind stop {name}")
+
+    # -- stop / kill / gc ---------------------------------------------------------------
+    def stop(self, mission: Mission) -> None:
+        """SIGTERM to the whole cgroup, SIGKILL after the grace period: systemd's stop job."""
+        self.store.mark(mission.id, "stop_requested_at")
+        if self._owns_unit(mission):
+            manager.systemctl("stop", mission.unit)
+
+    def kill(self, mission: Mission) -> None:
+        """SIGKILL to every process of the mission; the unit is then released."""
+        self.store.mark(mission.id, "killed_at")
+        if self._owns_unit(mission):
+            manager.systemctl("kill", "--signal=SIGKILL", mission.unit, check=False)
+            # stop cancels a pending restart and waits out the ExecStopPost hook.
+            manager.systemctl("stop", mission.unit, check=False)
+            manager.systemctl("reset-failed", mission.unit, check=False)
+
+    def _owns_unit(self, mission: Mission) -> bool:
+        return self._live_units().get(mission.id) is not None
+
+    def collect(self) -> list[Mission]:
+        """Forget finished missions (their journal lines stay in the journal)."""
+        removed = []
+        for view in self.views(self.store.all()):
+            if view.status.finished:
+                if view.unit:
+                    manager.systemctl("reset-failed", view.mission.unit, check=False)
+                self.store.remove(view.mission.id)
+                removed.append(view.mission)
+        return removed
+
+
+class _NameTaken(OvermindError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"name {name} is taken")
+

@@ -1,0 +1,66 @@
+"""Mission names and ids: generation, validation, and the unit name they map to."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+
+from overmind.errors import OvermindError
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+ID_PATTERN = re.compile(r"[0-9a-f]{8}")
+DEFAULT_UNIT_PREFIX = "overmind-agent"
+
+_ADJECTIVES = (
+    "amber", "brave", "calm", "clever", "cosmic", "crisp", "daring", "eager", "fuzzy", "gentle",
+    "golden", "happy", "hidden", "icy", "jolly", "keen", "lucky", "mellow", "misty", "nimble",
+    "noble", "quiet", "rapid", "rusty", "shiny", "silent", "sleepy", "snowy", "solar", "swift",
+    "tidy", "vivid", "wise", "witty", "young", "zesty",
+)
+_NOUNS = (
+    "badger", "beacon", "comet", "cedar", "dolphin", "falcon", "fern", "forge", "glacier", "harbor",
+    "heron", "island", "lantern", "lynx", "maple", "meadow", "nebula", "otter", "owl", "panda",
+    "pebble", "pine", "quasar", "raven", "river", "rocket", "sparrow", "summit", "tiger", "walrus",
+    "willow", "wolf", "yak", "zephyr",
+)
+
+
+def new_id() -> str:
+    return secrets.token_hex(4)
+
+
+def random_name() -> str:
+    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}"
+
+
+def validate_name(name: str) -> str:
+    """Return the name if it is safe as a unit instance, else raise a one-line error."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise OvermindError(
+            f"invalid mission name {name!r}",
+            hint="use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit",
+        )
+    if ID_PATTERN.fullmatch(name):
+        raise OvermindError(f"invalid mission name {name!r}: it looks like a mission id")
+    return name
+
+
+def unit_prefix() -> str:
+    """The unit-name prefix; tests set OVERMIND_UNIT_PREFIX to stay apart from real missions."""
+    prefix = os.environ.get("OVERMIND_UNIT_PREFIX", DEFAULT_UNIT_PREFIX)
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,40}", prefix):
+        raise OvermindError(f"invalid OVERMIND_UNIT_PREFIX {prefix!r}")
+    return prefix
+
+
+def unit_name(name: str) -> str:
+    return f"{unit_prefix()}@{name}.service"
+
+
+def unit_pattern() -> str:
+    return f"{unit_prefix()}@*.service"
+
+
+def name_from_unit(unit: str) -> str:
+    return unit.partition("@")[2].removesuffix(".service")

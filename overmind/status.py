@@ -1,0 +1,80 @@
+"""A mission's status, derived from its unit's live properties and its recorded exits."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from overmind.store import Exit, Mission
+
+ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str  # running | restarting | stopping | stopped | crashed | killed | unknown
+    reason: str = ""  # why it ended, for crashed/killed missions
+    exit_code: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("stopped", "crashed", "killed", "unknown")
+
+    @property
+    def label(self) -> str:
+        return f"{self.state} ({self.reason})" if self.reason else self.state
+
+
+def exit_reason(exit: Exit) -> str:
+    if exit.oom:
+        return "memory limit"
+    if exit.service_result == "watchdog":
+        return "no activity"
+    if exit.service_result == "timeout":
+        return "timeout"
+    if exit.service_result == "start-limit-hit":
+        return "crash loop"
+    if exit.exit_code == "exited":
+        return f"exit {exit.exit_status}"
+    return f"SIG{exit.exit_status}"
+
+
+def _from_exit(exit: Exit, stop_requested: bool) -> Status:
+    if exit.service_result == "success" or (stop_requested and not exit.oom):
+        return Status("stopped", exit_code=exit.code)
+    return Status("crashed", exit_reason(exit), exit.code)
+
+
+def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
+    """systemd decides while the unit is loaded; the exit record speaks once it is collected."""
+    if mission.killed_at is not None:
+        return Status("killed", exit_code=137)
+    stop_requested = mission.stop_requested_at is not None
+    loaded = unit is not None and unit.get("LoadState") == "loaded"
+    if loaded and unit is not None:
+        active, sub = unit.get("ActiveState", ""), unit.get("SubState", "")
+        if sub == "auto-restart":
+            return Status("restarting")
+        if active == "deactivating":
+            return Status("stopping")
+        if active in ACTIVE_STATES:
+            return Status("running")
+        if unit.get("Result") == "start-limit-hit":
+            exit = mission.last_exit
+            return Status("crashed", "crash loop", exit.code if exit else None)
+    if mission.last_exit is not None:
+        return _from_exit(mission.last_exit, stop_requested)
+    if loaded and unit is not None:
+        return _from_unit_result(unit)
+    if time.time() - mission.created_at < 5:
+        return Status("running")  # the unit is being created right now
+    return Status("unknown", "unit gone without an exit record")
+
+
+def _from_unit_result(unit: dict[str, str]) -> Status:
+    result = unit.get("Result", "")
+    code = int(unit.get("ExecMainStatus") or 0)
+    if result == "success":
+        return Status("stopped", exit_code=code)
+    exited = unit.get("ExecMainCode") == "1"
+    return Status("crashed", f"exit {code}" if exited else result, code if exited else 128 + code)

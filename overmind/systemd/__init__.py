@@ -1,0 +1,1 @@
+"""Talking to the systemd user manager and its journal."""

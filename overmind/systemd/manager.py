@@ -1,0 +1,93 @@
+"""The systemd user manager, reached through systemctl and systemd-run.
+
+Both are the manager's own D-Bus clients (systemd-run calls StartTransientUnit). On the CLI's
+hot path they are faster than importing a Python D-Bus library, so only long waits that need
+signals (see `overmind.systemd.signals`) load dbus-fast.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+
+from overmind.errors import OvermindError
+
+_UNREACHABLE_MARKERS = ("Failed to connect to bus", "Failed to connect to user scope bus")
+
+
+class ManagerUnreachable(OvermindError):
+    pass
+
+
+def runtime_dir() -> str:
+    return os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+
+
+def user_env() -> dict[str, str]:
+    """Our environment, completed with what the user manager's clients need to find it."""
+    env = dict(os.environ)
+    run_dir = runtime_dir()
+    env["XDG_RUNTIME_DIR"] = run_dir
+    env.setdefault("DBUS_SESSION_BUS_ADDRESS", f"unix:path={run_dir}/bus")
+    env["SYSTEMD_PAGER"] = ""
+    env.setdefault("SYSTEMD_COLORS", "0")
+    return env
+
+
+def _call(argv: Sequence[str], check: bool, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    try:
+        proc = subprocess.run(
+            argv, env=user_env(), capture_output=True, text=True, input=input_text,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise OvermindError(f"{argv[0]} is not installed", hint="install systemd (apt-get install systemd)") from exc
+    if proc.returncode != 0 and any(m in proc.stderr for m in _UNREACHABLE_MARKERS):
+        raise ManagerUnreachable(
+            "the systemd user manager is not reachable",
+            hint="run 'overmind host up' (as root, where systemd is not PID 1) or log in with linger enabled",
+        )
+    if check and proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+        raise OvermindError(f"{argv[0]} failed: {detail}")
+    return proc
+
+
+def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return _call(["systemctl", "--user", "--no-pager", "--no-ask-password", *args], check)
+
+
+def systemd_run(args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    return _call(["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args], check)
+
+
+def show(units: Iterable[str], properties: Sequence[str]) -> list[dict[str, str]]:
+    """`systemctl show` for many units (names or glob patterns) in one call."""
+    units = list(units)
+    if not units:
+        return []
+    proc = systemctl("show", "--timestamp=unix", "--property=" + ",".join(properties), "--", *units, check=False)
+    return parse_show(proc.stdout)
+
+
+def parse_show(text: str) -> list[dict[str, str]]:
+    blocks: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line:
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        key, _, value = line.partition("=")
+        current[key] = value
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def version() -> str:
+    proc = _call(["systemctl", "--version"], check=False)
+    first = proc.stdout.splitlines()[0] if proc.stdout else ""
+    return first.split(" ", 2)[1] if first.startswith("systemd ") else "unknown"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what overmind needs on Debian/Ubuntu: systemd (binaries only; PID 1 may be anything),
+# the user D-Bus, Python's venv, then overmind itself into .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v systemd-run >/dev/null || need+=(systemd)
+[ -e /usr/lib/systemd/user/dbus.socket ] || need+=(dbus-user-session)
+command -v git >/dev/null || need+=(git)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "bootstrap: please install: ${need[*]} (as root: apt-get install ${need[*]})" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'

@@ -1,0 +1,50 @@
+"""Integration tests run the real CLI against a real systemd user manager and journald.
+
+Every test run gets its own unit-name prefix and state directory, so it never touches a
+user's real missions, and stops whatever it started.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Overmind
+
+
+@pytest.fixture(scope="session")
+def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    prefix = f"omtest-{secrets.token_hex(3)}"
+    state = tmp_path_factory.mktemp("state")
+    env = dict(os.environ)
+    env.update({
+        "OVERMIND_UNIT_PREFIX": prefix,
+        "OVERMIND_STATE_DIR": str(state),
+        "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "COLUMNS": "200",
+    })
+    up = subprocess.run([sys.executable, "-m", "overmind", "host", "up"], env=env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    yield env
+    pattern = f"{prefix}@*.service"
+    for action in (["stop", pattern], ["reset-failed", pattern]):
+        subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
+
+
+@pytest.fixture
+def om(run_env: dict[str, str]) -> Overmind:
+    return Overmind(dict(run_env))
+
+
+@pytest.fixture
+def name(request: pytest.FixtureRequest) -> str:
+    """A mission name unique to this test."""
+    base = request.node.name.removeprefix("test_").replace("_", "-")[:40].strip("-")
+    return f"{base}-{secrets.token_hex(2)}"

@@ -1,0 +1,66 @@
+"""Shared test helpers: the real CLI in a subprocess, and waiting on conditions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from overmind.waiting import wait_until
+
+__all__ = ["Overmind", "wait_until", "must"]
+
+
+def must(condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
+    result = wait_until(condition, timeout)
+    assert result, f"timed out after {timeout}s waiting for {what}"
+    return result
+
+
+@dataclass
+class Overmind:
+    """Runs the real `overmind` command line with the test run's isolated environment."""
+
+    env: dict[str, str]
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([sys.executable, "-m", "overmind", *args], env=self.env, capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check:
+            assert proc.returncode == 0, f"overmind {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
+        return proc
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "--json").stdout)
+
+    def info(self, ref: str) -> dict[str, Any]:
+        return self.json("info", ref)
+
+    def status(self, ref: str) -> str:
+        return self.info(ref)["status"]
+
+    def run(self, command: str, *options: str) -> dict[str, Any]:
+        return json.loads(self("run", *options, "--json", command).stdout)
+
+    def logs(self, ref: str, *options: str) -> list[str]:
+        return [json.loads(line)["message"] for line in self("logs", ref, *options, "--json").stdout.splitlines()]
+
+    def systemctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["systemctl", "--user", "--no-pager", *args], env=self.env, capture_output=True,
+                              text=True, timeout=60)
+
+    def unit_property(self, unit: str, prop: str) -> str:
+        return self.systemctl("show", "-p", prop, "--value", unit).stdout.strip()
+
+    def pid_alive(self, pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().rpartition(") ")[2][:1] not in ("Z", "X")
+        except OSError:
+            return False
+
+    def environ(self) -> dict[str, str]:
+        return dict(os.environ) | self.env
