@@ -9,15 +9,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind import names
 from overmind.errors import MissionNotFound, OvermindError
-from overmind.spec import MissionSpec
 from overmind.status import Status, derive
 from overmind.store import Mission, Store, state_dir
 from overmind.systemd import manager
-from overmind.units import transient_unit_args
+
+if TYPE_CHECKING:
+    from overmind.spec import MissionSpec
 
 UNIT_PROPERTIES = (
     "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
@@ -160,6 +161,8 @@ class Missions:
             created_at=time.time(), killed_at=None, stop_requested_at=None,
         )
         self.store.add(mission)
+        from overmind.units import transient_unit_args
+
         args = transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))
         try:
             proc = manager.systemd_run(args, check=False)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 
 from overmind.errors import OvermindError
 
@@ -27,11 +26,16 @@ _NOUNS = (
 
 
 def new_id() -> str:
-    return secrets.token_hex(4)
+    return os.urandom(4).hex()
+
+
+def _pick(words: tuple[str, ...]) -> str:
+    # os.urandom rather than `secrets`/`random`: they import hashlib, a cost on every `run`.
+    return words[int.from_bytes(os.urandom(4), "big") % len(words)]
 
 
 def random_name() -> str:
-    return f"{secrets.choice(_ADJECTIVES)}-{secrets.choice(_NOUNS)}"
+    return f"{_pick(_ADJECTIVES)}-{_pick(_NOUNS)}"
 
 
 def validate_name(name: str) -> str:

@@ -46,12 +46,12 @@ def host_status(as_json: bool) -> None:
 
 
 def _host_facts() -> dict[str, object]:
-    from overmind.host import manager_socket_present, pid1_is_systemd, private
+    from overmind.host import manager_socket_present, pid1_is_systemd, pids, private
     from overmind.systemd.manager import runtime_dir
 
     return {
-        "mode": "system" if pid1_is_systemd() else ("private" if private.in_use() else "none"),
-        "user_manager_reachable": manager_socket_present() and not private.stale(),
+        "mode": "system" if pid1_is_systemd() else ("private" if pids.in_use() else "none"),
+        "user_manager_reachable": manager_socket_present() and not pids.stale(),
         "runtime_dir": runtime_dir(),
         **{f"private_{key}": value for key, value in private.status().items()},
     }

@@ -6,7 +6,7 @@ import os
 import sys
 
 from overmind.errors import OvermindError
-from overmind.host import private
+from overmind.host import pids
 from overmind.systemd.manager import runtime_dir
 
 
@@ -27,7 +27,7 @@ def ensure_user_manager(auto_boot: bool = False) -> None:
 
     The fast path is two stat() calls: this runs before every command.
     """
-    if manager_socket_present() and not private.stale():
+    if manager_socket_present() and not pids.stale():
         return
     if pid1_is_systemd():
         raise OvermindError(
@@ -41,5 +41,7 @@ def ensure_user_manager(auto_boot: bool = False) -> None:
         )
     if not auto_boot:
         raise OvermindError("the private systemd host is not running", hint="run 'overmind host up'")
+    from overmind.host import private
+
     private.up()
     print("overmind: started a private systemd host (see 'overmind host status')", file=sys.stderr)

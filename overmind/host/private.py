@@ -16,11 +16,12 @@ import subprocess
 from pathlib import Path
 
 from overmind.errors import OvermindError
-from overmind.host import cgroups
+from overmind.host import cgroups, pids
+from overmind.host.pids import in_use, journald_pid, manager_pid
 from overmind.systemd.manager import user_env
 from overmind.waiting import wait_until
 
-STATE_DIR = Path("/run/overmind-host")
+STATE_DIR = Path(pids.STATE_DIR)
 JOURNALD = Path("/lib/systemd/systemd-journald")
 SYSTEMD = Path("/lib/systemd/systemd")
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
@@ -29,19 +30,7 @@ BOOT_TIMEOUT = 20.0
 
 
 def _pidfile(what: str) -> Path:
-    return STATE_DIR / f"{what}.pid"
-
-
-def _alive(what: str, comm: str) -> int | None:
-    """The pid recorded for `what` if that process still runs `comm`."""
-    try:
-        pid = int(_pidfile(what).read_text())
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-    except (OSError, ValueError):
-        return None
-    name, _, rest = stat.partition(" (")[2].rpartition(") ")
-    return pid if name == comm and not rest.startswith(("Z", "X")) else None
+    return Path(pids.pidfile(what))
 
 
 def _manager_cgroup(uid: int) -> str:
@@ -50,23 +39,6 @@ def _manager_cgroup(uid: int) -> str:
 
 def _runtime_dir(uid: int) -> Path:
     return Path(f"/run/user/{uid}")
-
-
-def manager_pid() -> int | None:
-    return _alive("manager", "systemd")
-
-
-def journald_pid() -> int | None:
-    return _alive("journald", "systemd-journal")
-
-
-def in_use() -> bool:
-    return _pidfile("manager").exists()
-
-
-def stale() -> bool:
-    """True when a private host was booted here and its manager has since died."""
-    return in_use() and manager_pid() is None
 
 
 def up(uid: int | None = None) -> bool:
@@ -119,7 +91,7 @@ def _start_journald() -> None:
 
 def _clear_leftovers(uid: int) -> None:
     """Kill what a dead manager left in its cgroup and drop its stale sockets."""
-    stale_pid = _alive("manager", "systemd")
+    stale_pid = manager_pid()
     if stale_pid:
         os.kill(stale_pid, signal.SIGKILL)
     relative = _manager_cgroup(uid)
