@@ -1,10 +1,11 @@
 """Reading missions' output from journald, through journalctl.
 
-Lines are matched by `_SYSTEMD_USER_UNIT=` (what `journalctl --user-unit` matches, and what
-journald records for user units even without per-user journal files). A name, and so a unit,
-can be reused by a later mission, so each line is attributed to the mission that owned the unit
-at the line's time. (LogExtraFields= would be neater, but journald reads it only for units of
-the system manager.)
+Lines are matched by SYSLOG_IDENTIFIER, which each mission's unit sets to its own name: journald
+takes it from the stream header, so it is there even when a process ends before journald could
+read its cgroup and fill in _SYSTEMD_USER_UNIT (the field `journalctl --user-unit` matches).
+A name, and so a unit, can be reused by a later mission, so each line is attributed to the
+mission that owned the unit at the line's time. (LogExtraFields= would be neater, but journald
+applies it only to units of the system manager.)
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+from overmind import names
 from overmind.errors import OvermindError
 from overmind.store import Mission
 from overmind.systemd.manager import user_env
 
-_FIELDS = "MESSAGE,_SYSTEMD_USER_UNIT"
+_FIELDS = "MESSAGE,SYSLOG_IDENTIFIER"
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,7 @@ class _Reader:
         args = ["journalctl", "--no-pager", "--quiet", "--output=json", f"--output-fields={_FIELDS}"]
         if self.owners.until is not None:
             args.append(f"--until=@{self.owners.until:.6f}")
-        matches = [f"_SYSTEMD_USER_UNIT={unit}" for unit in self.owners.units]
+        matches = [f"SYSLOG_IDENTIFIER={names.log_identifier(unit)}" for unit in self.owners.units]
         return args + matches + [f"_UID={os.getuid()}"]
 
     def run(self, extra: list[str]) -> Iterator[Entry]:
@@ -99,7 +101,7 @@ class _Reader:
             for line in proc.stdout:
                 record = json.loads(line)
                 timestamp = int(record.get("__REALTIME_TIMESTAMP", 0)) / 1e6
-                mission = self.owners.owner(record.get("_SYSTEMD_USER_UNIT", ""), timestamp)
+                mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", timestamp)
                 if mission is not None:
                     self.cursor = record.get("__CURSOR", self.cursor)
                     yield Entry(timestamp, mission.id, mission.name, _message(record.get("MESSAGE")))

@@ -68,3 +68,8 @@ def unit_pattern() -> str:
 
 def name_from_unit(unit: str) -> str:
     return unit.partition("@")[2].removesuffix(".service")
+
+
+def log_identifier(unit: str) -> str:
+    """The SYSLOG_IDENTIFIER a mission's lines carry in the journal."""
+    return unit.removesuffix(".service")

@@ -6,6 +6,7 @@ import os
 import re
 import sys
 
+from overmind.names import log_identifier
 from overmind.spec import RESTART_POLICIES, MissionSpec
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
@@ -70,7 +71,9 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
         "TimeoutStopSec": f"{spec.stop_timeout:g}s",
-        "LogExtraFields": f"OVERMIND_MISSION_ID={mission_id}",
+        # Every line carries the unit's name as its identifier, even lines of a process so short
+        # that journald could not read its cgroup in time to fill in _SYSTEMD_USER_UNIT.
+        "SyslogIdentifier": log_identifier(unit),
         # Records how each run ended, in the store, even when no overmind process is alive.
         "ExecStopPost": "-" + " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", "overmind.hooks.exit")),
         **limit_properties(spec),

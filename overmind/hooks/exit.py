@@ -8,6 +8,7 @@ mission's journal stream, so `overmind logs` and `journalctl` both show why a ru
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 
 
@@ -60,6 +61,10 @@ def main() -> None:
     result = os.environ.get("SERVICE_RESULT", "")
     code = os.environ.get("EXIT_CODE", "")
     status = os.environ.get("EXIT_STATUS", "")
+    # The run's last lines may still sit in journald's stream buffers: have them written before
+    # the exit is recorded, so `overmind wait x && overmind logs x` never misses the end.
+    subprocess.run(["journalctl", "--sync"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=5, check=False)
     oom = result == "oom-kill" or (result != "success" and memory_limit_hit())
     print(f"--- {describe_end(result, code, status, oom)} ---", flush=True)
     Store().record_exit(mission_id, Exit(time.time(), result, code, status, oom))
