@@ -82,7 +82,7 @@ class _Reader:
         self.cursor: str | None = None
 
     def base_args(self) -> list[str]:
-        args = ["journalctl", "--no-pager", "--quiet", "--output=json", f"--output-fields={_FIELDS}"]
+        args = ["journalctl", "--no-pager", "--quiet", "--all", "--output=json", f"--output-fields={_FIELDS}"]
         if self.owners.until is not None:
             args.append(f"--until=@{self.owners.until:.6f}")
         matches = [f"SYSLOG_IDENTIFIER={names.log_identifier(unit)}" for unit in self.owners.units]

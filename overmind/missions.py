@@ -43,7 +43,11 @@ class MissionView:
 
     @property
     def restarts(self) -> int:
-        return self._int("NRestarts") or 0
+        # Once finished, count the runs: systemd's NRestarts also counts the one restart the
+        # start limit refused.
+        if self.status.finished:
+            return max(self.mission.exit_count - 1, 0)
+        return self._int("NRestarts") or self.mission.exit_count
 
     @property
     def os_pid(self) -> int | None:
@@ -191,6 +195,19 @@ class Missions:
         if generated:
             raise _NameTaken(name)
         raise OvermindError(f"a mission named '{name}' is already running", hint=f"overmind stop {name}")
+
+    # -- wait ---------------------------------------------------------------------------
+    def wait(self, missions: list[Mission], timeout: float | None) -> list[MissionView] | None:
+        """Block until every mission has finished (restarts included), woken by systemd's
+        signals; None if `timeout` seconds pass first."""
+        from overmind.systemd.signals import wait_for
+
+        def all_finished() -> list[MissionView] | None:
+            fresh = [self.store.get(m.id) or m for m in missions]
+            views = self.views(fresh)
+            return views if all(v.status.finished for v in views) else None
+
+        return wait_for([m.unit for m in missions], all_finished, timeout)
 
     # -- stop / kill / gc ---------------------------------------------------------------
     def stop(self, mission: Mission) -> None:

@@ -33,12 +33,12 @@ def parse_size(text: str, what: str) -> int:
     return int(float(match[1]) * _SIZE_UNITS[match[2].upper()])
 
 
-def parse_duration(text: str, what: str) -> float:
-    """'90s', '5min', '1h', '250ms' or a plain number of seconds -> seconds."""
+def parse_duration(text: str, what: str, plain: str = "s") -> float:
+    """'90s', '5min', '1h', '250ms' or a plain number (of `plain` units) -> seconds."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip().lower())
     if not match or match[2] not in ("", *_DURATION_UNITS) or float(match[1]) <= 0:
-        raise OvermindError(f"invalid {what} {text!r}", hint="use a duration such as 30s, 5min or 2h")
-    return float(match[1]) * _DURATION_UNITS.get(match[2], 1)
+        raise OvermindError(f"invalid {what} {text!r}", hint="use a duration such as 500ms, 30s, 5min or 2h")
+    return float(match[1]) * _DURATION_UNITS[match[2] or plain]
 
 
 def parse_cpu_quota(text: str) -> int:
@@ -104,7 +104,10 @@ class MissionSpec:
         if self.type not in MISSION_TYPES:
             raise OvermindError(f"unknown mission type {self.type!r}")
         if self.restart.policy not in RESTART_POLICIES:
-            raise OvermindError(f"unknown restart policy {self.restart.policy!r}")
+            raise OvermindError(f"unknown restart policy {self.restart.policy!r}",
+                                hint="use never, on-failure or always")
+        if self.restart.max_restarts is not None and self.restart.max_restarts < 0:
+            raise OvermindError("--max-restarts must be 0 or more")
         cwd = os.path.abspath(os.path.expanduser(self.cwd))
         if not os.path.isdir(cwd):
             raise OvermindError(f"working directory {self.cwd!r} does not exist")

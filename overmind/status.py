@@ -53,22 +53,30 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
     loaded = unit is not None and unit.get("LoadState") == "loaded"
     if loaded and unit is not None:
         active, sub = unit.get("ActiveState", ""), unit.get("SubState", "")
-        if sub == "auto-restart":
+        if sub == "auto-restart" or (sub == "start-pre" and mission.exit_count):
             return Status("restarting")
         if active == "deactivating":
             return Status("stopping")
         if active in ACTIVE_STATES:
             return Status("running")
-        if unit.get("Result") == "start-limit-hit":
-            exit = mission.last_exit
-            return Status("crashed", "crash loop", exit.code if exit else None)
     if mission.last_exit is not None:
-        return _from_exit(mission.last_exit, stop_requested)
+        status = _from_exit(mission.last_exit, stop_requested)
+        if status.state == "crashed" and _would_restart(mission, mission.last_exit):
+            # The policy asked for another restart and systemd refused: the start limit hit.
+            restarts = mission.exit_count - 1
+            reason = f"gave up after {restarts} restart{'s' if restarts != 1 else ''}: {status.reason}"
+            return Status("crashed", reason, status.exit_code)
+        return status
     if loaded and unit is not None:
         return _from_unit_result(unit)
     if time.time() - mission.created_at < 5:
         return Status("running")  # the unit is being created right now
     return Status("unknown", "unit gone without an exit record")
+
+
+def _would_restart(mission: Mission, exit: Exit) -> bool:
+    policy = mission.spec.get("restart", {}).get("policy", "never")
+    return policy == "always" or (policy == "on-failure" and exit.service_result != "success")
 
 
 def _from_unit_result(unit: dict[str, str]) -> Status:

@@ -88,6 +88,7 @@ class Mission:
     killed_at: float | None
     stop_requested_at: float | None
     last_exit: Exit | None = None
+    exit_count: int = 0  # runs that have ended so far, one per restart plus the final one
 
 
 class Store:
@@ -155,7 +156,8 @@ class Store:
         query = (
             "SELECT m.id, m.name, m.unit, m.type, m.provider, m.command, m.cwd, m.parent, m.spec,"
             " m.created_at, m.killed_at, m.stop_requested_at,"
-            " e.at, e.service_result, e.exit_code, e.exit_status, e.oom"
+            " e.at, e.service_result, e.exit_code, e.exit_status, e.oom,"
+            " (SELECT COUNT(*) FROM exits WHERE mission_id = m.id)"
             " FROM missions m LEFT JOIN exits e ON e.rowid ="
             " (SELECT rowid FROM exits WHERE mission_id = m.id ORDER BY at DESC LIMIT 1) " + clause
         )
@@ -163,7 +165,7 @@ class Store:
         for r in self.db.execute(query, params):
             last_exit = Exit(r[12], r[13], r[14], r[15], bool(r[16])) if r[12] is not None else None
             missions.append(Mission(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]),
-                                    r[9], r[10], r[11], last_exit))
+                                    r[9], r[10], r[11], last_exit, r[17]))
         return missions
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -13,6 +14,8 @@ from overmind.spec import RESTART_POLICIES, MissionSpec
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
 _INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
+DEFAULT_BACKOFF_MAX = 60.0  # seconds
 
 
 def quote_exec_arg(arg: str) -> str:
@@ -32,6 +35,8 @@ def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir
     env["OVERMIND_MISSION_ID"] = mission_id
     env["OVERMIND_MISSION_NAME"] = name
     env["OVERMIND_STATE_DIR"] = state_dir
+    if spec.activity_timeout is not None:
+        env["OVERMIND_ACTIVITY_TIMEOUT"] = f"{spec.activity_timeout:g}"
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
     return env
@@ -52,18 +57,51 @@ def limit_properties(spec: MissionSpec) -> dict[str, str]:
     return props
 
 
-def restart_properties(spec: MissionSpec) -> dict[str, str]:
+def python_command(module: str, *args: str) -> str:
+    """An Exec*= line running one of our modules with this interpreter."""
+    return " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", module, *args))
+
+
+def restart_properties(spec: MissionSpec, systemd_version: int) -> dict[str, str]:
     restart = spec.restart
     props = {"Restart": RESTART_POLICIES[restart.policy]}
+    if restart.policy == "never":
+        return props
     if restart.max_restarts is not None:
+        # systemd counts starts, the first one included.
         props["StartLimitBurst"] = str(restart.max_restarts + 1)
-        props["StartLimitIntervalSec"] = f"{restart.max_seconds or 10:g}s"
+        props["StartLimitIntervalSec"] = f"{restart.max_seconds or DEFAULT_RESTART_WINDOW:g}s"
+    hook_args: list[str] = []
     if restart.backoff is not None:
+        ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, restart.backoff)
         props["RestartSec"] = f"{restart.backoff:g}s"
+        if systemd_version >= 254:  # native exponential backoff
+            props["RestartMaxDelaySec"] = f"{ceiling:g}s"
+            props["RestartSteps"] = str(max(1, math.ceil(math.log2(ceiling / restart.backoff))))
+        else:  # the restart hook sleeps the growing part of the delay
+            hook_args = [f"--backoff={restart.backoff:g}", f"--backoff-max={ceiling:g}"]
+            props["TimeoutStartSec"] = f"{ceiling + 60:g}s"
+    # Marks each restart in the journal (and grows the backoff delay where systemd cannot).
+    props["ExecStartPre"] = "-" + python_command("overmind.hooks.restart", *hook_args)
     return props
 
 
-def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str) -> list[str]:
+def watchdog_properties(spec: MissionSpec) -> dict[str, str]:
+    if spec.activity_timeout is None:
+        return {}
+    return {"WatchdogSec": f"{spec.activity_timeout:g}s", "NotifyAccess": "all"}
+
+
+def exec_argv(spec: MissionSpec) -> list[str]:
+    shell = ["/bin/sh", "-c", spec.command]
+    if spec.activity_timeout is None:
+        return shell
+    # The wrapper relays output byte for byte and pings the watchdog whenever there is some.
+    return [sys.executable, "-m", "overmind.wrapper", "--", *shell]
+
+
+def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
+                        systemd_version: int = 252) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit."""
     props = {
         "Type": "exec",
@@ -75,11 +113,12 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         # that journald could not read its cgroup in time to fill in _SYSTEMD_USER_UNIT.
         "SyslogIdentifier": log_identifier(unit),
         # Records how each run ended, in the store, even when no overmind process is alive.
-        "ExecStopPost": "-" + " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", "overmind.hooks.exit")),
+        "ExecStopPost": "-" + python_command("overmind.hooks.exit"),
         **limit_properties(spec),
-        **restart_properties(spec),
+        **restart_properties(spec, systemd_version),
+        **watchdog_properties(spec),
     }
     args = [f"--unit={unit}", f"--description={describe(name, spec.command)}", f"--working-directory={spec.cwd}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
     args += [f"--setenv={key}={value}" for key, value in mission_environment(spec, mission_id, name, state_dir).items()]
-    return [*args, "--", "/bin/sh", "-c", spec.command]
+    return [*args, "--", *exec_argv(spec)]

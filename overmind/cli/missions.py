@@ -32,16 +32,31 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 @click.option("--timeout", metavar="DURATION", help="Runtime limit, e.g. 30min (RuntimeMaxSec=).")
 @click.option("--stop-timeout", metavar="DURATION", default="10s", show_default=True,
               help="Grace period between SIGTERM and SIGKILL on stop.")
+@click.option("--restart", type=click.Choice(["never", "on-failure", "always"]), default="never",
+              show_default=True, help="Restart policy (Restart=).")
+@click.option("--max-restarts", type=click.IntRange(min=0),
+              help="Give up after N restarts within --max-seconds (StartLimitBurst=).")
+@click.option("--max-seconds", metavar="DURATION", help="Window for --max-restarts (default 60s).")
+@click.option("--backoff", metavar="MS", help="First restart delay (plain numbers are ms); doubles each restart.")
+@click.option("--backoff-max", metavar="MS", help="Cap for the growing restart delay (default 60s).")
+@click.option("--activity-timeout", metavar="DURATION",
+              help="Kill (and restart per policy) a mission silent for this long (WatchdogSec=).")
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
 @json_option
 @click.argument("command", nargs=-1, required=True)
 def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
-        tasks_max: int | None, timeout: str | None, stop_timeout: str, as_json: bool,
-        command: tuple[str, ...]) -> None:
+        tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
+        max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
+        wait_: bool, as_json: bool, command: tuple[str, ...]) -> None:
     """Start COMMAND as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
     """
-    from overmind.spec import Limits, MissionSpec, parse_cpu_quota, parse_duration, parse_env, parse_size
+    from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
+                               parse_size)
+
+    def duration(text: str | None, what: str, plain: str = "s") -> float | None:
+        return parse_duration(text, what, plain) if text else None
 
     spec = MissionSpec(
         command=command[0] if len(command) == 1 else shlex.join(command),
@@ -52,15 +67,26 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
             memory_max=parse_size(memory_max, "memory limit") if memory_max else None,
             cpu_quota=parse_cpu_quota(cpu_quota) if cpu_quota else None,
             tasks_max=tasks_max,
-            timeout=parse_duration(timeout, "timeout") if timeout else None,
+            timeout=duration(timeout, "timeout"),
         ),
+        restart=RestartPolicy(
+            policy=restart,
+            max_restarts=max_restarts,
+            max_seconds=duration(max_seconds, "--max-seconds"),
+            backoff=duration(backoff, "--backoff", plain="ms"),
+            backoff_max=duration(backoff_max, "--backoff-max", plain="ms"),
+        ),
+        activity_timeout=duration(activity_timeout, "--activity-timeout"),
         stop_timeout=parse_duration(stop_timeout, "stop timeout"),
     )
-    mission = _missions(auto_boot=True).start(spec)
+    missions = _missions(auto_boot=True)
+    mission = missions.start(spec)
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
     else:
         click.echo(f"started mission {mission.id} ({mission.name}) as {mission.unit}")
+    if wait_:
+        _wait_and_exit(missions, [mission], None, quiet=as_json)
 
 
 @click.command()
@@ -192,6 +218,37 @@ def kill(refs: tuple[str, ...], every: bool) -> None:
 
 
 @click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID|NAME...")
+@click.option("--timeout", metavar="MS", help="Give up after this long (plain numbers are ms); the mission keeps running.")
+@json_option
+def wait(refs: tuple[str, ...], timeout: str | None, as_json: bool) -> None:
+    """Block until missions finish (restarts included); exit with the mission's exit code."""
+    from overmind.spec import parse_duration
+
+    missions = _missions()
+    chosen = [missions.resolve(ref) for ref in refs]
+    seconds = parse_duration(timeout, "--timeout", plain="ms") if timeout else None
+    _wait_and_exit(missions, chosen, seconds, as_json=as_json)
+
+
+def _wait_and_exit(missions, chosen: list, timeout: float | None, as_json: bool = False, quiet: bool = False) -> None:
+    views = missions.wait(chosen, timeout)
+    if views is None:
+        names = ", ".join(m.name for m in chosen)
+        raise OvermindError(f"timeout: {names} still running after {timeout:g}s", exit_code=124)
+    if as_json:
+        fmt.print_json([v.to_json() for v in views] if len(views) > 1 else views[0].to_json())
+    elif not quiet:
+        for view in views:
+            prefix = f"{view.mission.name}: " if len(views) > 1 else ""
+            reason = view.status.reason
+            detail = f": {reason}" if reason and not reason.startswith("exit ") else ""
+            click.echo(f"{prefix}finished: {view.status.state}{detail} (exit code {view.status.exit_code})")
+    codes = [v.status.exit_code or 0 for v in views]
+    raise SystemExit(next((code for code in codes if code), 0))
+
+
+@click.command()
 @json_option
 def gc(as_json: bool) -> None:
     """Forget finished and killed missions (their journal lines stay in the journal)."""
@@ -202,4 +259,4 @@ def gc(as_json: bool) -> None:
         click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
 
 
-COMMANDS = [run, ps, info, logs, stop, kill, gc]
+COMMANDS = [run, ps, info, logs, wait, stop, kill, gc]

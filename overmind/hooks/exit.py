@@ -41,14 +41,15 @@ def memory_limit_hit() -> bool:
 def describe_end(result: str, code: str, status: str, oom: bool) -> str:
     if oom:
         return "killed: memory limit reached (MemoryMax)"
+    if result == "watchdog":
+        timeout = os.environ.get("OVERMIND_ACTIVITY_TIMEOUT", "?")
+        return f"killed: no activity for {timeout}s"
+    if result == "timeout":
+        return "killed: runtime limit reached"
     if code == "exited":
         return f"exited with code {status}"
     if result == "success":
         return f"stopped (SIG{status})"
-    if result == "watchdog":
-        return "killed: no activity (watchdog)"
-    if result == "timeout":
-        return "killed: runtime limit reached"
     return f"killed by signal {status}"
 
 
