@@ -1,0 +1,78 @@
+"""A spec becomes systemd-run arguments: properties, environment and the command line."""
+
+from __future__ import annotations
+
+import sys
+
+from overmind.spec import Limits, MissionSpec, RestartPolicy
+from overmind.units import describe, quote_exec_arg, transient_unit_args
+
+
+def _args(spec: MissionSpec, version: int = 252) -> list[str]:
+    return transient_unit_args(spec, "0123abcd", "build", "overmind-agent@build.service", "/state", version)
+
+
+def _props(args: list[str]) -> dict[str, str]:
+    return dict(a.removeprefix("--property=").split("=", 1) for a in args if a.startswith("--property="))
+
+
+def test_the_command_runs_under_sh_as_one_argument(tmp_path) -> None:
+    args = _args(MissionSpec(command="echo a && echo b; rm -rf $HOME", cwd=str(tmp_path)))
+    assert args[-4:] == ["--", "/bin/sh", "-c", "echo a && echo b; rm -rf $HOME"]
+    assert f"--working-directory={tmp_path}" in args
+
+
+def test_environment_is_passed_verbatim_with_the_mission_identity(tmp_path) -> None:
+    args = _args(MissionSpec(command="true", cwd=str(tmp_path), env={"GREETING": "hello world; $x"}))
+    assert "--setenv=GREETING=hello world; $x" in args
+    assert "--setenv=OVERMIND_MISSION_ID=0123abcd" in args
+    assert "--setenv=OVERMIND_MISSION_NAME=build" in args
+
+
+def test_limits_map_to_cgroup_properties(tmp_path) -> None:
+    spec = MissionSpec(command="true", cwd=str(tmp_path),
+                       limits=Limits(memory_max=1024, cpu_quota=150, tasks_max=9, timeout=90))
+    props = _props(_args(spec))
+    assert (props["MemoryMax"], props["CPUQuota"], props["TasksMax"], props["RuntimeMaxSec"]) == (
+        "1024", "150%", "9", "90s")
+
+
+def test_no_restart_policy_means_no_restart_hook(tmp_path) -> None:
+    props = _props(_args(MissionSpec(command="true", cwd=str(tmp_path))))
+    assert props["Restart"] == "no"
+    assert "ExecStartPre" not in props
+
+
+def test_the_breaker_allows_one_start_more_than_restarts(tmp_path) -> None:
+    spec = MissionSpec(command="true", cwd=str(tmp_path),
+                       restart=RestartPolicy("on-failure", max_restarts=2, max_seconds=30))
+    props = _props(_args(spec))
+    assert (props["Restart"], props["StartLimitBurst"], props["StartLimitIntervalSec"]) == ("on-failure", "3", "30s")
+
+
+def test_backoff_uses_the_hook_before_systemd_254_and_native_steps_after(tmp_path) -> None:
+    spec = MissionSpec(command="true", cwd=str(tmp_path),
+                       restart=RestartPolicy("always", backoff=0.5, backoff_max=8))
+    old = _props(_args(spec, 252))
+    assert old["RestartSec"] == "0.5s"
+    assert old["ExecStartPre"].endswith('"--backoff=0.5" "--backoff-max=8"')
+    new = _props(_args(spec, 255))
+    assert (new["RestartMaxDelaySec"], new["RestartSteps"]) == ("8s", "4")
+    assert "--backoff" not in new["ExecStartPre"]
+
+
+def test_activity_timeout_wraps_the_command_and_sets_the_watchdog(tmp_path) -> None:
+    args = _args(MissionSpec(command="agent", cwd=str(tmp_path), activity_timeout=30))
+    props = _props(args)
+    assert (props["WatchdogSec"], props["NotifyAccess"]) == ("30s", "all")
+    assert args[args.index("--") + 1:] == [sys.executable, "-m", "overmind.wrapper", "--", "/bin/sh", "-c", "agent"]
+
+
+def test_exec_words_are_quoted_and_specifiers_escaped() -> None:
+    assert quote_exec_arg('/opt/my py/bin/python "x" %h $HOME') == '"/opt/my py/bin/python \\"x\\" %%h $$HOME"'
+
+
+def test_descriptions_drop_control_characters_and_stay_short() -> None:
+    text = describe("n", "echo a\nrm -rf /\t" + "x" * 200)
+    assert "\n" not in text and "\t" not in text
+    assert len(text) == 80 and text.endswith("…")
