@@ -6,7 +6,6 @@ with the store beside it for what systemd forgets.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,9 +22,8 @@ if TYPE_CHECKING:
 UNIT_PROPERTIES = (
     "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
     "ExecMainStartTimestamp", "ExecMainStartTimestampMonotonic", "ExecMainCode", "ExecMainStatus",
-    "MemoryCurrent", "CPUUsageNSec", "ControlGroup", "Environment", "StatusText",
+    "MemoryCurrent", "CPUUsageNSec", "ControlGroup", "StatusText",
 )
-_MISSION_ID_IN_ENV = re.compile(r"(?:^| )OVERMIND_MISSION_ID=([0-9a-f]{8})(?: |$)")
 _ALREADY_EXISTS = ("already exists", "already loaded", "already active")
 
 
@@ -128,20 +126,37 @@ class Missions:
         return mission
 
     def view(self, mission: Mission) -> MissionView:
-        return self.views([mission])[0]
+        """One mission with every property systemd has about its unit."""
+        props = self._owned_unit(mission)
+        return MissionView(mission, derive(mission, props), props or {})
 
     def views(self, missions: list[Mission]) -> list[MissionView]:
-        live = self._live_units() if missions else {}
-        return [MissionView(m, derive(m, live.get(m.id)), live.get(m.id, {})) for m in missions]
+        """Many missions at once, from the fast cgroupfs-based reading of their units."""
+        if not missions:
+            return []
+        from overmind.systemd.accounting import live_properties
 
-    def _live_units(self) -> dict[str, dict[str, str]]:
-        """Loaded mission units, keyed by the mission id in their environment (one systemctl call)."""
-        units = {}
-        for props in manager.show([names.unit_pattern()], ["Id", *UNIT_PROPERTIES]):
-            match = _MISSION_ID_IN_ENV.search(props.get("Environment", ""))
-            if match:
-                units[match[1]] = props
-        return units
+        live = live_properties(names.unit_pattern())
+        incomplete = [unit for unit, props in live.items() if props.pop("Incomplete", None)]
+        for props in manager.show(incomplete, UNIT_PROPERTIES):
+            live[props["Id"]] = props
+        owners = self._unit_owners()
+        views = []
+        for mission in missions:
+            props = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
+            views.append(MissionView(mission, derive(mission, props), props or {}))
+        return views
+
+    def _unit_owners(self) -> dict[str, str]:
+        """unit -> id of the newest mission with that unit: only it can own the loaded unit."""
+        return {row[0]: row[1] for row in self.store.db.execute(
+            "SELECT unit, id FROM missions ORDER BY created_at")}
+
+    def _owned_unit(self, mission: Mission) -> dict[str, str] | None:
+        if self._unit_owners().get(mission.unit) != mission.id:
+            return None
+        props = manager.show([mission.unit], UNIT_PROPERTIES)
+        return props[0] if props and props[0].get("LoadState") == "loaded" else None
 
     # -- start --------------------------------------------------------------------------
     def start(self, spec: MissionSpec) -> Mission:
@@ -226,7 +241,7 @@ class Missions:
             manager.systemctl("reset-failed", mission.unit, check=False)
 
     def _owns_unit(self, mission: Mission) -> bool:
-        return self._live_units().get(mission.id) is not None
+        return self._unit_owners().get(mission.unit) == mission.id
 
     def collect(self) -> list[Mission]:
         """Forget finished missions (their journal lines stay in the journal)."""
