@@ -32,7 +32,7 @@ def main() -> None:
         run(overmind_argv("run", "--name", "chatty", "for i in $(seq 600); do echo line $i; done"), env)
         unit = f"{prefix}@chatty.service"
         deadline = time.monotonic() + 30
-        while "line 600" not in subprocess.run(overmind_argv("logs", "chatty", "-n", "1"), env=env,
+        while "line 600" not in subprocess.run(overmind_argv("logs", "chatty", "-n", "5"), env=env,
                                                capture_output=True, text=True).stdout:
             if time.monotonic() > deadline:
                 raise SystemExit("the chatty mission's lines never reached the journal")

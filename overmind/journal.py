@@ -10,6 +10,8 @@ applies it only to units of the system manager.)
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import bisect
 import json
 import os
@@ -17,7 +19,6 @@ import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 
 from overmind import names
@@ -28,8 +29,7 @@ from overmind.systemd.manager import user_env
 _FIELDS = "MESSAGE,SYSLOG_IDENTIFIER"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     timestamp: float
     mission_id: str
     name: str

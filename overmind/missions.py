@@ -7,8 +7,7 @@ with the store beside it for what systemd forgets.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind import names
 from overmind.errors import MissionNotFound, OvermindError
@@ -27,8 +26,7 @@ UNIT_PROPERTIES = (
 _ALREADY_EXISTS = ("already exists", "already loaded", "already active")
 
 
-@dataclass(frozen=True)
-class MissionView:
+class MissionView(NamedTuple):
     """A mission as `ps` and `info` show it: the record joined with its unit's live state."""
 
     mission: Mission

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from overmind.store import Exit, Mission
 
 ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     state: str  # running | restarting | stopping | stopped | crashed | killed | unknown
     reason: str = ""  # why it ended, for crashed/killed missions
     exit_code: int | None = None

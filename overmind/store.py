@@ -12,9 +12,8 @@ import signal
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -53,8 +52,7 @@ def state_dir() -> Path:
     return Path(base) / "overmind"
 
 
-@dataclass(frozen=True)
-class Exit:
+class Exit(NamedTuple):
     at: float
     service_result: str  # systemd's $SERVICE_RESULT: success, exit-code, signal, watchdog, ...
     exit_code: str  # systemd's $EXIT_CODE: exited, killed, dumped
@@ -73,8 +71,7 @@ class Exit:
             return 128
 
 
-@dataclass(frozen=True)
-class Mission:
+class Mission(NamedTuple):
     id: str
     name: str
     unit: str

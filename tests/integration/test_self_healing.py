@@ -81,7 +81,7 @@ def test_backoff_doubles_each_restart_up_to_the_cap(om: Overmind, name: str) -> 
 
 def test_ps_shows_restarting_during_backoff_and_stop_cancels_it(om: Overmind, name: str) -> None:
     om.run("exit 1", "--name", name, "--restart", "always", "--backoff", "1", "--backoff-max", "60s")
-    must(lambda: om.info(name)["restarts"] >= 2 and om.status(name) == "restarting", timeout=20,
+    must(lambda: (info := om.info(name))["restarts"] >= 2 and info["status"] == "restarting", timeout=20,
          what="a pending restart")
     om("stop", name)
     assert om.status(name) == "stopped"
