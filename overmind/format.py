@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -34,7 +35,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | No
 
 
 def truncate(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = re.sub(r"[\n\r\t\v\f]", " ", text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 

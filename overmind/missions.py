@@ -16,6 +16,7 @@ from overmind.store import Mission, Store, state_dir
 from overmind.systemd import manager
 
 if TYPE_CHECKING:
+    from overmind import tree
     from overmind.spec import MissionSpec
 
 UNIT_PROPERTIES = (
@@ -169,9 +170,35 @@ class Missions:
                     continue
         return self._start_named(spec, f"{names.random_name()}-{names.new_id()[:4]}", generated=True)
 
+    def _placement(self, spec: MissionSpec) -> tuple[MissionSpec, str]:
+        """Resolve --parent and pick the slice: the parent's children slice, or the root one."""
+        from dataclasses import replace
+
+        from overmind import tree
+
+        if spec.parent is None:
+            return spec, tree.root_slice()
+        parent = self.store.get(spec.parent)
+        if parent is None:
+            raise OvermindError(f"parent not found: '{spec.parent}'", hint="see 'overmind ps --all'")
+        status = self.view(parent).status
+        if status.finished:
+            raise OvermindError(f"parent '{parent.name}' has finished ({status.state}); it cannot take children")
+        family = tree.Tree(self.store.all())
+        self._check_budget(family, parent)
+        return replace(spec, parent=parent.id), tree.children_slice(family.ancestry(parent))
+
+    def _check_budget(self, family: "tree.Tree", parent: Mission) -> None:
+        for ancestor in [*family.ancestors(parent), parent]:
+            cap = ancestor.spec.get("max_children")
+            if cap is not None and len(family.descendants(ancestor)) >= cap:
+                raise OvermindError(f"mission '{ancestor.name}' already has its maximum of {cap} children",
+                                    hint="raise --max-children, or wait for and collect finished children")
+
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)
         self._release_finished_unit(unit, name, generated)
+        spec, slice_name = self._placement(spec)
         mission = Mission(
             id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
             command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=spec.to_record(),
@@ -180,7 +207,7 @@ class Missions:
         self.store.add(mission)
         from overmind.units import transient_unit_args
 
-        args = transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))
+        args = [f"--slice={slice_name}", *transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))]
         try:
             proc = manager.systemd_run(args, check=False)
         except OvermindError:
@@ -223,15 +250,49 @@ class Missions:
         return wait_for([m.unit for m in missions], all_finished, timeout)
 
     # -- stop / kill / gc ---------------------------------------------------------------
-    def stop(self, mission: Mission) -> None:
-        """SIGTERM to the whole cgroup, SIGKILL after the grace period: systemd's stop job."""
-        self.store.mark(mission.id, "stop_requested_at")
+    def stop(self, mission: Mission, cascade: bool = False) -> list[Mission]:
+        """SIGTERM to the whole cgroup, SIGKILL after the grace period: systemd's stop job.
+        With cascade, the whole subtree first, by stopping its slice. Returns what it stopped."""
+        subtree = self._subtree(mission) if cascade else []
+        for member in [*subtree, mission]:
+            self.store.mark(member.id, "stop_requested_at")
+        if subtree:
+            manager.systemctl("stop", self._children_slice(mission), check=False)
         if self._owns_unit(mission):
             manager.systemctl("stop", mission.unit)
+        return [*subtree, mission]
 
-    def kill(self, mission: Mission) -> None:
-        """SIGKILL to every process of the mission; the unit is then released."""
-        self.store.mark(mission.id, "killed_at")
+    def kill(self, mission: Mission, cascade: bool = False) -> list[Mission]:
+        """SIGKILL to every process of the mission (and, with cascade, of its subtree)."""
+        subtree = self._subtree(mission) if cascade else []
+        for member in [*subtree, mission]:
+            self.store.mark(member.id, "killed_at")
+        if subtree:
+            children = self._children_slice(mission)
+            manager.systemctl("kill", "--signal=SIGKILL", children, check=False)
+            manager.systemctl("stop", children, check=False)
+            owned = [m.unit for m in subtree if self._owns_unit(m)]
+            if owned:  # reset-failed without units would reset every failed unit
+                manager.systemctl("reset-failed", *owned, check=False)
+        self._kill_unit(mission)
+        return [*subtree, mission]
+
+    def children(self, mission: Mission) -> list[Mission]:
+        from overmind.tree import Tree
+
+        return Tree(self.store.all()).children.get(mission.id, [])
+
+    def _subtree(self, mission: Mission) -> list[Mission]:
+        from overmind.tree import Tree
+
+        return Tree(self.store.all()).descendants(mission)
+
+    def _children_slice(self, mission: Mission) -> str:
+        from overmind.tree import Tree, children_slice
+
+        return children_slice(Tree(self.store.all()).ancestry(mission))
+
+    def _kill_unit(self, mission: Mission) -> None:
         if self._owns_unit(mission):
             manager.systemctl("kill", "--signal=SIGKILL", mission.unit, check=False)
             # stop cancels a pending restart and waits out the ExecStopPost hook.

@@ -92,7 +92,8 @@ class MissionSpec:
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     activity_timeout: float | None = None
     stop_timeout: float = 10.0
-    parent: str | None = None
+    parent: str | None = None  # an id or name as given; the mission layer resolves it to an id
+    max_children: int | None = None  # cap on this mission's whole subtree
 
     def __post_init__(self) -> None:
         if not self.command.strip():

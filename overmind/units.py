@@ -31,6 +31,10 @@ def describe(name: str, command: str, width: int = 80) -> str:
 
 def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str) -> dict[str, str]:
     env = {key: os.environ[key] for key in _INHERITED_ENV if key in os.environ}
+    # The agent can call the same overmind (spawn children, wait on them) from inside its unit.
+    tools = os.path.dirname(sys.executable)
+    path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["PATH"] = path if tools in path.split(":") else f"{tools}:{path}"
     env.update(spec.env)
     env["OVERMIND_MISSION_ID"] = mission_id
     env["OVERMIND_MISSION_NAME"] = name

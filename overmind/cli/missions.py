@@ -41,13 +41,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 @click.option("--backoff-max", metavar="MS", help="Cap for the growing restart delay (default 60s).")
 @click.option("--activity-timeout", metavar="DURATION",
               help="Kill (and restart per policy) a mission silent for this long (WatchdogSec=).")
+@click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice).")
+@click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
 @json_option
 @click.argument("command", nargs=-1, required=True)
 def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
         tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
         max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
-        wait_: bool, as_json: bool, command: tuple[str, ...]) -> None:
+        parent: str | None, max_children: int | None, wait_: bool, as_json: bool, command: tuple[str, ...]) -> None:
     """Start COMMAND as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
@@ -78,6 +80,8 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
         ),
         activity_timeout=duration(activity_timeout, "--activity-timeout"),
         stop_timeout=parse_duration(stop_timeout, "stop timeout"),
+        parent=parent,
+        max_children=max_children,
     )
     missions = _missions(auto_boot=True)
     mission = missions.start(spec)
@@ -91,24 +95,36 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
 
 @click.command()
 @click.option("--all", "-a", "show_all", is_flag=True, help="Include killed missions.")
+@click.option("--tree", is_flag=True, help="Draw parent/child trees.")
+@click.option("--children", metavar="ID|NAME", help="Only the direct children of this mission.")
 @json_option
-def ps(show_all: bool, as_json: bool) -> None:
+def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     """List missions: running ones first, then finished ones not yet collected by gc."""
+    from overmind.tree import Tree
+
     missions = _missions()
-    views = missions.views(missions.store.all())
+    known = missions.store.all()
+    family = Tree(known)
+    chosen = family.children.get(missions.resolve(children).id, []) if children else known
+    views = {v.mission.id: v for v in missions.views(chosen)}
     if not show_all:
-        views = [v for v in views if v.status.state != "killed"]
-    views.sort(key=lambda v: (v.status.finished, v.mission.created_at))
+        views = {key: v for key, v in views.items() if v.status.state != "killed"}
+    if tree and not children:
+        order = [(lead, views[m.id]) for lead, m in family.walk() if m.id in views]
+    else:
+        ordered = sorted(views.values(), key=lambda v: (v.status.finished, v.mission.created_at))
+        order = [("", v) for v in ordered]
     if as_json:
-        fmt.print_json([v.to_json() for v in views])
+        fmt.print_json([v.to_json() | {"children": [c.id for c in family.children.get(v.mission.id, [])]}
+                        for _, v in order])
         return
-    if not views:
+    if not order:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
     headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", "COMMAND")
-    rows = [(v.mission.id, v.mission.name, v.mission.type, v.status.label, str(v.restarts),
+    rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
              fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds), v.mission.command)
-            for v in views]
+            for lead, v in order]
     click.echo(fmt.table(headers, rows))
 
 
@@ -195,26 +211,31 @@ def _targets(missions, refs: tuple[str, ...], every: bool, verb: str) -> list:
     return [missions.resolve(ref) for ref in refs]
 
 
+cascade_option = click.option("--cascade", is_flag=True, help="Also end every mission below it, children first.")
+
+
 @click.command()
 @click.argument("refs", nargs=-1, metavar="ID|NAME...")
 @click.option("--all", "every", is_flag=True, help="Stop every running mission.")
-def stop(refs: tuple[str, ...], every: bool) -> None:
+@cascade_option
+def stop(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
     """Stop missions: SIGTERM to all their processes, SIGKILL after the grace period."""
     missions = _missions()
     for mission in _targets(missions, refs, every, "stop"):
-        missions.stop(mission)
-        click.echo(f"stopped {mission.id} ({mission.name})")
+        for ended in missions.stop(mission, cascade=cascade):
+            click.echo(f"stopped {ended.id} ({ended.name})")
 
 
 @click.command()
 @click.argument("refs", nargs=-1, metavar="ID|NAME...")
 @click.option("--all", "every", is_flag=True, help="Kill every running mission.")
-def kill(refs: tuple[str, ...], every: bool) -> None:
+@cascade_option
+def kill(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
     """Kill missions with SIGKILL and drop them from ps (logs stay readable by id until gc)."""
     missions = _missions()
     for mission in _targets(missions, refs, every, "kill"):
-        missions.kill(mission)
-        click.echo(f"killed {mission.id} ({mission.name})")
+        for ended in missions.kill(mission, cascade=cascade):
+            click.echo(f"killed {ended.id} ({ended.name})")
 
 
 @click.command()
