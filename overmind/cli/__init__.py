@@ -40,9 +40,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from overmind.cli import host, missions
+    from overmind.cli import host, missions, skills
 
-    for module in (missions, host):
+    for module in (missions, host, skills):
         for command in module.COMMANDS:
             cli.add_command(command)
 
