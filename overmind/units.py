@@ -6,6 +6,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Mapping
 
 from overmind.names import log_identifier
 from overmind.spec import RESTART_POLICIES, MissionSpec
@@ -105,8 +106,9 @@ def exec_argv(spec: MissionSpec) -> list[str]:
 
 
 def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
-                        systemd_version: int = 252) -> list[str]:
-    """Arguments for `systemd-run --user` that create the mission's unit."""
+                        systemd_version: int = 252, extra_properties: Mapping[str, str] | None = None) -> list[str]:
+    """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
+    (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     props = {
         "Type": "exec",
         "MemoryAccounting": "yes",
@@ -121,6 +123,7 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         **limit_properties(spec),
         **restart_properties(spec, systemd_version),
         **watchdog_properties(spec),
+        **(extra_properties or {}),
     }
     args = [f"--unit={unit}", f"--description={describe(name, spec.command)}", f"--working-directory={spec.cwd}"]
     args += [f"--property={key}={value}" for key, value in props.items()]

@@ -40,9 +40,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from overmind.cli import host, missions, skills
+    from overmind.cli import blueprints, host, missions, skills
 
-    for module in (missions, host, skills):
+    for module in (missions, blueprints, host, skills):
         for command in module.COMMANDS:
             cli.add_command(command)
 
