@@ -1,9 +1,11 @@
-"""Mission commands: run, ps, info, logs, stop, kill, gc."""
+"""Mission commands: run, ps, info, logs, wait, stop, kill, gc."""
 
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -20,6 +22,23 @@ def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+SESSION_START_TIMEOUT = 60.0
+
+
+def agent_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The agent CLI's own options, passed through (claude, and what codex understands)."""
+    options = [
+        click.option("--model", help="Model for the agent."),
+        click.option("--permission-mode", help="claude: acceptEdits, auto, bypassPermissions, default, dontAsk, plan."),
+        click.option("--allowed-tools", metavar="TOOLS", help="claude: tools allowed without asking, e.g. 'Bash,Edit'."),
+        click.option("--max-turns", type=click.IntRange(min=1), help="claude: stop after N agent turns."),
+        click.option("--append-system-prompt", metavar="TEXT", help="claude: text appended to the system prompt."),
+        click.option("--max-budget-usd", type=click.FloatRange(min=0, min_open=True), help="claude: spending cap."),
+        click.option("--session-id", metavar="ID", help="Resume this conversation (the agent's own session id)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
@@ -44,24 +63,39 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 @click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice).")
 @click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
+@click.option("--type", "mission_type", type=click.Choice(["task", "session"]), default="task", show_default=True,
+              help="A task runs to its end; a session stays up and takes messages (send, attach).")
+@click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
+              help="What runs: a shell command (raw) or an agent CLI given a prompt.")
+@agent_options
 @json_option
-@click.argument("command", nargs=-1, required=True)
+@click.argument("command", nargs=-1, metavar="COMMAND|PROMPT")
 def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
         tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
         max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
-        parent: str | None, max_children: int | None, wait_: bool, as_json: bool, command: tuple[str, ...]) -> None:
-    """Start COMMAND as a supervised mission (a transient systemd user unit).
+        parent: str | None, max_children: int | None, wait_: bool, mission_type: str, provider: str, as_json: bool,
+        command: tuple[str, ...], **agent: Any) -> None:
+    """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
+    With --provider claude|codex the words are the agent's prompt (optional for a session).
     """
+    from overmind.providers import AgentOptions, require_installed
     from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
                                parse_size)
 
     def duration(text: str | None, what: str, plain: str = "s") -> float | None:
         return parse_duration(text, what, plain) if text else None
 
+    if provider != "raw":
+        text = " ".join(command)
+    else:
+        text = command[0] if len(command) == 1 else shlex.join(command)
     spec = MissionSpec(
-        command=command[0] if len(command) == 1 else shlex.join(command),
+        command=text,
+        type=mission_type,
+        provider=provider,
+        agent=AgentOptions(**agent),
         name=name,
         cwd=cwd,
         env=parse_env(env),
@@ -83,8 +117,16 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
         parent=parent,
         max_children=max_children,
     )
+    if spec.provider != "raw":
+        require_installed(spec.provider, spec.env)
     missions = _missions(auto_boot=True)
     mission = missions.start(spec)
+    if spec.type == "session":
+        # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).
+        failure = missions.wait_started(mission, SESSION_START_TIMEOUT)
+        if failure:
+            raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
+                                hint=f"overmind logs {mission.name}")
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
     else:
@@ -121,11 +163,15 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     if not order:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", "COMMAND")
+    # What agents are doing (their STATUS=), in its own column when any of them says.
+    activity = any(v.activity for _, v in order)
+    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
+               "COMMAND")
     rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
-             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds), v.mission.command)
+             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
+             *([fmt.truncate(v.activity or "-", 40)] * activity), v.command_line)
             for lead, v in order]
-    click.echo(fmt.table(headers, rows))
+    click.echo(fmt.table(headers, rows, shrinkable=(1, 8) if activity else (1,)))
 
 
 @click.command()
@@ -149,6 +195,7 @@ def info(ref: str, as_json: bool) -> None:
         ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
         ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
         ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
+        *([("session", data["session_id"])] if data["session_id"] else []),
         ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
         ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
         ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
@@ -177,11 +224,13 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as
     chosen = [missions.resolve(ref)] if ref else known
     since_epoch = _parse_since(since) if since else None
     names_width = max((len(m.name) for m in chosen), default=0)
-    for entry in journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow):
-        if as_json:
-            click.echo(json.dumps(entry.to_json()))
-        else:
-            click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
+    found = journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow)
+    if as_json:
+        for data in journal.with_events(found, missions.store):
+            click.echo(json.dumps(data))
+        return
+    for entry in found:
+        click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
 
 
 def _parse_since(text: str) -> float:
