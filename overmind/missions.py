@@ -18,6 +18,7 @@ from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind import tree
+    from overmind.providers import Result
     from overmind.spec import MissionSpec
 
 UNIT_PROPERTIES = (
@@ -213,11 +214,30 @@ class Missions:
         return replace(spec, parent=parent.id), tree.children_slice(family.ancestry(parent))
 
     def _check_budget(self, family: "tree.Tree", parent: Mission) -> None:
+        """Refuse a new child when any ancestor's --max-children or --max-cost-usd is used up."""
         for ancestor in [*family.ancestors(parent), parent]:
+            below = family.descendants(ancestor)
             cap = ancestor.spec.get("max_children")
-            if cap is not None and len(family.descendants(ancestor)) >= cap:
+            if cap is not None and len(below) >= cap:
                 raise OvermindError(f"mission '{ancestor.name}' already has its maximum of {cap} children",
                                     hint="raise --max-children, or wait for and collect finished children")
+            budget = ancestor.spec.get("max_cost_usd")
+            if budget is not None:
+                spent = sum(result.cost_usd or 0 for m in below if (result := self.last_result(m)) is not None)
+                if spent >= budget:
+                    raise OvermindError(f"mission '{ancestor.name}' has spent ${spent:.2f} of its "
+                                        f"${budget:.2f} budget: no more children",
+                                        hint="raise --max-cost-usd on a new tree")
+
+    def last_result(self, mission: Mission) -> "Result | None":
+        """The newest result an agent mission reported (None for plain commands)."""
+        if mission.provider == "raw":
+            return None
+        from overmind.providers import get
+
+        provider = get(mission.provider)
+        return next((event.result for stored in self.store.events_newest_first(mission.id)
+                     if (event := provider.parse(stored.data)) is not None and event.result is not None), None)
 
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)

@@ -62,6 +62,7 @@ def agent_options(command: Callable[..., Any]) -> Callable[..., Any]:
               help="Kill (and restart per policy) a mission silent for this long (WatchdogSec=).")
 @click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice).")
 @click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one.")
+@click.option("--max-cost-usd", type=click.FloatRange(min=0), help="Refuse new children once those below have spent this.")
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
 @click.option("--type", "mission_type", type=click.Choice(["task", "session"]), default="task", show_default=True,
               help="A task runs to its end; a session stays up and takes messages (send, attach).")
@@ -73,7 +74,8 @@ def agent_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
         tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
         max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
-        parent: str | None, max_children: int | None, wait_: bool, mission_type: str, provider: str, as_json: bool,
+        parent: str | None, max_children: int | None, max_cost_usd: float | None, wait_: bool, mission_type: str,
+        provider: str, as_json: bool,
         command: tuple[str, ...], **agent: Any) -> None:
     """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
@@ -116,6 +118,7 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
         stop_timeout=parse_duration(stop_timeout, "stop timeout"),
         parent=parent,
         max_children=max_children,
+        max_cost_usd=max_cost_usd,
     )
     if spec.provider != "raw":
         require_installed(spec.provider, spec.env)

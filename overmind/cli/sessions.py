@@ -106,15 +106,11 @@ def subscribe(ref: str, from_start: bool) -> None:
 def result(ref: str, as_json: bool) -> None:
     """The last result of an agent mission: its final answer (--json: text, duration_ms,
     cost_usd, is_error, session_id). Exit 1 if the agent reported an error."""
-    from overmind.providers import get
-
     missions = _missions()
     mission = missions.resolve(ref)
     if mission.provider == "raw":
         raise OvermindError(f"'{mission.name}' is a plain command: it has no result", hint=f"overmind logs {ref}")
-    provider = get(mission.provider)
-    found = next((event.result for stored in missions.store.events_newest_first(mission.id)
-                  if (event := provider.parse(stored.data)) is not None and event.result is not None), None)
+    found = missions.last_result(mission)
     if found is None:
         view = missions.view(mission)
         if view.status.finished:
