@@ -20,7 +20,8 @@ def die(error: OvermindError) -> None:
 
 # Commands whose module is imported only when they run (or when help lists them): their click
 # objects cost milliseconds that `run`, `ps` and `logs` should not pay.
-_LAZY = {"quest": "overmind.cli.quests"}
+_LAZY = {"quest": "overmind.cli.quests", "ritual": "overmind.cli.rituals", "rituals": "overmind.cli.rituals",
+         "doctor": "overmind.cli.doctor"}
 
 
 class OvermindGroup(click.Group):

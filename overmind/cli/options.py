@@ -132,3 +132,26 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
         max_children=max_children,
     )
 
+
+class NameThenCommand(click.Command):
+    """`ritual add NAME [options] COMMAND...`: options may come before or after NAME, and the
+    first word after NAME starts the command, so the command's own dashes stay its own."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        valued = {opt for param in self.params if isinstance(param, click.Option) and not param.is_flag
+                  and not param.count for opt in (*param.opts, *param.secondary_opts)}
+        words = 0
+        index = 0
+        while index < len(args):
+            arg = args[index]
+            if arg == "--":
+                break
+            if arg.startswith("-") and arg != "-":
+                index += 2 if arg in valued else 1
+                continue
+            words += 1
+            if words == 2:
+                args = [*args[:index], "--", *args[index:]]
+                break
+            index += 1
+        return super().parse_args(ctx, args)
