@@ -197,7 +197,6 @@ class Missions:
 
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)
-        self._release_finished_unit(unit, name, generated)
         spec, slice_name = self._placement(spec)
         mission = Mission(
             id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
@@ -210,12 +209,14 @@ class Missions:
         args = [f"--slice={slice_name}", *transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))]
         try:
             proc = manager.systemd_run(args, check=False)
+            if _already_exists(proc.stderr) and self._release_finished_unit(unit):
+                proc = manager.systemd_run(args, check=False)
         except OvermindError:
             self.store.remove(mission.id)
             raise
         if proc.returncode != 0:
             self.store.remove(mission.id)
-            if any(marker in proc.stderr for marker in _ALREADY_EXISTS):
+            if _already_exists(proc.stderr):
                 if generated:
                     raise _NameTaken(name)
                 raise OvermindError(f"a mission named '{name}' is already running", hint=f"overmind stop {name}")
@@ -223,18 +224,14 @@ class Missions:
             raise OvermindError(f"systemd refused to start mission '{name}': {detail}")
         return mission
 
-    def _release_finished_unit(self, unit: str, name: str, generated: bool) -> None:
-        """A finished mission's failed unit stays loaded; a new mission may take over its name."""
+    def _release_finished_unit(self, unit: str) -> bool:
+        """A finished mission's failed unit stays loaded until reset; a new mission may then
+        take over its name. True if the unit was finished and is released."""
         props = manager.show([unit], ["LoadState", "ActiveState"])
-        state = props[0] if props else {}
-        if state.get("LoadState") != "loaded":
-            return
-        if state.get("ActiveState") in ("failed", "inactive"):
-            manager.systemctl("reset-failed", unit, check=False)
-            return
-        if generated:
-            raise _NameTaken(name)
-        raise OvermindError(f"a mission named '{name}' is already running", hint=f"overmind stop {name}")
+        if not props or props[0].get("ActiveState") not in ("failed", "inactive"):
+            return False
+        manager.systemctl("reset-failed", unit, check=False)
+        return True
 
     # -- wait ---------------------------------------------------------------------------
     def wait(self, missions: list[Mission], timeout: float | None) -> list[MissionView] | None:
@@ -312,6 +309,10 @@ class Missions:
                 self.store.remove(view.mission.id)
                 removed.append(view.mission)
         return removed
+
+
+def _already_exists(stderr: str) -> bool:
+    return any(marker in stderr for marker in _ALREADY_EXISTS)
 
 
 class _NameTaken(OvermindError):

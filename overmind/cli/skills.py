@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import click
 
 from overmind.errors import OvermindError
@@ -16,14 +13,17 @@ def skill() -> None:
 
 
 @skill.command()
-@click.option("--project", type=click.Path(file_okay=False, path_type=Path),
-              help="Install into DIR/.claude/skills (default: ~/.claude/skills).")
+@click.option("--project", "project_dir", metavar="DIR", help="Install into DIR/.claude/skills (default: ~/.claude/skills).")
 @click.option("--force", is_flag=True, help="Replace a different existing copy (kept as SKILL.md.bak).")
-def install(project: Path | None, force: bool) -> None:
+def install(project_dir: str | None, force: bool) -> None:
     """Install the orchestrator loop skill (skills/overmind/SKILL.md)."""
+    import shutil
+    from pathlib import Path
+
     from overmind.resources import shipped_file
 
     source = shipped_file("skills/overmind/SKILL.md")
+    project = Path(project_dir) if project_dir is not None else None
     base = project if project is not None else Path.home()
     if project is not None and not project.is_dir():
         raise OvermindError(f"project directory '{project}' does not exist")

@@ -110,7 +110,9 @@ def test_a_silent_mission_is_killed_and_restarted(om: Overmind, name: str) -> No
 
 
 def test_a_chatty_mission_is_not_killed_by_the_watchdog(om: Overmind, name: str) -> None:
-    om.run("for i in 1 2 3 4 5 6; do echo tick $i; sleep 0.4; done", "--name", name, "--activity-timeout", "1")
+    # Silent for 0.5 s at a time: never the 3 s the watchdog allows.
+    om.run("for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.5; done", "--name", name,
+           "--activity-timeout", "3")
     assert om("wait", name).stdout == "finished: stopped (exit code 0)\n"
 
 
