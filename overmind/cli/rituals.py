@@ -14,10 +14,11 @@ from overmind.cli.options import NameThenCommand, json_option, mission_options, 
 from overmind.errors import OvermindError
 
 
-def _ready() -> None:
+def _ready(auto_boot: bool = False) -> None:
+    """Like `run`, only the commands that start something boot the private host."""
     from overmind.host import ensure_user_manager
 
-    ensure_user_manager(auto_boot=True)
+    ensure_user_manager(auto_boot=auto_boot)
 
 
 @click.group()
@@ -55,7 +56,7 @@ def add(name: str, on_calendar: str | None, every: str | None, persistent: bool,
         randomized_delay=parse_duration(randomized_delay, "--randomized-delay") if randomized_delay else None,
         overlap=overlap,
     )
-    _ready()
+    _ready(auto_boot=True)
     installed = install(spec, replace=replace)
     if as_json:
         fmt.print_json({"name": name, "timer": spec.timer, "service": spec.service,
@@ -115,7 +116,7 @@ def run_now(name: str) -> None:
     """Run ritual NAME now, outside its schedule."""
     from overmind.rituals import run_now as start
 
-    _ready()
+    _ready(auto_boot=True)
     start(name)
     click.echo(f"started ritual {name} (follow it with: overmind ritual logs {name} -f)")
 

@@ -17,7 +17,8 @@ from typing import Any
 from overmind import journal
 from overmind.names import log_identifier
 from overmind.rituals.model import Ritual
-from overmind.status import ACTIVE_STATES, exit_reason
+from overmind.rituals.views import run_going_on
+from overmind.status import exit_reason
 from overmind.store import Exit, Store
 from overmind.systemd import manager
 
@@ -58,13 +59,13 @@ class Runs:
         self.refresh()
 
     def refresh(self) -> None:
-        history = [r for r in Store().ritual_runs(self.ritual.service) if not r.skipped and r.started_at]
-        runs = [Run(n, r.started_at or 0.0, r.exit) for n, r in enumerate(history, start=1)]
+        history = Store().ritual_runs(self.ritual.service)
+        finished = [event for event in history if not event.skipped and event.started_at]
+        runs = [Run(n, event.started_at or 0.0, event.exit) for n, event in enumerate(finished, start=1)]
         props = manager.show([self.ritual.service], ["ActiveState", "ExecMainStartTimestampMonotonic"])
-        if props and props[0].get("ActiveState") in ACTIVE_STATES:
-            started = manager.epoch_of_monotonic(props[0].get("ExecMainStartTimestampMonotonic", ""))
-            if started and (not runs or started > runs[-1].started_at + 0.001):
-                runs.append(Run(len(runs) + 1, started, None))
+        started = run_going_on(props[0], history) if props else None
+        if started is not None:
+            runs.append(Run(len(runs) + 1, started, None))
         self.runs = runs
         self.checked_at = time.time()
         self.run_closed = False

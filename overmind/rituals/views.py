@@ -83,9 +83,9 @@ def views(rituals: list[Ritual]) -> list[RitualView]:
 
 def _view(ritual: Ritual, timer: dict[str, str], service: dict[str, str], listed: dict[str, Any],
           store: Store) -> RitualView:
-    # A start the gate is still deciding on (or has skipped) has no main process yet: not a run.
-    started = manager.epoch_of_monotonic(service.get("ExecMainStartTimestampMonotonic", ""))
-    running = service.get("ActiveState") in ACTIVE_STATES and started is not None
+    history = store.ritual_runs(ritual.service)
+    started = run_going_on(service, history)
+    running = started is not None
     last_trigger = _epoch(listed.get("last"))
     return RitualView(
         ritual=ritual,
@@ -94,9 +94,21 @@ def _view(ritual: Ritual, timer: dict[str, str], service: dict[str, str], listed
         run_started_at=started if running else None,
         next_at=_epoch(listed.get("next")) if timer.get("ActiveState") == "active" else None,
         last_trigger_at=last_trigger,
-        history=store.ritual_runs(ritual.service),
-        overdue=running and started is not None and _overdue(ritual, started, last_trigger),
+        history=history,
+        overdue=started is not None and _overdue(ritual, started, last_trigger),
     )
+
+
+def run_going_on(service: dict[str, str], history: list[RitualRun]) -> float | None:
+    """The start of the run going on, None if there is none: a start the gate is still deciding on
+    has no main process yet, and a run whose end hook has recorded it is over."""
+    if service.get("ActiveState") not in ACTIVE_STATES:
+        return None
+    started = manager.epoch_of_monotonic(service.get("ExecMainStartTimestampMonotonic", ""))
+    recorded = (event.started_at for event in history[-3:] if event.started_at is not None)
+    if started is None or any(abs(started - at) < 0.05 for at in recorded):
+        return None
+    return started
 
 
 def _overdue(ritual: Ritual, started: float, last_trigger: float | None) -> bool:
