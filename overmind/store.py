@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 2  # 2: agent events and session ids
+SCHEMA_VERSION = 3  # 2: agent events and session ids; 3: ritual runs
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
     id TEXT PRIMARY KEY,
@@ -54,9 +54,20 @@ CREATE TABLE IF NOT EXISTS sessions (
     mission_id TEXT PRIMARY KEY REFERENCES missions (id) ON DELETE CASCADE,
     session_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ritual_runs (
+    unit TEXT NOT NULL,
+    started_at REAL,
+    at REAL NOT NULL,
+    service_result TEXT NOT NULL,
+    exit_code TEXT NOT NULL,
+    exit_status TEXT NOT NULL,
+    oom INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
 """
 # Every schema change so far only adds tables, so migrating an older database is running the
 # (idempotent) schema again: existing rows stay as they are.
+SKIPPED = "skipped"  # the service_result of a ritual trigger that found the previous run still going
 
 
 def state_dir() -> Path:
@@ -110,6 +121,17 @@ class Mission(NamedTuple):
     stop_requested_at: float | None
     last_exit: Exit | None = None
     exit_count: int = 0  # runs that have ended so far, one per restart plus the final one
+
+
+class RitualRun(NamedTuple):
+    """A ritual's timer firing: a run that has ended, or a trigger skipped (no start, no exit)."""
+
+    started_at: float | None
+    exit: Exit
+
+    @property
+    def skipped(self) -> bool:
+        return self.exit.service_result == SKIPPED
 
 
 class Store:
@@ -219,6 +241,25 @@ class Store:
             "SELECT at, service_result, exit_code, exit_status, oom FROM exits WHERE mission_id = ? ORDER BY at",
             (mission_id,))
         return [Exit(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    def record_ritual_run(self, unit: str, started_at: float | None, exit: Exit) -> None:
+        self.db.execute(
+            "INSERT INTO ritual_runs (unit, started_at, at, service_result, exit_code, exit_status, oom)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (unit, started_at, exit.at, exit.service_result, exit.exit_code, exit.exit_status, int(exit.oom)),
+        )
+
+    def record_ritual_skip(self, unit: str, at: float) -> None:
+        self.record_ritual_run(unit, None, Exit(at, SKIPPED, "", "", False))
+
+    def ritual_runs(self, unit: str) -> list[RitualRun]:
+        rows = self.db.execute(
+            "SELECT started_at, at, service_result, exit_code, exit_status, oom FROM ritual_runs"
+            " WHERE unit = ? ORDER BY at", (unit,))
+        return [RitualRun(r[0], Exit(r[1], r[2], r[3], r[4], bool(r[5]))) for r in rows]
+
+    def forget_ritual_runs(self, unit: str) -> None:
+        self.db.execute("DELETE FROM ritual_runs WHERE unit = ?", (unit,))
 
     def _select(self, clause: str, params: tuple[Any, ...]) -> list[Mission]:
         query = (

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-import shlex
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from overmind import format as fmt
+from overmind.cli.options import agent_options, json_option, launch_options, mission_spec
 from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    from overmind.spec import MissionSpec
+
+SESSION_START_TIMEOUT = 60.0
 
 
 def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
@@ -21,107 +25,21 @@ def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
     return Missions()
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-SESSION_START_TIMEOUT = 60.0
-
-
-def agent_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The agent CLI's own options, passed through (claude, and what codex understands)."""
-    options = [
-        click.option("--model", help="Model for the agent."),
-        click.option("--permission-mode", help="claude: acceptEdits, auto, bypassPermissions, default, dontAsk, plan."),
-        click.option("--allowed-tools", metavar="TOOLS", help="claude: tools allowed without asking, e.g. 'Bash,Edit'."),
-        click.option("--max-turns", type=click.IntRange(min=1), help="claude: stop after N agent turns."),
-        click.option("--append-system-prompt", metavar="TEXT", help="claude: text appended to the system prompt."),
-        click.option("--max-budget-usd", type=click.FloatRange(min=0, min_open=True), help="claude: spending cap."),
-        click.option("--session-id", metavar="ID", help="Resume this conversation (the agent's own session id)."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
-@click.option("--cwd", default=".", show_default=True, help="Working directory.")
-@click.option("--env", "-e", "env", multiple=True, metavar="K=V", help="Environment variable (repeatable).")
-@click.option("--memory-max", metavar="SIZE", help="Memory limit, e.g. 512M (MemoryMax=).")
-@click.option("--cpu-quota", metavar="PCT", help="CPU limit in percent of one CPU, e.g. 50% (CPUQuota=).")
-@click.option("--tasks-max", type=click.IntRange(min=1), help="Process/thread limit (TasksMax=).")
-@click.option("--timeout", metavar="DURATION", help="Runtime limit, e.g. 30min (RuntimeMaxSec=).")
-@click.option("--stop-timeout", metavar="DURATION", default="10s", show_default=True,
-              help="Grace period between SIGTERM and SIGKILL on stop.")
-@click.option("--restart", type=click.Choice(["never", "on-failure", "always"]), default="never",
-              show_default=True, help="Restart policy (Restart=).")
-@click.option("--max-restarts", type=click.IntRange(min=0),
-              help="Give up after N restarts within --max-seconds (StartLimitBurst=).")
-@click.option("--max-seconds", metavar="DURATION", help="Window for --max-restarts (default 60s).")
-@click.option("--backoff", metavar="MS", help="First restart delay (plain numbers are ms); doubles each restart.")
-@click.option("--backoff-max", metavar="MS", help="Cap for the growing restart delay (default 60s).")
-@click.option("--activity-timeout", metavar="DURATION",
-              help="Kill (and restart per policy) a mission silent for this long (WatchdogSec=).")
-@click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice).")
-@click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one.")
-@click.option("--max-cost-usd", type=click.FloatRange(min=0), help="Refuse new children once those below have spent this.")
-@click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
-@click.option("--type", "mission_type", type=click.Choice(["task", "session"]), default="task", show_default=True,
-              help="A task runs to its end; a session stays up and takes messages (send, attach).")
-@click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
-              help="What runs: a shell command (raw) or an agent CLI given a prompt.")
 @agent_options
-@json_option
-@click.argument("command", nargs=-1, metavar="COMMAND|PROMPT")
-def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
-        tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
-        max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
-        parent: str | None, max_children: int | None, max_cost_usd: float | None, wait_: bool, mission_type: str,
-        provider: str, as_json: bool,
-        command: tuple[str, ...], **agent: Any) -> None:
+@launch_options
+def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
     With --provider claude|codex the words are the agent's prompt (optional for a session).
     """
-    from overmind.providers import AgentOptions, require_installed
-    from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
-                               parse_size)
+    launch(mission_spec(command, name=name, **options), wait_, as_json)
 
-    def duration(text: str | None, what: str, plain: str = "s") -> float | None:
-        return parse_duration(text, what, plain) if text else None
 
-    if provider != "raw":
-        text = " ".join(command)
-    else:
-        text = command[0] if len(command) == 1 else shlex.join(command)
-    spec = MissionSpec(
-        command=text,
-        type=mission_type,
-        provider=provider,
-        agent=AgentOptions(**agent),
-        name=name,
-        cwd=cwd,
-        env=parse_env(env),
-        limits=Limits(
-            memory_max=parse_size(memory_max, "memory limit") if memory_max else None,
-            cpu_quota=parse_cpu_quota(cpu_quota) if cpu_quota else None,
-            tasks_max=tasks_max,
-            timeout=duration(timeout, "timeout"),
-        ),
-        restart=RestartPolicy(
-            policy=restart,
-            max_restarts=max_restarts,
-            max_seconds=duration(max_seconds, "--max-seconds"),
-            backoff=duration(backoff, "--backoff", plain="ms"),
-            backoff_max=duration(backoff_max, "--backoff-max", plain="ms"),
-        ),
-        activity_timeout=duration(activity_timeout, "--activity-timeout"),
-        stop_timeout=parse_duration(stop_timeout, "stop timeout"),
-        parent=parent,
-        max_children=max_children,
-        max_cost_usd=max_cost_usd,
-    )
-    if spec.provider != "raw":
-        require_installed(spec.provider, spec.env)
+def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
+    """Start a mission, say so in one line, and with wait_ block and exit with its code."""
     missions = _missions(auto_boot=True)
     mission = missions.start(spec)
     if spec.type == "session":
@@ -133,7 +51,8 @@ def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
     else:
-        click.echo(f"started mission {mission.id} ({mission.name}) as {mission.unit}")
+        noun = "quest" if mission.type == "quest" else "mission"
+        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}")
     if wait_:
         _wait_and_exit(missions, [mission], None, quiet=as_json)
 

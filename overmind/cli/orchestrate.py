@@ -47,7 +47,7 @@ def orchestrate(ctx: click.Context, issue_file: Any, task: tuple[str, ...], name
         raise OvermindError("no task given", hint="overmind orchestrate 'TASK', or --issue FILE")
     skill = shipped_file("skills/overmind/SKILL.md").read_text()
     name = name or f"orchestrator-{new_id()[:4]}"
-    ctx.invoke(run, name=name, mission_type="session", provider="claude", restart="on-failure",
+    ctx.invoke(run, name=name, type="session", provider="claude", restart="on-failure",
                append_system_prompt=skill, command=(orchestrator_prompt(name, text),), as_json=as_json, **options)
     if not as_json:
         click.echo(f"  watch:  overmind ps --tree    overmind logs -f {name}    overmind subscribe {name}")
