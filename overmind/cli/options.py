@@ -182,3 +182,17 @@ class NameThenCommand(click.Command):
                 break
             index += 1
         return super().parse_args(ctx, args)
+
+
+def as_agent_run(spec: MissionSpec) -> MissionSpec:
+    """The plain command that runs an agent spec as its own mission and waits for it: how a
+    ritual's scheduled run starts an agent (visible in ps, logs and result like any other)."""
+    import sys
+    from dataclasses import asdict, replace
+
+    from overmind.providers import AgentOptions
+
+    argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
+    argv += [f"--{key.replace('_', '-')}={value}" for key, value in asdict(spec.agent).items() if value is not None]
+    argv += [f"--env={key}={value}" for key, value in spec.env.items()]
+    return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))

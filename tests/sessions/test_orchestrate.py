@@ -51,3 +51,20 @@ def test_a_cost_budget_refuses_children_once_spent(claude: Claude, name: str) ->
     assert proc.returncode == 1
     assert f"mission '{name}' has spent ${cost:.2f} of its $0.00 budget: no more children" in proc.stderr
     claude.om("kill", "--cascade", name)
+
+
+def test_a_claude_ritual_runs_the_agent_as_its_own_mission(claude: Claude, name: str) -> None:
+    # A timer's run starts from the user manager, not from this shell: it gets its API settings explicitly.
+    api = [f"--env={key}={claude.om.env[key]}" for key in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY",
+                                                           "CLAUDE_CODE_MAX_RETRIES",
+                                                           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC")]
+    claude.om("ritual", "add", name, "--every", "1h", "--cwd", str(claude.cwd), "-e", f"HOME={claude.home}", *api,
+              f"--env=PATH={claude.om.env['PATH']}", "--provider", "claude", "--max-turns", "3", "nightly review")
+    try:
+        claude.om("ritual", "run", name)
+        agent = must(lambda: next((m for m in claude.om.json("ps") if m["provider"] == "claude"
+                                   and m["command"] == "nightly review"), None), timeout=30, what="the agent mission")
+        claude.om("wait", agent["id"])
+        assert json.loads(claude.om("result", agent["id"], "--json").stdout)["text"] == "echo: nightly review"
+    finally:
+        claude.om("ritual", "rm", name)
