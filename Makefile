@@ -4,7 +4,7 @@ install:
 	./scripts/bootstrap.sh
 
 test: install
-	.venv/bin/python -m pytest -q
+	OVERMIND_TEST_HOST_RECOVERY=1 .venv/bin/python -m pytest -q
 
 unit: install
 	.venv/bin/python -m pytest -q tests/unit

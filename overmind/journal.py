@@ -10,8 +10,6 @@ applies it only to units of the system manager.)
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import bisect
 import json
 import os
@@ -20,13 +18,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.store import Mission
+from overmind.store import Mission, Store
 from overmind.systemd.manager import user_env
 
-_FIELDS = "MESSAGE,SYSLOG_IDENTIFIER"
+# OVERMIND_EVENT: on lines an agent wrapper wrote, the seq of the stored event they render.
+_FIELDS = "MESSAGE,SYSLOG_IDENTIFIER,OVERMIND_EVENT"
 
 
 class Entry(NamedTuple):
@@ -34,6 +34,7 @@ class Entry(NamedTuple):
     mission_id: str
     name: str
     message: str
+    event_seq: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"time": datetime.fromtimestamp(self.timestamp).astimezone().isoformat(timespec="milliseconds"),
@@ -68,8 +69,35 @@ class Owners:
         return mission if mission.id in self._wanted else None
 
 
-def _message(value: object) -> str:
+def records(options: list[str], identifiers: list[str]) -> Iterator[dict[str, Any]]:
+    """journalctl's JSON records of this user's lines with these SYSLOG_IDENTIFIERs, in time order."""
+    argv = ["journalctl", *options, "--no-pager", "--quiet", "--all", "--output=json", f"--output-fields={_FIELDS}"]
+    argv += [f"SYSLOG_IDENTIFIER={identifier}" for identifier in identifiers] + [f"_UID={os.getuid()}"]
+    try:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=user_env(), stdin=subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise OvermindError("journalctl is not installed", hint="apt-get install systemd") from exc
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        for line in proc.stdout:
+            yield json.loads(line)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait()
+    if proc.returncode not in (0, -15):
+        detail = proc.stderr.read().strip().splitlines()
+        raise OvermindError(f"journalctl failed: {detail[-1] if detail else proc.returncode}")
+
+
+def timestamp(record: dict[str, Any]) -> float:
+    return int(record.get("__REALTIME_TIMESTAMP", 0)) / 1e6
+
+
+def message(record: dict[str, Any]) -> str:
     # journalctl emits a byte array for messages that are not valid UTF-8 text.
+    value = record.get("MESSAGE")
     if isinstance(value, list):
         return bytes(value).decode("utf-8", errors="replace")
     return value if isinstance(value, str) else ""
@@ -81,37 +109,18 @@ class _Reader:
         self.since = since
         self.cursor: str | None = None
 
-    def base_args(self) -> list[str]:
-        args = ["journalctl", "--no-pager", "--quiet", "--all", "--output=json", f"--output-fields={_FIELDS}"]
-        if self.owners.until is not None:
-            args.append(f"--until=@{self.owners.until:.6f}")
-        matches = [f"SYSLOG_IDENTIFIER={names.log_identifier(unit)}" for unit in self.owners.units]
-        return args + matches + [f"_UID={os.getuid()}"]
-
     def run(self, extra: list[str]) -> Iterator[Entry]:
-        argv = self.base_args()
-        argv[1:1] = extra
-        try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                    env=user_env(), stdin=subprocess.DEVNULL)
-        except FileNotFoundError as exc:
-            raise OvermindError("journalctl is not installed", hint="apt-get install systemd") from exc
-        assert proc.stdout is not None and proc.stderr is not None
-        try:
-            for line in proc.stdout:
-                record = json.loads(line)
-                timestamp = int(record.get("__REALTIME_TIMESTAMP", 0)) / 1e6
-                mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", timestamp)
-                if mission is not None:
-                    self.cursor = record.get("__CURSOR", self.cursor)
-                    yield Entry(timestamp, mission.id, mission.name, _message(record.get("MESSAGE")))
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-            proc.wait()
-        if proc.returncode not in (0, -15):
-            detail = proc.stderr.read().strip().splitlines()
-            raise OvermindError(f"journalctl failed: {detail[-1] if detail else proc.returncode}")
+        if self.owners.until is not None:
+            extra = [*extra, f"--until=@{self.owners.until:.6f}"]
+        identifiers = [names.log_identifier(unit) for unit in self.owners.units]
+        for record in records(extra, identifiers):
+            at = timestamp(record)
+            mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", at)
+            if mission is not None:
+                self.cursor = record.get("__CURSOR", self.cursor)
+                seq = record.get("OVERMIND_EVENT")
+                yield Entry(at, mission.id, mission.name, message(record),
+                            int(seq) if isinstance(seq, str) and seq.isdigit() else None)
 
 
 def entries(missions: list[Mission], all_known: list[Mission], lines: int | None = None,
@@ -139,6 +148,20 @@ def entries(missions: list[Mission], all_known: list[Mission], lines: int | None
 
 def format_entry(entry: Entry, with_name: bool, name_width: int = 0) -> str:
     stamp = datetime.fromtimestamp(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S")
-    if with_name:
-        return f"{stamp} {entry.name:<{name_width}} | {entry.message}"
-    return f"{stamp} {entry.message}"
+    head = f"{stamp} {entry.name:<{name_width}} | " if with_name else f"{stamp} "
+    # An agent's multi-line message is one entry: its lines continue under the first.
+    return head + entry.message.replace("\n", "\n" + " " * len(head))
+
+
+def with_events(entries: Iterator[Entry], store: Store) -> Iterator[dict[str, object]]:
+    """Entries as JSON; the first line rendered from an agent event carries the event, whole."""
+    attached: set[tuple[str, int]] = set()
+    for entry in entries:
+        data = entry.to_json()
+        key = (entry.mission_id, entry.event_seq or 0)
+        if entry.event_seq is not None and key not in attached:
+            attached.add(key)
+            stored = store.event(entry.mission_id, entry.event_seq)
+            if stored is not None:
+                data["event"] = json.loads(stored.data)
+        yield data

@@ -38,15 +38,15 @@ def random_name() -> str:
     return f"{_pick(_ADJECTIVES)}-{_pick(_NOUNS)}"
 
 
-def validate_name(name: str) -> str:
-    """Return the name if it is safe as a unit instance, else raise a one-line error."""
+def validate_name(name: str, kind: str = "mission") -> str:
+    """Return the name if it is safe in a unit name, else raise a one-line error."""
     if not NAME_PATTERN.fullmatch(name):
         raise OvermindError(
-            f"invalid mission name {name!r}",
+            f"invalid {kind} name {name!r}",
             hint="use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit",
         )
     if ID_PATTERN.fullmatch(name):
-        raise OvermindError(f"invalid mission name {name!r}: it looks like a mission id")
+        raise OvermindError(f"invalid {kind} name {name!r}: it looks like a mission id")
     return name
 
 
@@ -64,6 +64,11 @@ def unit_name(name: str) -> str:
 
 def unit_pattern() -> str:
     return f"{unit_prefix()}@*.service"
+
+
+def ritual_unit(name: str, kind: str) -> str:
+    """A ritual's unit file name: kind is 'timer' or 'service'."""
+    return f"{unit_prefix()}-ritual-{name}.{kind}"
 
 
 def name_from_unit(unit: str) -> str:

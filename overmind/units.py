@@ -15,33 +15,57 @@ from overmind.spec import RESTART_POLICIES, MissionSpec
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
 _INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
 
 
+def _escape(text: str) -> str:
+    """systemd's quoted-string escapes: backslash, double quote, control characters (a unit file
+    line cannot hold a newline), and % so that no specifier expands."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return _CONTROL_CHARS.sub(lambda m: _C_ESCAPES.get(m[0], f"\\x{ord(m[0]):02x}"), text)
+
+
 def quote_exec_arg(arg: str) -> str:
-    """Quote one word for an Exec*= line (systemd's own quoting rules, and no % specifiers)."""
-    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
-    return f'"{escaped}"'
+    """Quote one word for an Exec*= line (systemd's own quoting rules, no % specifiers, no $ expansion)."""
+    return '"' + _escape(arg).replace("$", "$$") + '"'
 
 
-def describe(name: str, command: str, width: int = 80) -> str:
-    text = _CONTROL_CHARS.sub(" ", f"overmind mission {name}: {command}")
+def quote_assignment(key: str, value: str) -> str:
+    """Quote KEY=VALUE for an Environment= line of a unit file ($ means nothing there)."""
+    return f'"{_escape(f"{key}={value}")}"'
+
+
+def describe(name: str, command: str, width: int = 80, kind: str = "mission") -> str:
+    text = _CONTROL_CHARS.sub(" ", f"overmind {kind} {name}: {command}")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str) -> dict[str, str]:
+def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
+    """What every run of the spec sees: the caller's basics, the spec's variables, overmind's state."""
     env = {key: os.environ[key] for key in _INHERITED_ENV if key in os.environ}
     # The agent can call the same overmind (spawn children, wait on them) from inside its unit.
     tools = os.path.dirname(sys.executable)
     path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["PATH"] = path if tools in path.split(":") else f"{tools}:{path}"
+    if spec.provider != "raw":
+        # The agent CLI's own settings (API keys, endpoints) follow the user into the mission.
+        from overmind.providers import get
+
+        prefixes = get(spec.provider).inherited_env_prefixes
+        env.update({key: value for key, value in os.environ.items() if key.startswith(prefixes)})
     env.update(spec.env)
-    env["OVERMIND_MISSION_ID"] = mission_id
-    env["OVERMIND_MISSION_NAME"] = name
     env["OVERMIND_STATE_DIR"] = state_dir
     if spec.activity_timeout is not None:
         env["OVERMIND_ACTIVITY_TIMEOUT"] = f"{spec.activity_timeout:g}"
+    return env
+
+
+def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str) -> dict[str, str]:
+    env = run_environment(spec, state_dir)
+    env["OVERMIND_MISSION_ID"] = mission_id
+    env["OVERMIND_MISSION_NAME"] = name
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
     return env
@@ -97,7 +121,15 @@ def watchdog_properties(spec: MissionSpec) -> dict[str, str]:
     return {"WatchdogSec": f"{spec.activity_timeout:g}s", "NotifyAccess": "all"}
 
 
+def runs_in_session_wrapper(spec: MissionSpec) -> bool:
+    """Agent CLIs and sessions run under the wrapper that parses events and serves the control
+    socket; it reads the mission's spec from the store, so nothing of it goes on the command line."""
+    return spec.provider != "raw" or spec.type == "session"
+
+
 def exec_argv(spec: MissionSpec) -> list[str]:
+    if runs_in_session_wrapper(spec):
+        return [sys.executable, "-m", "overmind.wrapper", "--mission"]
     shell = ["/bin/sh", "-c", spec.command]
     if spec.activity_timeout is None:
         return shell
@@ -110,7 +142,8 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
     (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     props = {
-        "Type": "exec",
+        # The session wrapper says READY=1 once the agent takes messages.
+        "Type": "notify" if runs_in_session_wrapper(spec) else "exec",
         "MemoryAccounting": "yes",
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
@@ -125,7 +158,8 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         **watchdog_properties(spec),
         **(extra_properties or {}),
     }
-    args = [f"--unit={unit}", f"--description={describe(name, spec.command)}", f"--working-directory={spec.cwd}"]
+    what = spec.command if spec.provider == "raw" else f"{spec.provider} {spec.type}: {spec.command}".rstrip(": ")
+    args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
     args += [f"--setenv={key}={value}" for key, value in mission_environment(spec, mission_id, name, state_dir).items()]
     return [*args, "--", *exec_argv(spec)]

@@ -6,6 +6,7 @@ user's real missions, and stops whatever it started.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -33,9 +34,19 @@ def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     up = subprocess.run([sys.executable, "-m", "overmind", "host", "up"], env=env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     yield env
+    _remove_rituals(env)
     pattern = f"{prefix}@*.service"
     for action in (["stop", pattern], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
+
+
+def _remove_rituals(env: dict[str, str]) -> None:
+    """Rituals are files in the user's unit directory: take away any this run left behind."""
+    listed = subprocess.run([sys.executable, "-m", "overmind", "rituals", "--json"], env=env, capture_output=True,
+                            text=True)
+    for ritual in json.loads(listed.stdout or "[]") if listed.returncode == 0 else []:
+        subprocess.run([sys.executable, "-m", "overmind", "ritual", "rm", ritual["name"]], env=env,
+                       capture_output=True)
 
 
 @pytest.fixture

@@ -18,8 +18,25 @@ def die(error: OvermindError) -> None:
     sys.exit(error.exit_code)
 
 
+# Commands whose module is imported only when they run (or when help lists them): their click
+# objects cost milliseconds that `run`, `ps` and `logs` should not pay.
+_LAZY = {"quest": "overmind.cli.quests", "ritual": "overmind.cli.rituals", "rituals": "overmind.cli.rituals",
+         "doctor": "overmind.cli.doctor"}
+
+
 class OvermindGroup(click.Group):
     """Turns every OvermindError into one line on stderr and a non-zero exit."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY and cmd_name not in self.commands:
+            from importlib import import_module
+
+            for command in import_module(_LAZY[cmd_name]).COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -40,9 +57,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from overmind.cli import blueprints, host, missions, skills
+    from overmind.cli import agents, blueprints, host, missions, orchestrate, sessions, skills
 
-    for module in (missions, blueprints, host, skills):
+    for module in (missions, sessions, agents, blueprints, orchestrate, host, skills):
         for command in module.COMMANDS:
             cli.add_command(command)
 

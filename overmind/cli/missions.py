@@ -1,14 +1,20 @@
-"""Mission commands: run, ps, info, logs, stop, kill, gc."""
+"""Mission commands: run, ps, info, logs, wait, stop, kill, gc."""
 
 from __future__ import annotations
 
 import json
-import shlex
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from overmind import format as fmt
+from overmind.cli.options import agent_options, json_option, launch_options, mission_spec
 from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    from overmind.spec import MissionSpec
+
+SESSION_START_TIMEOUT = 60.0
 
 
 def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
@@ -19,76 +25,34 @@ def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
     return Missions()
 
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-
-
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
-@click.option("--cwd", default=".", show_default=True, help="Working directory.")
-@click.option("--env", "-e", "env", multiple=True, metavar="K=V", help="Environment variable (repeatable).")
-@click.option("--memory-max", metavar="SIZE", help="Memory limit, e.g. 512M (MemoryMax=).")
-@click.option("--cpu-quota", metavar="PCT", help="CPU limit in percent of one CPU, e.g. 50% (CPUQuota=).")
-@click.option("--tasks-max", type=click.IntRange(min=1), help="Process/thread limit (TasksMax=).")
-@click.option("--timeout", metavar="DURATION", help="Runtime limit, e.g. 30min (RuntimeMaxSec=).")
-@click.option("--stop-timeout", metavar="DURATION", default="10s", show_default=True,
-              help="Grace period between SIGTERM and SIGKILL on stop.")
-@click.option("--restart", type=click.Choice(["never", "on-failure", "always"]), default="never",
-              show_default=True, help="Restart policy (Restart=).")
-@click.option("--max-restarts", type=click.IntRange(min=0),
-              help="Give up after N restarts within --max-seconds (StartLimitBurst=).")
-@click.option("--max-seconds", metavar="DURATION", help="Window for --max-restarts (default 60s).")
-@click.option("--backoff", metavar="MS", help="First restart delay (plain numbers are ms); doubles each restart.")
-@click.option("--backoff-max", metavar="MS", help="Cap for the growing restart delay (default 60s).")
-@click.option("--activity-timeout", metavar="DURATION",
-              help="Kill (and restart per policy) a mission silent for this long (WatchdogSec=).")
-@click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice).")
-@click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one.")
-@click.option("--wait", "wait_", is_flag=True, help="Wait for the mission to finish; exit with its code.")
-@json_option
-@click.argument("command", nargs=-1, required=True)
-def run(name: str | None, cwd: str, env: tuple[str, ...], memory_max: str | None, cpu_quota: str | None,
-        tasks_max: int | None, timeout: str | None, stop_timeout: str, restart: str, max_restarts: int | None,
-        max_seconds: str | None, backoff: str | None, backoff_max: str | None, activity_timeout: str | None,
-        parent: str | None, max_children: int | None, wait_: bool, as_json: bool, command: tuple[str, ...]) -> None:
-    """Start COMMAND as a supervised mission (a transient systemd user unit).
+@agent_options
+@launch_options
+def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
+    """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
+    With --provider claude|codex the words are the agent's prompt (optional for a session).
     """
-    from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
-                               parse_size)
+    launch(mission_spec(command, name=name, **options), wait_, as_json)
 
-    def duration(text: str | None, what: str, plain: str = "s") -> float | None:
-        return parse_duration(text, what, plain) if text else None
 
-    spec = MissionSpec(
-        command=command[0] if len(command) == 1 else shlex.join(command),
-        name=name,
-        cwd=cwd,
-        env=parse_env(env),
-        limits=Limits(
-            memory_max=parse_size(memory_max, "memory limit") if memory_max else None,
-            cpu_quota=parse_cpu_quota(cpu_quota) if cpu_quota else None,
-            tasks_max=tasks_max,
-            timeout=duration(timeout, "timeout"),
-        ),
-        restart=RestartPolicy(
-            policy=restart,
-            max_restarts=max_restarts,
-            max_seconds=duration(max_seconds, "--max-seconds"),
-            backoff=duration(backoff, "--backoff", plain="ms"),
-            backoff_max=duration(backoff_max, "--backoff-max", plain="ms"),
-        ),
-        activity_timeout=duration(activity_timeout, "--activity-timeout"),
-        stop_timeout=parse_duration(stop_timeout, "stop timeout"),
-        parent=parent,
-        max_children=max_children,
-    )
+def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
+    """Start a mission, say so in one line, and with wait_ block and exit with its code."""
     missions = _missions(auto_boot=True)
     mission = missions.start(spec)
+    if spec.type == "session":
+        # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).
+        failure = missions.wait_started(mission, SESSION_START_TIMEOUT)
+        if failure:
+            raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
+                                hint=f"overmind logs {mission.name}")
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
     else:
-        click.echo(f"started mission {mission.id} ({mission.name}) as {mission.unit}")
+        noun = "quest" if mission.type == "quest" else "mission"
+        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}")
     if wait_:
         _wait_and_exit(missions, [mission], None, quiet=as_json)
 
@@ -121,11 +85,15 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     if not order:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", "COMMAND")
+    # What agents are doing (their STATUS=), in its own column when any of them says.
+    activity = any(v.activity for _, v in order)
+    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
+               "COMMAND")
     rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
-             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds), v.mission.command)
+             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
+             *([fmt.truncate(v.activity or "-", 40)] * activity), v.command_line)
             for lead, v in order]
-    click.echo(fmt.table(headers, rows))
+    click.echo(fmt.table(headers, rows, shrinkable=(1, 8) if activity else (1,)))
 
 
 @click.command()
@@ -154,6 +122,7 @@ def info(ref: str, as_json: bool) -> None:
         ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
         ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
         ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
+        *([("session", data["session_id"])] if data["session_id"] else []),
         ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
         ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
         ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
@@ -196,13 +165,14 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as
     chosen = [m for m in chosen if m.type != "blueprint"]  # a blueprint writes no lines of its own
     since_epoch = _parse_since(since) if since else None
     names_width = max((len(labels[m.id]) for m in chosen), default=0)
-    with_name = ref is None or blueprint
-    for entry in journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow):
-        if as_json:
-            click.echo(json.dumps(entry.to_json()))
-        else:
-            entry = entry._replace(name=labels.get(entry.mission_id, entry.name))
-            click.echo(journal.format_entry(entry, with_name=with_name, name_width=names_width))
+    found = journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow)
+    if as_json:
+        for data in journal.with_events(found, missions.store):
+            click.echo(json.dumps(data))
+        return
+    for entry in found:
+        entry = entry._replace(name=labels.get(entry.mission_id, entry.name))
+        click.echo(journal.format_entry(entry, with_name=ref is None or blueprint, name_width=names_width))
 
 
 def _parse_since(text: str) -> float:

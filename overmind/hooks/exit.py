@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from overmind.store import Exit
 
 
 def memory_limit_hit() -> bool:
@@ -53,22 +57,31 @@ def describe_end(result: str, code: str, status: str, oom: bool) -> str:
     return f"killed by signal {status}"
 
 
-def main() -> None:
-    from overmind.store import Exit, Store
+def finish_run() -> Exit:
+    """Say in the journal how this run ended, have journald write it, and return the exit record.
 
-    mission_id = os.environ.get("OVERMIND_MISSION_ID")
-    if not mission_id:
-        return
+    The run's last lines may still sit in journald's stream buffers: the sync writes them before
+    the exit is recorded, so `overmind wait x && overmind logs x` never misses the end.
+    """
+    from overmind.store import Exit
+
     result = os.environ.get("SERVICE_RESULT", "")
     code = os.environ.get("EXIT_CODE", "")
     status = os.environ.get("EXIT_STATUS", "")
-    # The run's last lines may still sit in journald's stream buffers: have them written before
-    # the exit is recorded, so `overmind wait x && overmind logs x` never misses the end.
-    subprocess.run(["journalctl", "--sync"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=5, check=False)
     oom = result == "oom-kill" or (result != "success" and memory_limit_hit())
     print(f"--- {describe_end(result, code, status, oom)} ---", flush=True)
-    Store().record_exit(mission_id, Exit(time.time(), result, code, status, oom))
+    subprocess.run(["journalctl", "--sync"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=5, check=False)
+    return Exit(time.time(), result, code, status, oom)
+
+
+def main() -> None:
+    mission_id = os.environ.get("OVERMIND_MISSION_ID")
+    if not mission_id:
+        return
+    from overmind.store import Store
+
+    Store().record_exit(mission_id, finish_run())
 
 
 if __name__ == "__main__":

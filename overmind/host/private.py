@@ -52,13 +52,25 @@ def up(uid: int | None = None) -> bool:
     STATE_DIR.mkdir(mode=0o755, exist_ok=True)
     BOOTED_MARKER.mkdir(parents=True, exist_ok=True)  # systemd --user refuses to start without it
     booted = False
-    if journald_pid() is None:
+    if journald_pid() is None and not _journal_socket_answers():
         _start_journald()
         booted = True
     if manager_pid() is None or not (_runtime_dir(uid) / "systemd" / "private").exists():
         _start_manager(uid)
         booted = True
     return booted
+
+
+def _journal_socket_answers() -> bool:
+    """A journald we did not start (or whose pid file is gone) may already be listening."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(str(JOURNAL_SOCKET))
+            return True
+        except OSError:
+            return False
 
 
 def _spawn(argv: list[str], env: dict[str, str] | None = None, preexec=None) -> int:

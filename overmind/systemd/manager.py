@@ -7,9 +7,12 @@ signals (see `overmind.systemd.signals`) load dbus-fast.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from overmind.errors import OvermindError
 
@@ -69,6 +72,27 @@ def show(units: Iterable[str], properties: Sequence[str]) -> list[dict[str, str]
         return []
     proc = systemctl("show", "--timestamp=unix", "--property=" + ",".join(properties), "--", *units, check=False)
     return parse_show(proc.stdout)
+
+
+def timers(units: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """`systemctl list-timers` for timers (names or patterns), by name: "next" and "last" elapse
+    in microseconds since the epoch, 0 for none (`show` prints those two in whole seconds only)."""
+    units = list(units)
+    if not units:
+        return {}
+    proc = systemctl("list-timers", "--all", "--output=json", "--", *units, check=False)
+    try:
+        rows = json.loads(proc.stdout or "[]")
+    except ValueError:
+        return {}
+    return {row["unit"]: row for row in rows if isinstance(row, dict) and "unit" in row}
+
+
+def epoch_of_monotonic(usec: str) -> float | None:
+    """A *TimestampMonotonic property (microseconds of CLOCK_MONOTONIC) as epoch seconds; None for unset."""
+    if not usec.isdigit() or not int(usec):
+        return None
+    return time.time() - (time.monotonic() - int(usec) / 1e6)
 
 
 def parse_show(text: str) -> list[dict[str, str]]:

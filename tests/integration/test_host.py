@@ -1,7 +1,8 @@
 """The private systemd host: idempotent boot, and recovery over what a killed host leaves behind.
 
-These tests kill the private user manager, so they only run where overmind booted it (systemd
-is not PID 1) and they leave it running again.
+The recovery test kills the private user manager and journald, ending every mission on the
+machine, so it runs only where overmind booted them (systemd is not PID 1) and only when asked
+with OVERMIND_TEST_HOST_RECOVERY=1, as `make test` (and so CI) does; it leaves them running.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def test_host_up_is_idempotent(om: Overmind) -> None:
     assert status["private_manager_pid"] and status["private_journald_pid"]
 
 
+@pytest.mark.skipif(os.environ.get("OVERMIND_TEST_HOST_RECOVERY") != "1",
+                    reason="kills the shared user manager; set OVERMIND_TEST_HOST_RECOVERY=1 (make test does)")
 def test_run_reboots_over_a_killed_host(om: Overmind, name: str) -> None:
     survivor = om.run("sleep 300", "--name", f"{name}-old")
     orphan = must(lambda: om.info(survivor["id"])["os_pid"])

@@ -1,0 +1,74 @@
+"""Quest commands: one-shot jobs (`quest run`) and their history (`quest ls`)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from overmind import format as fmt
+from overmind.cli.missions import _missions, launch
+from overmind.cli.options import json_option, launch_options, mission_spec, provider_option
+
+if TYPE_CHECKING:
+    from overmind.missions import MissionView
+
+
+@click.group()
+def quest() -> None:
+    """One-shot jobs: missions of type quest, with their history."""
+
+
+@quest.command("run", context_settings={"allow_interspersed_args": False})
+@click.option("--name", help="Quest name (default: a generated adjective-noun).")
+@provider_option
+@launch_options
+def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
+    """Run COMMAND once as a quest (one argument is a shell command line)."""
+    launch(mission_spec(command, name=name, type="quest", **options), wait_, as_json)
+
+
+@quest.command("ls")
+@click.option("--last", "-n", type=click.IntRange(min=1), help="Only the N most recent quests.")
+@json_option
+def ls(last: int | None, as_json: bool) -> None:
+    """Past and running quests with status, exit code, duration and cost (until `overmind gc`)."""
+    missions = _missions()
+    quests = [m for m in missions.store.all() if m.type == "quest"]
+    views = missions.views(quests[-last:] if last else quests)
+    rows = [_row(view) for view in views]
+    if as_json:
+        fmt.print_json(rows)
+        return
+    if not rows:
+        click.echo("no quests (start one with: overmind quest run 'COMMAND')")
+        return
+    headers = ("ID", "NAME", "STATUS", "EXIT", "DURATION", "COST", "STARTED", "COMMAND")
+    click.echo(fmt.table(headers, [
+        (r["id"], r["name"], r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
+         "-" if r["exit_code"] is None else str(r["exit_code"]), fmt.duration(r["duration_s"]),
+         "-" if r["cost_usd"] is None else f"${r['cost_usd']:.2f}",
+         datetime.fromtimestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M"), r["command"])
+        for r in rows]))
+
+
+def _row(view: MissionView) -> dict[str, Any]:
+    mission, status = view.mission, view.status
+    if status.finished:
+        end = mission.last_exit.at if mission.last_exit else None
+        duration = end - mission.created_at if end else None
+    else:
+        duration = time.time() - (view.started_at or mission.created_at)
+    return {
+        "id": mission.id, "name": mission.name, "status": status.state, "reason": status.reason or None,
+        "exit_code": status.exit_code if status.finished else None,
+        "duration_s": round(duration, 3) if duration is not None else None,
+        # Agent providers report what a quest cost; a raw command costs nothing that overmind can see.
+        "cost_usd": mission.spec.get("cost_usd"), "provider": mission.provider,
+        "created_at": mission.created_at, "command": mission.command,
+    }
+
+
+COMMANDS = [quest]

@@ -1,0 +1,196 @@
+"""Ritual commands: `ritual add|ls|run|enable|disable|rm|logs` and `rituals`."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from overmind import format as fmt
+from overmind.cli.options import NameThenCommand, json_option, mission_options, mission_spec, provider_option
+from overmind.errors import OvermindError
+
+
+def _ready(auto_boot: bool = False) -> None:
+    """Like `run`, only the commands that start something boot the private host."""
+    from overmind.host import ensure_user_manager
+
+    ensure_user_manager(auto_boot=auto_boot)
+
+
+@click.group()
+def ritual() -> None:
+    """Missions on a schedule: a systemd timer and service that survive reboots."""
+
+
+@ritual.command("add", cls=NameThenCommand)
+@click.argument("name")
+@click.option("--on-calendar", metavar="EXPR", help="When to run, e.g. 'Mon..Fri 09:00' (OnCalendar=).")
+@click.option("--every", metavar="DURATION", help="Run every DURATION, e.g. 1h (OnUnitActiveSec=).")
+@click.option("--persistent", is_flag=True, help="Catch up on a run missed while the machine was off.")
+@click.option("--randomized-delay", metavar="DURATION", help="Delay each run by up to DURATION (RandomizedDelaySec=).")
+@click.option("--overlap", type=click.Choice(["skip", "queue"]), default="skip", show_default=True,
+              help="When a run is due while the previous one still runs: drop it, or run it right after.")
+@click.option("--replace", is_flag=True, help="Update a ritual of the same name that overmind wrote.")
+@mission_options
+@provider_option
+@json_option
+@click.argument("command", nargs=-1, required=True)
+def add(name: str, on_calendar: str | None, every: str | None, persistent: bool, randomized_delay: str | None,
+        overlap: str, replace: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
+    """Add ritual NAME that runs COMMAND on a schedule (a .timer and .service in your unit directory)."""
+    from overmind import names, schedule
+    from overmind.cli.options import as_agent_run
+    from overmind.rituals import RitualSpec, install
+    from overmind.spec import parse_duration
+
+    names.validate_name(name, "ritual")
+    if (on_calendar is None) == (every is None):
+        raise OvermindError("a ritual needs exactly one of --on-calendar and --every",
+                            hint="e.g. --on-calendar 'Mon..Fri 09:00' or --every 1h")
+    preview = schedule.calendar(on_calendar) if on_calendar is not None else schedule.every(every or "")
+    mission = mission_spec(command, **options)
+    if mission.provider != "raw":
+        mission = as_agent_run(mission)
+    spec = RitualSpec(
+        name=name, mission=mission, schedule=preview.schedule, persistent=persistent,
+        randomized_delay=parse_duration(randomized_delay, "--randomized-delay") if randomized_delay else None,
+        overlap=overlap,
+    )
+    _ready(auto_boot=True)
+    installed = install(spec, replace=replace)
+    if as_json:
+        fmt.print_json({"name": name, "timer": spec.timer, "service": spec.service,
+                        "schedule": spec.schedule.describe(), "next_elapses": list(preview.next_elapses),
+                        "changed": installed.changed, "files": [str(p) for p in installed.ritual.files]})
+    else:
+        verb = "added" if installed.changed else "unchanged:"
+        click.echo(f"{verb} ritual {name}, {spec.schedule.describe()} ({spec.timer})")
+        click.echo("next runs: " + ", ".join(_stamp(at) for at in preview.next_elapses))
+    _warn_without_linger()
+
+
+def _warn_without_linger() -> None:
+    from overmind.doctor import linger
+
+    check = linger()
+    if check.state != "ok":
+        click.echo(f"overmind: note: {check.detail}", err=True)
+        if check.hint:
+            click.echo(f"({check.hint})", err=True)
+
+
+@ritual.command("ls")
+@json_option
+def ls(as_json: bool) -> None:
+    """Rituals with schedule, next run, last run, last result and runs so far."""
+    from overmind.rituals import all_rituals
+    from overmind.rituals.views import views
+
+    _ready()
+    shown = views(all_rituals())
+    if as_json:
+        fmt.print_json([view.to_json() for view in shown])
+        return
+    if not shown:
+        click.echo("no rituals (add one with: overmind ritual add NAME --every 1h 'COMMAND')")
+        return
+    headers = ("NAME", "STATE", "SCHEDULE", "NEXT", "LAST", "RESULT", "RUNS", "COMMAND")
+    rows = [(v.ritual.name, "enabled" if v.enabled else "disabled", v.ritual.schedule.describe(),
+             _relative(v.next_at), _relative(v.last_run_at), v.result,
+             f"{v.runs} ({v.skipped} skipped)" if v.skipped else str(v.runs), v.ritual.command)
+            for v in shown]
+    click.echo(fmt.table(headers, rows, shrinkable=(0, 2)))
+
+
+@click.command("rituals")
+@json_option
+@click.pass_context
+def rituals(ctx: click.Context, as_json: bool) -> None:
+    """Rituals with schedule, next run, last run, last result and runs so far (= ritual ls)."""
+    ctx.invoke(ls, as_json=as_json)
+
+
+@ritual.command("run")
+@click.argument("name")
+def run_now(name: str) -> None:
+    """Run ritual NAME now, outside its schedule."""
+    from overmind.rituals import run_now as start
+
+    _ready(auto_boot=True)
+    start(name)
+    click.echo(f"started ritual {name} (follow it with: overmind ritual logs {name} -f)")
+
+
+@ritual.command("enable")
+@click.argument("name")
+def enable(name: str) -> None:
+    """Schedule ritual NAME again after `disable`."""
+    from overmind.rituals import enable as switch_on
+
+    _ready()
+    switch_on(name)
+    click.echo(f"enabled ritual {name}")
+
+
+@ritual.command("disable")
+@click.argument("name")
+def disable(name: str) -> None:
+    """Stop scheduling ritual NAME (a run going on finishes; its files stay)."""
+    from overmind.rituals import disable as switch_off
+
+    _ready()
+    switch_off(name)
+    click.echo(f"disabled ritual {name} (no further runs until: overmind ritual enable {name})")
+
+
+@ritual.command("rm")
+@click.argument("name")
+@json_option
+def rm(name: str, as_json: bool) -> None:
+    """Remove ritual NAME: stop it, delete its unit files, forget its runs (the journal keeps its output)."""
+    from overmind.rituals import remove
+
+    _ready()
+    removed = remove(name)
+    if as_json:
+        fmt.print_json({"name": name, "removed": [str(p) for p in removed]})
+    else:
+        click.echo(f"removed ritual {name}: " + ", ".join(str(p) for p in removed))
+
+
+@ritual.command("logs")
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (and runs) as they come.")
+@click.option("--runs", "-n", "last_runs", type=click.IntRange(min=0), help="Only the last N runs.")
+@json_option
+def logs(name: str, follow: bool, last_runs: int | None, as_json: bool) -> None:
+    """Output of every run of ritual NAME, run by run."""
+    from overmind.rituals import get
+    from overmind.rituals.runlog import format_lines, lines
+
+    _ready()
+    source = lines(get(name), last_runs, follow)
+    if as_json:
+        for line in source:
+            click.echo(json.dumps(line.to_json()))
+        return
+    for text in format_lines(source):
+        click.echo(text)
+
+
+def _stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).astimezone().strftime("%a %Y-%m-%d %H:%M:%S %Z")
+
+
+def _relative(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    delta = epoch - time.time()
+    return f"in {fmt.duration(delta)}" if delta >= 0 else f"{fmt.duration(-delta)} ago"
+
+
+COMMANDS = [ritual, rituals]
