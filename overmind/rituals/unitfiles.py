@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +113,8 @@ def foreign(paths: list[Path]) -> list[Path]:
 
 def write(files: dict[str, str]) -> list[Path]:
     """Write each file atomically (a reader never sees half a unit); refuse to touch foreign ones."""
+    import tempfile
+
     directory = unit_dir()
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / name for name in files]
