@@ -32,8 +32,9 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
                                 quote_exec_arg, run_environment, watchdog_properties)
 
     mission = spec.mission
-    if _CONTROL_CHARS.search(mission.cwd):
-        raise OvermindError("the working directory's path contains control characters")
+    if _CONTROL_CHARS.search(mission.cwd) or _specifiers(mission.cwd) != mission.cwd.replace("%", "%%"):
+        raise OvermindError("the working directory's path cannot be written into a unit file",
+                            hint="it contains control characters, or ends with a space or a backslash")
     env = run_environment(mission, state_dir) | {"OVERMIND_RITUAL_NAME": spec.name}
     properties = {
         "TimeoutStopSec": f"{mission.stop_timeout:g}s",
@@ -73,7 +74,8 @@ def _every_args(spec: RitualSpec) -> list[str]:
 
 
 def _specifiers(text: str) -> str:
-    return text.replace("%", "%%")
+    """An unquoted value: no % specifiers, and no trailing backslash (it would continue the line)."""
+    return text.replace("%", "%%").rstrip("\\ ")
 
 
 def is_ours(path: Path) -> bool:
