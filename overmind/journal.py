@@ -10,8 +10,6 @@ applies it only to units of the system manager.)
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import bisect
 import json
 import os
@@ -20,14 +18,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.store import Mission
+from overmind.store import Mission, Store
 from overmind.systemd.manager import user_env
 
-_FIELDS = "MESSAGE,SYSLOG_IDENTIFIER"
+# OVERMIND_EVENT: on lines an agent wrapper wrote, the seq of the stored event they render.
+_FIELDS = "MESSAGE,SYSLOG_IDENTIFIER,OVERMIND_EVENT"
 
 
 class Entry(NamedTuple):
@@ -35,6 +34,7 @@ class Entry(NamedTuple):
     mission_id: str
     name: str
     message: str
+    event_seq: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"time": datetime.fromtimestamp(self.timestamp).astimezone().isoformat(timespec="milliseconds"),
@@ -118,7 +118,9 @@ class _Reader:
             mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", at)
             if mission is not None:
                 self.cursor = record.get("__CURSOR", self.cursor)
-                yield Entry(at, mission.id, mission.name, message(record))
+                seq = record.get("OVERMIND_EVENT")
+                yield Entry(at, mission.id, mission.name, message(record),
+                            int(seq) if isinstance(seq, str) and seq.isdigit() else None)
 
 
 def entries(missions: list[Mission], all_known: list[Mission], lines: int | None = None,
@@ -146,6 +148,20 @@ def entries(missions: list[Mission], all_known: list[Mission], lines: int | None
 
 def format_entry(entry: Entry, with_name: bool, name_width: int = 0) -> str:
     stamp = datetime.fromtimestamp(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S")
-    if with_name:
-        return f"{stamp} {entry.name:<{name_width}} | {entry.message}"
-    return f"{stamp} {entry.message}"
+    head = f"{stamp} {entry.name:<{name_width}} | " if with_name else f"{stamp} "
+    # An agent's multi-line message is one entry: its lines continue under the first.
+    return head + entry.message.replace("\n", "\n" + " " * len(head))
+
+
+def with_events(entries: Iterator[Entry], store: Store) -> Iterator[dict[str, object]]:
+    """Entries as JSON; the first line rendered from an agent event carries the event, whole."""
+    attached: set[tuple[str, int]] = set()
+    for entry in entries:
+        data = entry.to_json()
+        key = (entry.mission_id, entry.event_seq or 0)
+        if entry.event_seq is not None and key not in attached:
+            attached.add(key)
+            stored = store.event(entry.mission_id, entry.event_seq)
+            if stored is not None:
+                data["event"] = json.loads(stored.data)
+        yield data

@@ -6,6 +6,7 @@ with the store beside it for what systemd forgets.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -17,6 +18,7 @@ from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind import tree
+    from overmind.providers import Result
     from overmind.spec import MissionSpec
 
 UNIT_PROPERTIES = (
@@ -33,6 +35,18 @@ class MissionView(NamedTuple):
     mission: Mission
     status: Status
     unit: dict[str, str]
+    session_id: str | None = None  # the agent's conversation, once it has one
+
+    @property
+    def activity(self) -> str | None:
+        """What the agent says it is doing (its wrapper's sd_notify STATUS=), while it runs."""
+        return (self.unit.get("StatusText") or None) if not self.status.finished else None
+
+    @property
+    def command_line(self) -> str:
+        """The command, or for agent CLIs the provider and its prompt."""
+        m = self.mission
+        return m.command if m.provider == "raw" else f"{m.provider}: {m.command or '(no prompt)'}"
 
     def _int(self, key: str) -> int | None:
         value = self.unit.get(key, "")
@@ -58,7 +72,7 @@ class MissionView(NamedTuple):
     @property
     def uptime(self) -> float | None:
         mono = self._int("ExecMainStartTimestampMonotonic")
-        if self.status.state not in ("running", "stopping") or not mono:
+        if self.status.state not in ("running", "attached", "stopping") or not mono:
             return None
         return max(0.0, time.monotonic() - mono / 1e6)
 
@@ -87,10 +101,15 @@ class MissionView(NamedTuple):
             "os_pid": self.os_pid, "unit": m.unit, "cgroup": self.unit.get("ControlGroup") or None,
             "command": m.command, "cwd": m.cwd, "parent": m.parent,
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
-            "status_text": self.unit.get("StatusText") or None,
+            "status_text": self.activity, "session_id": self.session_id,
             "created_at": m.created_at, "started_at": self.started_at,
             "finished_at": m.last_exit.at if m.last_exit and self.status.finished else None,
         }
+
+
+def _reports_status(mission: Mission) -> bool:
+    """Missions whose wrapper reports STATUS= to systemd: agent CLIs and sessions."""
+    return mission.provider != "raw" or mission.type == "session"
 
 
 def _round(value: float | None) -> float | None:
@@ -127,7 +146,8 @@ class Missions:
     def view(self, mission: Mission) -> MissionView:
         """One mission with every property systemd has about its unit."""
         props = self._owned_unit(mission)
-        return MissionView(mission, derive(mission, props), props or {})
+        session = self.store.session_id(mission.id) if mission.provider != "raw" else None
+        return MissionView(mission, derive(mission, props), props or {}, session)
 
     def views(self, missions: list[Mission]) -> list[MissionView]:
         """Many missions at once, from the fast cgroupfs-based reading of their units."""
@@ -137,13 +157,18 @@ class Missions:
 
         live = live_properties(names.unit_pattern())
         incomplete = [unit for unit, props in live.items() if props.pop("Incomplete", None)]
+        # Agents' wrappers say what they are doing (StatusText), which cgroupfs cannot tell.
+        talking = [m.unit for m in missions if _reports_status(m) and m.unit in live and m.unit not in incomplete]
         for props in manager.show(incomplete, UNIT_PROPERTIES):
             live[props["Id"]] = props
+        for shown in manager.show(talking, ["Id", "StatusText"]):
+            live[shown["Id"]]["StatusText"] = shown.get("StatusText", "")
         owners = self._unit_owners()
+        sessions = self.store.session_ids() if any(m.provider != "raw" for m in missions) else {}
         views = []
         for mission in missions:
             props = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
-            views.append(MissionView(mission, derive(mission, props), props or {}))
+            views.append(MissionView(mission, derive(mission, props), props or {}, sessions.get(mission.id)))
         return views
 
     def _unit_owners(self) -> dict[str, str]:
@@ -189,11 +214,30 @@ class Missions:
         return replace(spec, parent=parent.id), tree.children_slice(family.ancestry(parent))
 
     def _check_budget(self, family: "tree.Tree", parent: Mission) -> None:
+        """Refuse a new child when any ancestor's --max-children or --max-cost-usd is used up."""
         for ancestor in [*family.ancestors(parent), parent]:
+            below = family.descendants(ancestor)
             cap = ancestor.spec.get("max_children")
-            if cap is not None and len(family.descendants(ancestor)) >= cap:
+            if cap is not None and len(below) >= cap:
                 raise OvermindError(f"mission '{ancestor.name}' already has its maximum of {cap} children",
                                     hint="raise --max-children, or wait for and collect finished children")
+            budget = ancestor.spec.get("max_cost_usd")
+            if budget is not None:
+                spent = sum(result.cost_usd or 0 for m in below if (result := self.last_result(m)) is not None)
+                if spent >= budget:
+                    raise OvermindError(f"mission '{ancestor.name}' has spent ${spent:.2f} of its "
+                                        f"${budget:.2f} budget: no more children",
+                                        hint="raise --max-cost-usd on a new tree")
+
+    def last_result(self, mission: Mission) -> "Result | None":
+        """The newest result an agent mission reported (None for plain commands)."""
+        if mission.provider == "raw":
+            return None
+        from overmind.providers import get
+
+        provider = get(mission.provider)
+        return next((event.result for stored in self.store.events_newest_first(mission.id)
+                     if (event := provider.parse(stored.data)) is not None and event.result is not None), None)
 
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)
@@ -232,6 +276,30 @@ class Missions:
             return False
         manager.systemctl("reset-failed", unit, check=False)
         return True
+
+    def wait_started(self, mission: Mission, timeout: float) -> str | None:
+        """Block until a session takes messages (its unit is active: the wrapper said READY=1);
+        returns why it could not start instead, if it could not."""
+        from overmind.systemd.signals import wait_for
+
+        known_failures = len(self._start_failures(mission))
+
+        def outcome() -> tuple[str | None] | None:
+            failures = self._start_failures(mission)
+            if len(failures) > known_failures:
+                return (failures[-1],)
+            view = self.view(self.store.get(mission.id) or mission)
+            if view.status.finished:
+                return (f"it ended ({view.status.label})",)
+            return (None,) if view.unit.get("ActiveState") == "active" else None
+
+        result = wait_for([mission.unit], outcome, timeout)
+        return f"not ready after {timeout:g}s" if result is None else result[0]
+
+    def _start_failures(self, mission: Mission) -> list[str]:
+        """What the wrapper recorded each time the agent could not start (events of type "overmind")."""
+        events = [json.loads(e.data) for e in self.store.events(mission.id, type="overmind")]
+        return [e.get("message", "") for e in events if e.get("subtype") == "start_failed"]
 
     # -- wait ---------------------------------------------------------------------------
     def wait(self, missions: list[Mission], timeout: float | None) -> list[MissionView] | None:

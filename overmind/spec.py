@@ -13,6 +13,7 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.names import validate_name
+from overmind.providers import AgentOptions, check_agent_spec
 
 MISSION_TYPES = ("task", "session", "quest", "blueprint")
 RESTART_POLICIES = {"never": "no", "on-failure": "on-failure", "always": "always"}
@@ -94,9 +95,11 @@ class MissionSpec:
     stop_timeout: float = 10.0
     parent: str | None = None  # an id or name as given; the mission layer resolves it to an id
     max_children: int | None = None  # cap on this mission's whole subtree
+    max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
+    agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
 
     def __post_init__(self) -> None:
-        if not self.command.strip():
+        if self.provider == "raw" and not self.command.strip():
             raise OvermindError("empty command", hint="overmind run 'COMMAND'")
         if "\0" in self.command:
             raise OvermindError("the command contains a NUL byte")
@@ -104,6 +107,7 @@ class MissionSpec:
             validate_name(self.name)
         if self.type not in MISSION_TYPES:
             raise OvermindError(f"unknown mission type {self.type!r}")
+        check_agent_spec(self.provider, self.type, self.command, self.agent)
         if self.restart.policy not in RESTART_POLICIES:
             raise OvermindError(f"unknown restart policy {self.restart.policy!r}",
                                 hint="use never, on-failure or always")

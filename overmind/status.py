@@ -11,7 +11,7 @@ ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
 
 
 class Status(NamedTuple):
-    state: str  # running | restarting | stopping | stopped | crashed | killed | unknown
+    state: str  # running | attached | restarting | stopping | stopped | crashed | killed | unknown
     reason: str = ""  # why it ended, for crashed/killed missions
     exit_code: int | None = None
 
@@ -57,7 +57,9 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
         if active == "deactivating":
             return Status("stopping")
         if active in ACTIVE_STATES:
-            return Status("running")
+            # A session lent to a terminal (`overmind attach`) says so through its wrapper.
+            attached = mission.type == "session" and unit.get("StatusText", "").startswith("attached")
+            return Status("attached" if attached else "running")
     if mission.last_exit is not None:
         status = _from_exit(mission.last_exit, stop_requested)
         if status.state == "crashed" and _would_restart(mission, mission.last_exit):

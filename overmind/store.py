@@ -12,10 +12,11 @@ import signal
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 2: agent events and session ids; 3: ritual runs
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
     id TEXT PRIMARY KEY,
@@ -41,6 +42,18 @@ CREATE TABLE IF NOT EXISTS exits (
     oom INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS exits_by_mission ON exits (mission_id, at);
+CREATE TABLE IF NOT EXISTS events (
+    mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (mission_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    mission_id TEXT PRIMARY KEY REFERENCES missions (id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ritual_runs (
     unit TEXT NOT NULL,
     started_at REAL,
@@ -52,6 +65,8 @@ CREATE TABLE IF NOT EXISTS ritual_runs (
 );
 CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
 """
+# Every schema change so far only adds tables, so migrating an older database is running the
+# (idempotent) schema again: existing rows stay as they are.
 SKIPPED = "skipped"  # the service_result of a ritual trigger that found the previous run still going
 
 
@@ -80,6 +95,15 @@ class Exit(NamedTuple):
             return 128 + int(signal.Signals["SIG" + self.exit_status])
         except KeyError:
             return 128
+
+
+class Event(NamedTuple):
+    """One event an agent CLI printed (a stream-json line), kept whole."""
+
+    seq: int  # 1, 2, ... per mission, across restarts
+    at: float
+    type: str
+    data: str  # the line exactly as the agent printed it
 
 
 class Mission(NamedTuple):
@@ -152,6 +176,53 @@ class Store:
     def mark(self, mission_id: str, column: str) -> None:
         assert column in ("killed_at", "stop_requested_at")
         self.db.execute(f"UPDATE missions SET {column} = ? WHERE id = ?", (time.time(), mission_id))
+
+    def add_event(self, mission_id: str, at: float, type: str, data: str) -> int:
+        """Append an event; returns its sequence number."""
+        row = self.db.execute(
+            "INSERT INTO events (mission_id, seq, at, type, data) VALUES"
+            " (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE mission_id = ?), ?, ?, ?) RETURNING seq",
+            (mission_id, mission_id, at, type, data)).fetchone()
+        return int(row[0])
+
+    def events(self, mission_id: str, after: int = 0, type: str | None = None) -> list[Event]:
+        clause = " AND type = ?" if type else ""
+        rows = self.db.execute(
+            f"SELECT seq, at, type, data FROM events WHERE mission_id = ? AND seq > ?{clause} ORDER BY seq",
+            (mission_id, after, *([type] if type else [])))
+        return [Event(*row) for row in rows]
+
+    def events_newest_first(self, mission_id: str) -> Iterator[Event]:
+        rows = self.db.execute("SELECT seq, at, type, data FROM events WHERE mission_id = ? ORDER BY seq DESC",
+                               (mission_id,))
+        return (Event(*row) for row in rows)
+
+    def event(self, mission_id: str, seq: int) -> Event | None:
+        row = self.db.execute("SELECT seq, at, type, data FROM events WHERE mission_id = ? AND seq = ?",
+                              (mission_id, seq)).fetchone()
+        return Event(*row) if row else None
+
+    def last_event(self, mission_id: str, type: str) -> Event | None:
+        row = self.db.execute(
+            "SELECT seq, at, type, data FROM events WHERE mission_id = ? AND type = ? ORDER BY seq DESC LIMIT 1",
+            (mission_id, type)).fetchone()
+        return Event(*row) if row else None
+
+    def last_seq(self, mission_id: str) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE mission_id = ?", (mission_id,))
+        return int(row.fetchone()[0])
+
+    def set_session_id(self, mission_id: str, session_id: str) -> None:
+        self.db.execute("INSERT INTO sessions (mission_id, session_id) VALUES (?, ?)"
+                        " ON CONFLICT (mission_id) DO UPDATE SET session_id = excluded.session_id",
+                        (mission_id, session_id))
+
+    def session_ids(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT mission_id, session_id FROM sessions").fetchall())
+
+    def session_id(self, mission_id: str) -> str | None:
+        row = self.db.execute("SELECT session_id FROM sessions WHERE mission_id = ?", (mission_id,)).fetchone()
+        return row[0] if row else None
 
     def get(self, ref: str) -> Mission | None:
         """A mission by id, else the newest mission with that name."""

@@ -48,6 +48,12 @@ def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     tools = os.path.dirname(sys.executable)
     path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
     env["PATH"] = path if tools in path.split(":") else f"{tools}:{path}"
+    if spec.provider != "raw":
+        # The agent CLI's own settings (API keys, endpoints) follow the user into the mission.
+        from overmind.providers import get
+
+        prefixes = get(spec.provider).inherited_env_prefixes
+        env.update({key: value for key, value in os.environ.items() if key.startswith(prefixes)})
     env.update(spec.env)
     env["OVERMIND_STATE_DIR"] = state_dir
     if spec.activity_timeout is not None:
@@ -114,7 +120,15 @@ def watchdog_properties(spec: MissionSpec) -> dict[str, str]:
     return {"WatchdogSec": f"{spec.activity_timeout:g}s", "NotifyAccess": "all"}
 
 
+def runs_in_session_wrapper(spec: MissionSpec) -> bool:
+    """Agent CLIs and sessions run under the wrapper that parses events and serves the control
+    socket; it reads the mission's spec from the store, so nothing of it goes on the command line."""
+    return spec.provider != "raw" or spec.type == "session"
+
+
 def exec_argv(spec: MissionSpec) -> list[str]:
+    if runs_in_session_wrapper(spec):
+        return [sys.executable, "-m", "overmind.wrapper", "--mission"]
     shell = ["/bin/sh", "-c", spec.command]
     if spec.activity_timeout is None:
         return shell
@@ -126,7 +140,8 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
                         systemd_version: int = 252) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit."""
     props = {
-        "Type": "exec",
+        # The session wrapper says READY=1 once the agent takes messages.
+        "Type": "notify" if runs_in_session_wrapper(spec) else "exec",
         "MemoryAccounting": "yes",
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
@@ -140,7 +155,8 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         **restart_properties(spec, systemd_version),
         **watchdog_properties(spec),
     }
-    args = [f"--unit={unit}", f"--description={describe(name, spec.command)}", f"--working-directory={spec.cwd}"]
+    what = spec.command if spec.provider == "raw" else f"{spec.provider} {spec.type}: {spec.command}".rstrip(": ")
+    args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
     args += [f"--setenv={key}={value}" for key, value in mission_environment(spec, mission_id, name, state_dir).items()]
     return [*args, "--", *exec_argv(spec)]

@@ -1,4 +1,4 @@
-"""Mission commands: run, ps, info, logs, stop, kill, gc."""
+"""Mission commands: run, ps, info, logs, wait, stop, kill, gc."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from overmind import format as fmt
-from overmind.cli.options import json_option, launch_options, mission_spec
+from overmind.cli.options import agent_options, json_option, launch_options, mission_spec
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
     from overmind.spec import MissionSpec
+
+SESSION_START_TIMEOUT = 60.0
 
 
 def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
@@ -25,11 +27,13 @@ def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
+@agent_options
 @launch_options
 def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
-    """Start COMMAND as a supervised mission (a transient systemd user unit).
+    """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
+    With --provider claude|codex the words are the agent's prompt (optional for a session).
     """
     launch(mission_spec(command, name=name, **options), wait_, as_json)
 
@@ -38,6 +42,12 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
     """Start a mission, say so in one line, and with wait_ block and exit with its code."""
     missions = _missions(auto_boot=True)
     mission = missions.start(spec)
+    if spec.type == "session":
+        # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).
+        failure = missions.wait_started(mission, SESSION_START_TIMEOUT)
+        if failure:
+            raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
+                                hint=f"overmind logs {mission.name}")
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
     else:
@@ -75,11 +85,15 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     if not order:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", "COMMAND")
+    # What agents are doing (their STATUS=), in its own column when any of them says.
+    activity = any(v.activity for _, v in order)
+    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
+               "COMMAND")
     rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
-             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds), v.mission.command)
+             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
+             *([fmt.truncate(v.activity or "-", 40)] * activity), v.command_line)
             for lead, v in order]
-    click.echo(fmt.table(headers, rows))
+    click.echo(fmt.table(headers, rows, shrinkable=(1, 8) if activity else (1,)))
 
 
 @click.command()
@@ -103,6 +117,7 @@ def info(ref: str, as_json: bool) -> None:
         ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
         ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
         ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
+        *([("session", data["session_id"])] if data["session_id"] else []),
         ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
         ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
         ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
@@ -131,11 +146,13 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as
     chosen = [missions.resolve(ref)] if ref else known
     since_epoch = _parse_since(since) if since else None
     names_width = max((len(m.name) for m in chosen), default=0)
-    for entry in journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow):
-        if as_json:
-            click.echo(json.dumps(entry.to_json()))
-        else:
-            click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
+    found = journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow)
+    if as_json:
+        for data in journal.with_events(found, missions.store):
+            click.echo(json.dumps(data))
+        return
+    for entry in found:
+        click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
 
 
 def _parse_since(text: str) -> float:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
     from overmind.spec import MissionSpec
@@ -42,17 +41,31 @@ _RESTART_OPTIONS = (
 _TREE_OPTIONS = (
     click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice)."),
     click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one."),
+    click.option("--max-cost-usd", type=click.FloatRange(min=0),
+                 help="Refuse new children once those below have spent this."),
 )
+_TYPE_OPTION = click.option("--type", "type", type=click.Choice(["task", "session"]), default="task",
+                            show_default=True,
+                            help="A task runs to its end; a session stays up and takes messages (send, attach).")
+_PROVIDER_OPTIONS = (
+    click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
+                 help="What runs: a shell command (raw) or an agent CLI given a prompt."),
+    click.option("--model", help="Model for the agent."),
+    click.option("--permission-mode", help="claude: acceptEdits, auto, bypassPermissions, default, dontAsk, plan."),
+    click.option("--allowed-tools", metavar="TOOLS", help="claude: tools allowed without asking, e.g. 'Bash,Edit'."),
+    click.option("--max-turns", type=click.IntRange(min=1), help="claude: stop after N agent turns."),
+    click.option("--append-system-prompt", metavar="TEXT", help="claude: text appended to the system prompt."),
+    click.option("--max-budget-usd", type=click.FloatRange(min=0, min_open=True), help="claude: spending cap."),
+    click.option("--session-id", metavar="ID", help="Resume this conversation (the agent's own session id)."),
+)
+AGENT_FIELDS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd",
+                "session_id")
 
 
 def _apply(options: tuple[Callable[[F], F], ...], function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
-
-
-provider_option = click.option("--provider", default="raw", show_default=True, metavar="NAME",
-                               help="Who runs COMMAND: 'raw' runs it as a shell command line.")
 
 
 def mission_options(function: F) -> F:
@@ -64,13 +77,23 @@ def restart_options(function: F) -> F:
     return _apply(_RESTART_OPTIONS, function)
 
 
+def provider_option(function: F) -> F:
+    """Which agent runs (or a plain command), and the agent CLI's own options (passed through)."""
+    return _apply(_PROVIDER_OPTIONS, function)
+
+
+def agent_options(function: F) -> F:
+    """provider_option, and whether it runs as a task or a session."""
+    return _apply((_TYPE_OPTION, provider_option), function)
+
+
 def tree_options(function: F) -> F:
     """Where the mission sits in a parent/child tree."""
     return _apply(_TREE_OPTIONS, function)
 
 
 wait_option = click.option("--wait", "wait_", is_flag=True, help="Wait for it to finish; exit with its exit code.")
-command_argument = click.argument("command", nargs=-1, required=True)
+command_argument = click.argument("command", nargs=-1, metavar="COMMAND|PROMPT")
 
 
 def launch_options(function: F) -> F:
@@ -81,13 +104,7 @@ def launch_options(function: F) -> F:
 
 def command_line(words: tuple[str, ...]) -> str:
     """One argument is a shell command line; several are quoted as separate words."""
-    return words[0] if len(words) == 1 else shlex.join(words)
-
-
-def check_provider(provider: str) -> None:
-    if provider != "raw":
-        raise OvermindError(f"provider '{provider}' is not available yet",
-                            hint="give the agent's own command line instead, e.g. 'claude -p \"...\"'")
+    return words[0] if len(words) == 1 else shlex.join(words) if words else ""
 
 
 def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = "task", cwd: str = ".",
@@ -96,18 +113,24 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
                  activity_timeout: str | None = None, provider: str = "raw", restart: str = "never",
                  max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                  backoff_max: str | None = None, parent: str | None = None,
-                 max_children: int | None = None) -> MissionSpec:
-    """The spec the shared options describe (their values exactly as click passes them)."""
+                 max_children: int | None = None, max_cost_usd: float | None = None,
+                 **agent: Any) -> MissionSpec:
+    """The spec the shared options describe (their values exactly as click passes them);
+    `agent` holds the agent CLI's options (AGENT_FIELDS)."""
+    from overmind.providers import AgentOptions, require_installed
     from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
                                parse_size)
 
-    check_provider(provider)
+    unknown = set(agent) - set(AGENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown mission options: {sorted(unknown)}")
 
     def duration(text: str | None, what: str, plain: str = "s") -> float | None:
         return parse_duration(text, what, plain) if text else None
 
-    return MissionSpec(
-        command=command_line(command),
+    spec = MissionSpec(
+        command=" ".join(command) if provider != "raw" else command_line(command),
+        agent=AgentOptions(**agent),
         name=name,
         cwd=cwd,
         env=parse_env(env),
@@ -130,7 +153,11 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
         stop_timeout=parse_duration(stop_timeout, "stop timeout"),
         parent=parent,
         max_children=max_children,
+        max_cost_usd=max_cost_usd,
     )
+    if spec.provider != "raw":
+        require_installed(spec.provider, spec.env)
+    return spec
 
 
 class NameThenCommand(click.Command):
@@ -155,3 +182,17 @@ class NameThenCommand(click.Command):
                 break
             index += 1
         return super().parse_args(ctx, args)
+
+
+def as_agent_run(spec: MissionSpec) -> MissionSpec:
+    """The plain command that runs an agent spec as its own mission and waits for it: how a
+    ritual's scheduled run starts an agent (visible in ps, logs and result like any other)."""
+    import sys
+    from dataclasses import asdict, replace
+
+    from overmind.providers import AgentOptions
+
+    argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
+    argv += [f"--{key.replace('_', '-')}={value}" for key, value in asdict(spec.agent).items() if value is not None]
+    argv += [f"--env={key}={value}" for key, value in spec.env.items()]
+    return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))

@@ -43,6 +43,7 @@ def add(name: str, on_calendar: str | None, every: str | None, persistent: bool,
         overlap: str, replace: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Add ritual NAME that runs COMMAND on a schedule (a .timer and .service in your unit directory)."""
     from overmind import names, schedule
+    from overmind.cli.options import as_agent_run
     from overmind.rituals import RitualSpec, install
     from overmind.spec import parse_duration
 
@@ -51,8 +52,11 @@ def add(name: str, on_calendar: str | None, every: str | None, persistent: bool,
         raise OvermindError("a ritual needs exactly one of --on-calendar and --every",
                             hint="e.g. --on-calendar 'Mon..Fri 09:00' or --every 1h")
     preview = schedule.calendar(on_calendar) if on_calendar is not None else schedule.every(every or "")
+    mission = mission_spec(command, **options)
+    if mission.provider != "raw":
+        mission = as_agent_run(mission)
     spec = RitualSpec(
-        name=name, mission=mission_spec(command, **options), schedule=preview.schedule, persistent=persistent,
+        name=name, mission=mission, schedule=preview.schedule, persistent=persistent,
         randomized_delay=parse_duration(randomized_delay, "--randomized-delay") if randomized_delay else None,
         overlap=overlap,
     )

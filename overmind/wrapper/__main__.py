@@ -1,4 +1,5 @@
 """`python -m overmind.wrapper -- COMMAND...`: the agent's parent process inside the unit.
+(`python -m overmind.wrapper --mission` runs agent CLIs and sessions: see wrapper/mission.py.)
 
 It runs the command with its output on pipes, relays that output to the journal unchanged,
 pings the watchdog on activity, and ends exactly as the command did (same exit code, or the
@@ -44,13 +45,19 @@ def end_like(returncode: int) -> None:
     if returncode >= 0:
         sys.exit(returncode)
     signum = -returncode
-    signal.signal(signum, signal.SIG_DFL)
+    if signum not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot (and need not) be reset
+        signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
     sys.exit(128 + signum)
 
 
 def main() -> None:
     argv = sys.argv[1:]
+    if argv == ["--mission"]:  # agent CLIs and sessions: the mission's spec comes from the store
+        from overmind.wrapper.mission import main as run_mission
+
+        end_like(run_mission())
+        return
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:

@@ -28,11 +28,11 @@ def relay(sources: dict[int, int], on_output: Callable[[], None]) -> None:
                     selector.unregister(key.fd)
                     os.close(key.fd)
                     continue
-                _write_all(key.data, data)
+                write_all(key.data, data)
                 on_output()
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:

@@ -45,8 +45,9 @@ def test_quest_run_json_and_ps_show_the_quest_type(om: Overmind, name: str) -> N
     om("stop", name)
 
 
-def test_an_unavailable_provider_is_a_clear_error_and_starts_nothing(om: Overmind, name: str) -> None:
-    proc = om("quest", "run", "--name", name, "--provider", "claude", "review the code", check=False)
+def test_an_agent_cli_missing_from_path_is_a_clear_error_and_starts_nothing(om: Overmind, name: str) -> None:
+    env = om.env | {"PATH": "/usr/bin:/bin"}
+    proc = Overmind(env)("quest", "run", "--name", name, "--provider", "claude", "review the code", check=False)
     assert proc.returncode == 1
-    assert proc.stderr.splitlines()[0] == "overmind: provider 'claude' is not available yet"
+    assert proc.stderr.splitlines()[0] == "overmind: claude is not installed (not found on PATH)"
     assert om("info", name, check=False).returncode == 1

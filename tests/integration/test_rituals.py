@@ -258,7 +258,7 @@ def test_rituals_table_fits_the_terminal(om: Overmind, ritual: str) -> None:
     (["ok", "--every", "1h", "--on-calendar", "daily", "true"], "a ritual needs exactly one"),
     (["ok", "--every", "soon", "true"], "invalid --every interval"),
     (["ok", "--every", "1h", "--persistent", "true"], "--persistent needs --on-calendar"),
-    (["ok", "--every", "1h", "--provider", "claude", "review the code"], "provider 'claude' is not available yet"),
+    (["ok", "--every", "1h", "--provider", "claude", "review the code"], "claude is not installed"),
 ])
 def test_bad_ritual_options_are_one_line_errors_that_write_nothing(om: Overmind, args: list[str],
                                                                    message: str) -> None:

@@ -1,0 +1,118 @@
+"""The control channel to a mission's wrapper: a unix socket under $XDG_RUNTIME_DIR/overmind/.
+
+One connection per request. The client writes one JSON line ({"op": "send", ...}); the wrapper
+answers with JSON lines, or for `subscribe` with `<seq>\\t<event>` lines that carry each event
+exactly as the agent printed it. Plain blocking sockets: this sits on the CLI's hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from overmind.errors import OvermindError
+from overmind.systemd.manager import runtime_dir
+
+if TYPE_CHECKING:
+    from overmind.missions import Missions, MissionView
+    from overmind.store import Mission
+
+
+def socket_dir() -> str:
+    return os.path.join(runtime_dir(), "overmind")
+
+
+def socket_path(mission_id: str) -> str:
+    return os.path.join(socket_dir(), f"{mission_id}.sock")
+
+
+class NotListening(OvermindError):
+    """No wrapper answers: the mission has ended, is restarting, or is not a session."""
+
+
+class Channel:
+    def __init__(self, mission_id: str, name: str, timeout: float | None = None) -> None:
+        self.name = name
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(socket_path(mission_id))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            self.sock.close()
+            raise NotListening(f"mission '{name}' is not running") from exc
+        self._buffer = self.sock.makefile("rb")
+
+    def __enter__(self) -> "Channel":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._buffer.close()
+        self.sock.close()
+
+    def write(self, request: dict[str, Any]) -> None:
+        self.sock.sendall((json.dumps(request) + "\n").encode())
+
+    def read_line(self) -> bytes:
+        """The next line, b"" once the wrapper closed the connection."""
+        try:
+            return self._buffer.readline()
+        except ConnectionResetError:
+            return b""
+
+    def reply(self, buffered: bool = True) -> dict[str, Any]:
+        """The next JSON reply; an error reply becomes an OvermindError. Unbuffered, nothing past
+        the reply is read, for connections that carry raw bytes after it."""
+        line = self.read_line() if buffered else self._read_line_unbuffered()
+        if not line:
+            raise OvermindError(f"mission '{self.name}' ended before it answered")
+        answer = json.loads(line)
+        if not answer.get("ok", True):
+            raise OvermindError(answer.get("error", "the mission refused the request"), hint=answer.get("hint"))
+        return answer
+
+    def _read_line_unbuffered(self) -> bytes:
+        line = bytearray()
+        while not line.endswith(b"\n"):
+            byte = self.sock.recv(1)
+            if not byte:
+                break
+            line += byte
+        return bytes(line)
+
+    def lines(self) -> Iterator[bytes]:
+        while line := self.read_line():
+            yield line
+
+
+def request(mission_id: str, name: str, op: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
+    with Channel(mission_id, name, timeout) as channel:
+        channel.write({"op": op, **fields})
+        return channel.reply()
+
+
+def reach(missions: Missions, mission: Mission, patience: float | None) -> tuple[Channel | None, MissionView | None]:
+    """A channel to the mission's wrapper, waiting (on systemd's signals, up to `patience`
+    seconds; None: no limit) while it is (re)starting. (None, view) once the mission has ended,
+    (None, None) if the wait ran out."""
+    try:
+        return Channel(mission.id, mission.name), None
+    except NotListening:
+        pass
+    from overmind.systemd.signals import wait_for
+
+    def channel_or_end() -> tuple[Channel | None, MissionView | None] | None:
+        view = missions.view(missions.store.get(mission.id) or mission)
+        if view.status.finished:
+            return None, view
+        try:
+            return Channel(mission.id, mission.name), view
+        except NotListening:
+            return None
+
+    return wait_for([mission.unit], channel_or_end, patience) or (None, None)

@@ -1,0 +1,175 @@
+"""Providers: how overmind drives one agent CLI (claude, codex, or a plain shell command).
+
+A provider builds the agent's command line from a mission's spec, turns each line the agent
+prints into an `AgentEvent` (what to keep, what a person reads, what to report to systemd),
+and writes the user messages a session is sent. One small module per agent CLI; the wrapper
+inside the unit and the CLI only ever talk to this interface.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from overmind.errors import OvermindError
+
+PROVIDERS = ("raw", "claude", "codex")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The end of one agent turn: what `send --wait` and `result` report."""
+
+    text: str
+    is_error: bool
+    duration_ms: int | None = None
+    cost_usd: float | None = None
+    session_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "duration_ms": self.duration_ms, "cost_usd": self.cost_usd,
+                "is_error": self.is_error, "session_id": self.session_id}
+
+    def summary(self) -> str:
+        """'ok · 1.2s · $0.0312' or 'error: <first line> · 0.1s'."""
+        head = f"error: {first_line(self.text)}" if self.is_error else "ok"
+        parts = [head]
+        if self.duration_ms is not None:
+            parts.append(f"{self.duration_ms / 1000:.1f}s")
+        if self.cost_usd is not None:
+            parts.append(f"${self.cost_usd:.4f}")
+        return " · ".join(parts)
+
+
+@dataclass
+class AgentEvent:
+    """One line of an agent's machine-readable output, understood."""
+
+    type: str  # the agent's own event type, e.g. "assistant" or "item.completed"
+    data: dict[str, Any]
+    lines: list[str] = field(default_factory=list)  # human-readable, for the journal
+    status: str | None = None  # what the agent is doing now, for sd_notify STATUS=
+    session_id: str | None = None  # the conversation this event belongs to, when it says
+    result: Result | None = None  # set on the event that ends a turn
+    acknowledges: str | None = None  # id of a user message the agent has taken in
+    keep: bool = True  # False for protocol chatter that is neither stored nor streamed
+    reply_to: str | None = None  # id of a control request this answers
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    """Options passed through to the agent CLI; None means the CLI's own default."""
+
+    model: str | None = None
+    permission_mode: str | None = None
+    allowed_tools: str | None = None
+    max_turns: int | None = None
+    append_system_prompt: str | None = None
+    max_budget_usd: float | None = None
+    session_id: str | None = None  # a known conversation to resume
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any] | None) -> "AgentOptions":
+        return cls(**(record or {}))
+
+
+class Provider(Protocol):
+    name: str
+    binary: str  # the executable looked up on PATH; "" for none
+    supports_sessions: bool
+    supported_options: frozenset[str]  # AgentOptions fields this CLI understands
+    inherited_env_prefixes: tuple[str, ...]  # caller variables a mission inherits (API keys, ...)
+    install_hint: str
+
+    def task_argv(self, prompt: str, options: AgentOptions, session_id: str | None, resume: bool) -> list[str]:
+        """The command of a one-shot task that prints events until it exits."""
+
+    def new_session_id(self) -> str | None:
+        """An id for a new conversation, where the CLI lets us choose it."""
+
+    def session_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
+        """The command of a long-lived session reading user messages on stdin."""
+
+    def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
+        """The interactive command a person runs to take the conversation over."""
+
+    def handshake(self) -> tuple[str, bytes] | None:
+        """A request (id, line) sent at start whose reply means the session is ready."""
+
+    def user_message(self, text: str, message_id: str) -> bytes:
+        """One line on the session's stdin carrying a user message."""
+
+    def parse(self, line: str) -> AgentEvent | None:
+        """An output line understood; None for lines that are not events (shown as they are)."""
+
+    def failure(self, event: AgentEvent) -> str | None:
+        """Why the agent could not start, if this event says it could not."""
+
+    def validate(self, options: AgentOptions) -> None:
+        """Refuse option values the agent CLI would refuse, with a one-line error."""
+
+
+def parse_event(provider: object, line: str) -> AgentEvent | None:
+    """A JSON object line with a string "type" as an event, filled in by the provider's
+    `_on_<type>` method (dots as underscores: `_on_item_completed`), if it has one."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return None
+    event = AgentEvent(data["type"], data, session_id=data.get("session_id") or None)
+    handler = getattr(provider, "_on_" + re.sub(r"\W", "_", data["type"]), None)
+    if handler is not None:
+        handler(event)
+    return event
+
+
+def get(name: str) -> Provider:
+    if name not in PROVIDERS:
+        raise OvermindError(f"unknown provider {name!r}", hint=f"use one of: {', '.join(PROVIDERS)}")
+    module = importlib.import_module(f"overmind.providers.{name}")
+    return module.PROVIDER()  # parsers keep a little state, so one instance per use
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
+def check_agent_spec(provider_name: str, mission_type: str, prompt: str, options: AgentOptions) -> None:
+    """What `run` may ask of a provider: sessions where it has them, options it understands."""
+    provider = get(provider_name)
+    given = {key for key, value in asdict(options).items() if value is not None}
+    for key in sorted(given - provider.supported_options):
+        raise OvermindError(f"--{key.replace('_', '-')} does not apply to {provider_name} missions")
+    if mission_type == "session" and not provider.supports_sessions:
+        raise OvermindError(f"{provider_name} has no long-lived sessions", hint="run it as a task (--type task)")
+    if provider_name != "raw" and mission_type != "session" and not prompt.strip():
+        raise OvermindError("empty prompt", hint=f"overmind run --provider {provider_name} 'PROMPT'")
+    for key, value in asdict(options).items():
+        if isinstance(value, str) and (not value.strip() or "\0" in value):
+            raise OvermindError(f"invalid --{key.replace('_', '-')} {value!r}")
+    if options.session_id is not None and not _SESSION_ID.fullmatch(options.session_id):
+        raise OvermindError(f"invalid session id {options.session_id!r}")
+    if options.max_turns is not None and options.max_turns < 1:
+        raise OvermindError("--max-turns must be 1 or more")
+    if options.max_budget_usd is not None and not options.max_budget_usd > 0:
+        raise OvermindError("--max-budget-usd must be more than 0")
+    provider.validate(options)
+
+
+def require_installed(provider_name: str, env: dict[str, str]) -> None:
+    """The agent CLI must be on the mission's PATH: say so now rather than in its logs."""
+    import shutil
+
+    provider = get(provider_name)
+    if provider.binary and shutil.which(provider.binary, path=env.get("PATH", os.environ.get("PATH"))) is None:
+        raise OvermindError(f"{provider.binary} is not installed (not found on PATH)", hint=provider.install_hint)
+
+
+def first_line(text: str, width: int = 200) -> str:
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -1,0 +1,173 @@
+"""Claude Code (`claude`) over stream-json: `-p` for tasks, stream-json input for sessions."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from overmind.errors import OvermindError
+from overmind.providers import AgentEvent, AgentOptions, Result, first_line, parse_event
+
+PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_STREAM_JSON = ["--output-format=stream-json", "--verbose"]
+# The tool input that says the most about a call, per tool; others show their input as JSON.
+_TOOL_SUBJECT = {
+    "Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path", "Grep": "pattern", "Glob": "pattern", "WebFetch": "url",
+    "WebSearch": "query", "Task": "description", "Agent": "description", "Skill": "skill",
+}
+
+
+def option_args(options: AgentOptions) -> list[str]:
+    """`--flag=value` throughout: a value can never be taken for another flag."""
+    pairs = (("--model", options.model), ("--permission-mode", options.permission_mode),
+             ("--allowed-tools", options.allowed_tools), ("--max-turns", options.max_turns),
+             ("--append-system-prompt", options.append_system_prompt))
+    args = [f"{flag}={value}" for flag, value in pairs if value is not None]
+    if options.max_budget_usd is not None:
+        args.append(f"--max-budget-usd={options.max_budget_usd:g}")
+    return args
+
+
+def conversation_args(session_id: str, resume: bool) -> list[str]:
+    return [f"--resume={session_id}"] if resume else [f"--session-id={session_id}"]
+
+
+def tool_call(block: dict[str, Any]) -> tuple[str, str]:
+    """(tool name, one-line subject): ('Bash', 'pytest -q')."""
+    name = str(block.get("name", "tool"))
+    tool_input = block.get("input") or {}
+    key = _TOOL_SUBJECT.get(name)
+    subject = tool_input.get(key) if key and isinstance(tool_input, dict) else None
+    if not isinstance(subject, str):
+        subject = json.dumps(tool_input, ensure_ascii=False, separators=(",", ":"))
+    return name, first_line(subject, 160)
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
+    return ""
+
+
+class ClaudeProvider:
+    name = "claude"
+    binary = "claude"
+    supports_sessions = True
+    supported_options = frozenset({"model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt",
+                                   "max_budget_usd", "session_id"})
+    inherited_env_prefixes = ("ANTHROPIC_", "CLAUDE_", "IS_SANDBOX", "DISABLE_AUTOUPDATER", "DISABLE_TELEMETRY",
+                              "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
+    install_hint = "npm install -g @anthropic-ai/claude-code"
+
+    def __init__(self) -> None:
+        self._announced: str | None = None  # the session id last written to the journal
+
+    # -- command lines -------------------------------------------------------------------
+    def task_argv(self, prompt: str, options: AgentOptions, session_id: str | None, resume: bool) -> list[str]:
+        conversation = conversation_args(session_id, resume) if session_id else []
+        return [self.binary, "-p", *_STREAM_JSON, *option_args(options), *conversation, "--", prompt]
+
+    def session_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
+        # Messages are echoed back when the CLI takes them in, so a reply can be matched to them.
+        return [self.binary, "-p", "--input-format=stream-json", *_STREAM_JSON, "--replay-user-messages",
+                *option_args(options), *conversation_args(session_id, resume)]
+
+    def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
+        interactive = AgentOptions(model=options.model, permission_mode=options.permission_mode,
+                                   allowed_tools=options.allowed_tools,
+                                   append_system_prompt=options.append_system_prompt)
+        return [self.binary, *option_args(interactive), *conversation_args(session_id, resume)]
+
+    def new_session_id(self) -> str | None:
+        return str(uuid.uuid4())  # chosen up front, so the conversation is known before it starts
+
+    # -- stdin -----------------------------------------------------------------------------
+    def handshake(self) -> tuple[str, bytes] | None:
+        request_id = "overmind-init"
+        line = {"type": "control_request", "request_id": request_id, "request": {"subtype": "initialize"}}
+        return request_id, (json.dumps(line) + "\n").encode()
+
+    def user_message(self, text: str, message_id: str) -> bytes:
+        line = {"type": "user", "uuid": message_id, "message": {"role": "user", "content": text}}
+        return (json.dumps(line, ensure_ascii=False) + "\n").encode()
+
+    # -- stdout ----------------------------------------------------------------------------
+    def parse(self, line: str) -> AgentEvent | None:
+        return parse_event(self, line)
+
+    def _on_system(self, event: AgentEvent) -> None:
+        if event.data.get("subtype") != "init":
+            return
+        event.status = "working"
+        if event.session_id and event.session_id != self._announced:
+            self._announced = event.session_id
+            event.lines.append(f"[session] {event.session_id} · {event.data.get('model', '?')}")
+
+    def _on_assistant(self, event: AgentEvent) -> None:
+        event.status = "working"
+        for block in (event.data.get("message") or {}).get("content") or []:
+            if block.get("type") == "text" and block.get("text", "").strip():
+                event.lines.append(block["text"].strip())
+            elif block.get("type") == "tool_use":
+                name, subject = tool_call(block)
+                event.lines.append(f"[tool] {name}: {subject}")
+                event.status = f"working: {name}({first_line(subject, 60)})"
+
+    def _on_user(self, event: AgentEvent) -> None:
+        if event.data.get("isReplay"):
+            event.acknowledges = event.data.get("uuid")
+            return
+        content = (event.data.get("message") or {}).get("content")
+        for block in content if isinstance(content, list) else []:
+            if block.get("type") != "tool_result":
+                continue
+            output = _text(block.get("content")).strip()
+            more = output.count("\n")
+            label = "[tool error]" if block.get("is_error") else "[tool output]"
+            event.lines.append(f"{label} {first_line(output, 160) or '(no output)'}"
+                               + (f" (+{more} lines)" if more else ""))
+
+    def _on_result(self, event: AgentEvent) -> None:
+        data = event.data
+        errors = [str(e) for e in data.get("errors") or []]
+        result = data.get("result")
+        text = result if isinstance(result, str) else "; ".join(errors) or str(data.get("subtype", ""))
+        # A result whose subtype says success can still be an error (e.g. not logged in).
+        failed = bool(data.get("is_error")) or data.get("subtype", "success") != "success" or (
+            data.get("terminal_reason") not in (None, "completed"))
+        event.result = Result(text=text, is_error=failed, duration_ms=data.get("duration_ms"),
+                              cost_usd=data.get("total_cost_usd"), session_id=event.session_id)
+        turns = data.get("num_turns")
+        summary = event.result.summary()
+        if turns is not None:
+            head, _, rest = summary.partition(" · ")
+            summary = " · ".join(filter(None, [head, f"{turns} turn{'s' if turns != 1 else ''}", rest]))
+        event.lines.append(f"[result] {summary}")
+        for denial in data.get("permission_denials") or []:
+            name, subject = tool_call({"name": denial.get("tool_name"), "input": denial.get("tool_input")})
+            event.lines.append(f"[denied] {name}: {subject}")
+
+    def _on_control_response(self, event: AgentEvent) -> None:
+        event.keep = False
+        event.reply_to = (event.data.get("response") or {}).get("request_id")
+
+    def failure(self, event: AgentEvent) -> str | None:
+        if event.type == "result" and event.data.get("num_turns") == 0 and event.result and event.result.is_error:
+            return event.result.text
+        return None
+
+    def validate(self, options: AgentOptions) -> None:
+        if options.permission_mode is not None and options.permission_mode not in PERMISSION_MODES:
+            raise OvermindError(f"invalid --permission-mode {options.permission_mode!r}",
+                                hint=f"use one of: {', '.join(PERMISSION_MODES)}")
+        if options.session_id is not None and not _UUID.fullmatch(options.session_id.lower()):
+            raise OvermindError(f"invalid --session-id {options.session_id!r}: claude session ids are UUIDs")
+
+
+PROVIDER = ClaudeProvider

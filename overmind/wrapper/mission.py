@@ -1,0 +1,124 @@
+"""What every wrapper of an agent CLI or session does, whatever runs below it.
+
+It serves the control socket, reports its state to systemd (READY=1, STATUS=, WATCHDOG=1),
+forwards stop signals, and keeps the unit alive while a person has the agent in a terminal
+(`overmind attach`): the child may exit then, and a new one starts when the terminal is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Any
+
+from overmind.store import Mission, Store
+from overmind.wrapper.control import Connection, ControlServer, Handler
+from overmind.wrapper.notify import Notifier
+from overmind.wrapper.watchdog import ActivityWatchdog
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class MissionWrapper:
+    def __init__(self, mission: Mission, store: Store) -> None:
+        self.mission = mission
+        self.store = store
+        self.notifier = Notifier()
+        self.activity = ActivityWatchdog(self.notifier)
+        self.state = "starting"  # starting | working | idle | attached
+        self.server = ControlServer(mission.id, self.handlers())
+        self.attached: asyncio.Event | None = None  # set when the terminal is given back
+        self.stop_signal: int | None = None
+        self._ready = False
+
+    # -- for subclasses ----------------------------------------------------------------
+    def handlers(self) -> dict[str, Handler]:
+        return {"status": self.op_status}
+
+    async def run_child(self) -> int:
+        """Start the agent, serve it until it exits, return its exit code (negative: signal)."""
+        raise NotImplementedError
+
+    def signal_child(self, signum: int) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        return {"state": self.state}
+
+    # -- shared --------------------------------------------------------------------------
+    def set_state(self, state: str, status: str | None = None) -> None:
+        """`status` is what systemd shows (STATUS=); "" clears it, None says the state."""
+        self.state = state
+        self.notifier.status(state if status is None else status)
+
+    def ready(self, state: str, status: str) -> None:
+        self.set_state(state, status)
+        if not self._ready:
+            self._ready = True
+            self.notifier.send(READY=1)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        await self.server.start()
+        keepalive = asyncio.create_task(self._feed_watchdog_while_idle())
+        try:
+            while True:
+                code = await self.run_child()
+                if self.attached is None or self.stop_signal is not None:
+                    return code
+                await self.attached.wait()  # a terminal has the conversation; go on when it is done
+                if self.stop_signal is not None:
+                    return -self.stop_signal
+        finally:
+            keepalive.cancel()
+            self.closing()
+            await self.server.close()
+
+    def closing(self) -> None:
+        """The wrapper is about to end: let open requests finish."""
+
+    def begin_attach(self) -> asyncio.Event:
+        self.attached = asyncio.Event()
+        return self.attached
+
+    def end_attach(self) -> None:
+        if self.attached is not None:
+            done, self.attached = self.attached, None
+            done.set()
+
+    def _on_stop_signal(self, signum: int) -> None:
+        self.stop_signal = signum
+        self.signal_child(signum)
+        if self.attached is not None:
+            self.attached.set()
+
+    async def _feed_watchdog_while_idle(self) -> None:
+        """With an activity timeout, silence while working is a stall; waiting for input or
+        being attached is not."""
+        period = int(os.environ.get("WATCHDOG_USEC") or 0) / 3e6
+        if not period:
+            return
+        while True:
+            await asyncio.sleep(period)
+            if self.state in ("idle", "attached"):
+                self.notifier.watchdog()
+
+    async def op_status(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        await conn.reply(**self.describe())
+
+
+def main() -> int:
+    """`python -m overmind.wrapper --mission`: run the mission named by $OVERMIND_MISSION_ID."""
+    store = Store()
+    mission = store.get(os.environ.get("OVERMIND_MISSION_ID", ""))
+    if mission is None:
+        print("overmind wrapper: no such mission (OVERMIND_MISSION_ID)", flush=True)
+        return 1
+    if mission.provider == "raw":
+        from overmind.wrapper.terminal import TerminalSession as wrapper
+    else:
+        from overmind.wrapper.session import AgentSession as wrapper  # type: ignore[assignment]
+    return asyncio.run(wrapper(mission, store).run())

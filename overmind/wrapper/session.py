@@ -1,0 +1,315 @@
+"""The wrapper of an agent CLI (claude, codex): a task, or a long-lived session fed on a pipe.
+
+Every line the agent prints is parsed by its provider: the event is stored whole (for
+`logs --json`, `subscribe` and `result`), its human-readable lines go to the journal, its state
+to systemd (STATUS=), and it is streamed to subscribers. A session's stdin is a pipe held here,
+for `send`; `attach` pauses the headless agent, lends the conversation to a terminal, and
+resumes it afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from overmind import providers
+from overmind.names import log_identifier
+from overmind.providers import AgentEvent, AgentOptions, Result, first_line
+from overmind.store import Mission, Store
+from overmind.wrapper.control import Connection, Handler
+from overmind.wrapper.journald import JournalWriter
+from overmind.wrapper.mission import MissionWrapper
+
+_CHUNK = 1 << 16
+
+
+class SessionEnded(Exception):
+    pass
+
+
+class AgentSession(MissionWrapper):
+    def __init__(self, mission: Mission, store: Store) -> None:
+        self.provider = providers.get(mission.provider)
+        self.options = AgentOptions.from_record(mission.spec.get("agent"))
+        self.is_session = mission.type == "session"
+        super().__init__(mission, store)
+        self.journal = JournalWriter(log_identifier(mission.unit))
+        recorded = store.session_id(mission.id)
+        self.session_id = recorded or self.options.session_id
+        self.resume = self.session_id is not None  # the conversation exists: continue it
+        self.retry_fresh = False  # after a terminal that may never have started the conversation
+        self.prompt_pending = self.is_session and bool(mission.command.strip()) and recorded is None
+        self.child: asyncio.subprocess.Process | None = None
+        self.subscribers: set[asyncio.Queue[tuple[int, str] | None]] = set()
+        self.unacknowledged: dict[str, asyncio.Future[Result]] = {}
+        self.awaiting_result: list[asyncio.Future[Result]] = []
+        self.handshake: str | None = None  # id of the control request whose reply means "ready"
+        self.child_exited = asyncio.Event()
+        self.failure: str | None = None
+        self._ready_child = False  # the current agent process has taken its first message, or can
+        self.stderr_tail: deque[str] = deque(maxlen=3)
+
+    def handlers(self) -> dict[str, Handler]:
+        return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach}
+
+    def describe(self) -> dict[str, Any]:
+        return {"state": self.state, "session_id": self.session_id,
+                "pid": self.child.pid if self.child and self.child.returncode is None else None}
+
+    # -- the agent process -----------------------------------------------------------------
+    def argv(self) -> list[str]:
+        if self.session_id is None:
+            self.session_id, self.resume = self.provider.new_session_id(), False
+        if self.is_session:
+            assert self.session_id is not None
+            return self.provider.session_argv(self.options, self.session_id, self.resume)
+        return self.provider.task_argv(self.mission.command, self.options, self.session_id, self.resume)
+
+    async def run_child(self) -> int:
+        while True:
+            code = await self._run_once()
+            if self._ready_child or self.stop_signal is not None or not self.retry_fresh:
+                break
+            # A terminal had the conversation but never started it: begin it afresh.
+            self.retry_fresh, self.resume, self.failure = False, False, None
+        if not self._ready_child and self.attached is None and self.stop_signal is None:
+            reason = self.failure or (self.stderr_tail[-1] if self.stderr_tail else f"exited with code {code}")
+            self._record_own({"type": "overmind", "subtype": "start_failed", "message": reason},
+                             f"[overmind] {self.provider.name} could not start: {reason}")
+        return code
+
+    async def _run_once(self) -> int:
+        self._ready_child = False
+        self.child_exited.clear()
+        argv = self.argv()
+        try:
+            self.child = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+        except OSError as exc:
+            self.failure = f"cannot run {argv[0]}: {exc.strerror}"
+            return 127
+        child = self.child
+        assert child.stdin is not None and child.stdout is not None and child.stderr is not None
+        if self.is_session:
+            self._start_handshake(child)
+        else:
+            child.stdin.close()  # a pipe, never a file: the CLI reads nothing from a file
+            self._child_ready("working", "working")
+        await asyncio.gather(self._read_lines(child.stdout, self._on_line),
+                             self._read_lines(child.stderr, self._on_stderr))
+        code = await child.wait()
+        self.child_exited.set()
+        self._end_waiters(f"the {self.provider.name} process exited (code {code})")
+        return code
+
+    def _start_handshake(self, child: asyncio.subprocess.Process) -> None:
+        request = self.provider.handshake()
+        if request is None:
+            self._on_session_ready()
+            return
+        self.handshake, line = request
+        assert child.stdin is not None
+        child.stdin.write(line)
+
+    def _child_ready(self, state: str, status: str) -> None:
+        self._ready_child = True
+        self.ready(state, status)
+
+    def _on_session_ready(self) -> None:
+        self._child_ready("idle", "waiting for input")
+        if self.prompt_pending:
+            self.prompt_pending = False
+            self.deliver(self.mission.command, None)
+
+    def signal_child(self, signum: int) -> None:
+        if self.child is not None and self.child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.child.send_signal(signum)
+
+    @staticmethod
+    async def _read_lines(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
+        """Whole lines however long (StreamReader.readline stops at its buffer limit)."""
+        pending = b""
+        while chunk := await stream.read(_CHUNK):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", errors="replace"))
+        if pending:
+            on_line(pending.decode("utf-8", errors="replace"))
+
+    def _on_stderr(self, line: str) -> None:
+        if line.strip():
+            self.stderr_tail.append(line.strip())
+            self.journal.write(line, priority=4)
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_line(self, line: str) -> None:
+        self.activity.activity()
+        event = self.provider.parse(line)
+        if event is None:
+            if line.strip():
+                self.journal.write(line)
+            return
+        if event.reply_to is not None and event.reply_to == self.handshake:
+            self.handshake = None
+            self._on_session_ready()
+        if not event.keep:
+            return
+        failure = self.provider.failure(event)
+        if failure:
+            self.failure = failure
+        elif event.session_id and (event.session_id != self.session_id or not self.resume):
+            self.session_id, self.resume, self.retry_fresh = event.session_id, True, False
+            self.store.set_session_id(self.mission.id, event.session_id)
+        self._record(event, line)
+        if event.acknowledges in self.unacknowledged:
+            self.awaiting_result.append(self.unacknowledged.pop(event.acknowledges))
+        if event.result is not None:
+            self._on_result(event.result)
+        elif event.status and self.attached is None:
+            self.set_state("working", event.status)
+
+    def _record(self, event: AgentEvent, line: str) -> None:
+        seq = self.store.add_event(self.mission.id, time.time(), event.type, line)
+        for text in event.lines:
+            self.journal.write(text, OVERMIND_EVENT=seq)
+        for queue in self.subscribers:
+            queue.put_nowait((seq, line))
+
+    def _record_own(self, data: dict[str, Any], text: str) -> None:
+        """An event of overmind's own (type "overmind") in the mission's event stream."""
+        self._record(AgentEvent("overmind", data, lines=[text]), json.dumps(data))
+
+    def _on_result(self, result: Result) -> None:
+        waiters, self.awaiting_result = self.awaiting_result, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(result)
+        if self.is_session:
+            if self.attached is None:
+                self.set_state("idle", "waiting for input")
+        elif result.is_error:
+            self.set_state("working", f"failed: {first_line(result.text, 120)}")
+        else:
+            self.set_state("working", "done: " + result.summary().removeprefix("ok · "))
+
+    def _end_waiters(self, why: str) -> None:
+        pending = [*self.unacknowledged.values(), *self.awaiting_result]
+        self.unacknowledged, self.awaiting_result = {}, []
+        for waiter in pending:
+            if not waiter.done():
+                waiter.set_exception(SessionEnded(why))
+
+    # -- requests --------------------------------------------------------------------------
+    def deliver(self, text: str, waiter: asyncio.Future[Result] | None) -> None:
+        assert self.child is not None and self.child.stdin is not None
+        message_id = str(uuid.uuid4())
+        if waiter is not None:
+            self.unacknowledged[message_id] = waiter
+        self.child.stdin.write(self.provider.user_message(text, message_id))
+        self.journal.write(f"[human] {text}")
+        self.set_state("working", "working")
+
+    def _refusal(self) -> tuple[str, str | None] | None:
+        name = self.mission.name
+        if not self.is_session:
+            return f"'{name}' is a task: it takes no messages", "start a session: overmind run --type session ..."
+        if self.attached is not None:
+            return (f"'{name}' is attached in a terminal; the message was not sent",
+                    "type it there, or send it once the terminal is detached")
+        child = self.child
+        if child is None or child.returncode is not None or child.stdin is None or child.stdin.is_closing():
+            return f"'{name}' is not taking messages right now (it is {self.state})", "try again in a moment"
+        return None
+
+    async def op_send(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        text = request.get("text")
+        if not isinstance(text, str) or not text.strip():
+            await conn.fail("empty message")
+            return
+        refusal = self._refusal()
+        if refusal is not None:
+            await conn.fail(*refusal)
+            return
+        waiter = asyncio.get_running_loop().create_future() if request.get("wait") else None
+        try:
+            self.deliver(text, waiter)
+            assert self.child is not None and self.child.stdin is not None
+            await self.child.stdin.drain()
+        except ConnectionError:
+            await conn.fail(f"'{self.mission.name}' ended before it took the message")
+            return
+        if waiter is None:
+            await conn.reply(session_id=self.session_id)
+            return
+        try:
+            result = await waiter
+        except SessionEnded as exc:
+            await conn.fail(f"'{self.mission.name}' ended before it answered: {exc}")
+            return
+        await conn.reply(result=result.to_json())
+
+    async def op_subscribe(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        after = request.get("after")
+        queue: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+        # No await between reading what is stored and joining the live stream: nothing is lost.
+        backlog = self.store.events(self.mission.id, after) if isinstance(after, int) else []
+        self.subscribers.add(queue)
+        try:
+            for event in backlog:
+                conn.writer.write(f"{event.seq}\t{event.data}\n".encode())
+            while (item := await queue.get()) is not None:
+                conn.writer.write(f"{item[0]}\t{item[1]}\n".encode())
+                await conn.writer.drain()
+        finally:
+            self.subscribers.discard(queue)
+
+    async def op_attach(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        name = self.mission.name
+        if not self.is_session:
+            await conn.fail(f"'{name}' is a task; only sessions can be attached")
+            return
+        if self.attached is not None:
+            await conn.fail(f"'{name}' is already attached in another terminal")
+            return
+        if self.child is None or not self._ready_child or self.child.returncode is not None:
+            await conn.fail(f"'{name}' is {self.state}; it can be attached once it is running", hint="try again")
+            return
+        assert self.child.stdin is not None and self.session_id is not None
+        self.begin_attach()
+        try:
+            if self.state == "working":
+                await conn.reply(waiting="the current turn")
+            self.set_state("attached", "attaching: finishing the current turn")
+            self.child.stdin.close()  # the CLI finishes its turn, then exits
+            await self.child_exited.wait()
+            if self.stop_signal is not None:
+                return
+            self.set_state("attached", "attached")
+            self._record_own({"type": "overmind", "subtype": "attached", "session_id": self.session_id},
+                             "[overmind] attached in a terminal")
+            argv = self.provider.attach_argv(self.options, self.session_id, self.resume)
+            await conn.reply(argv=argv, session_id=self.session_id, cwd=self.mission.cwd, env=dict(os.environ))
+            await reader.read()  # the terminal is done when the client hangs up
+        finally:
+            # The terminal may have started the conversation; if it did not, begin it afresh.
+            self.retry_fresh = not self.resume
+            self.resume = True
+            if self.stop_signal is None:
+                self._record_own({"type": "overmind", "subtype": "detached", "session_id": self.session_id},
+                                 "[overmind] detached; resuming in the background")
+                self.set_state("starting", "resuming")
+            self.end_attach()
+
+    def closing(self) -> None:
+        for queue in self.subscribers:
+            queue.put_nowait(None)

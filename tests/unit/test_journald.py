@@ -1,0 +1,31 @@
+"""Native journal entries: multi-line messages and our fields, on a real datagram socket."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+from overmind.wrapper.journald import JournalWriter, clip
+
+
+def test_entries_carry_whole_multi_line_messages_and_fields(tmp_path) -> None:
+    path = str(tmp_path / "journal")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(path)
+        JournalWriter("omtest@x", path).write("first line\nsecond line", OVERMIND_EVENT=7)
+        data = server.recv(65536)
+    message = "first line\nsecond line".encode()
+    assert data.startswith(b"MESSAGE\n" + struct.pack("<Q", len(message)) + message + b"\n")
+    assert b"PRIORITY=6\nSYSLOG_IDENTIFIER=omtest@x\nOVERMIND_EVENT=7\n" in data
+
+
+def test_without_journald_entries_go_to_stdout(tmp_path, capsys) -> None:
+    writer = JournalWriter("omtest@x", str(tmp_path / "missing"))
+    writer.write("one")
+    writer.write("two")
+    assert capsys.readouterr().out == "one\ntwo\n"
+
+
+def test_very_long_messages_are_clipped_with_a_pointer_to_the_whole() -> None:
+    text = clip("x" * 40_000, limit=10)
+    assert text == "x" * 10 + "… (39990 more characters in overmind logs --json)"
