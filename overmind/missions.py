@@ -145,6 +145,8 @@ class Missions:
 
     def view(self, mission: Mission) -> MissionView:
         """One mission with every property systemd has about its unit."""
+        if _in_pipeline(mission):
+            return self.views([mission])[0]
         props = self._owned_unit(mission)
         session = self.store.session_id(mission.id) if mission.provider != "raw" else None
         return MissionView(mission, derive(mission, props), props or {}, session)
@@ -164,12 +166,19 @@ class Missions:
         for shown in manager.show(talking, ["Id", "StatusText"]):
             live[shown["Id"]]["StatusText"] = shown.get("StatusText", "")
         owners = self._unit_owners()
-        sessions = self.store.session_ids() if any(m.provider != "raw" for m in missions) else {}
-        views = []
-        for mission in missions:
+        sessions = self.store.session_ids() if any(m.provider != "raw" or _in_pipeline(m) for m in missions) else {}
+
+        def view(mission: Mission) -> MissionView:
             props = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
-            views.append(MissionView(mission, derive(mission, props), props or {}, sessions.get(mission.id)))
-        return views
+            return MissionView(mission, derive(mission, props), props or {}, sessions.get(mission.id))
+
+        views = [view(m) for m in missions]
+        if not any(_in_pipeline(m) for m in missions):
+            return views
+        from overmind.blueprint.progress import Pipelines
+
+        pipelines = Pipelines(lambda blueprint_id: [view(m) for m in self.store.children(blueprint_id)])
+        return [pipelines.refine(v) for v in views]
 
     def _unit_owners(self) -> dict[str, str]:
         """unit -> id of the newest mission with that unit: only it can own the loaded unit."""
@@ -317,7 +326,9 @@ class Missions:
     # -- stop / kill / gc ---------------------------------------------------------------
     def stop(self, mission: Mission, cascade: bool = False) -> list[Mission]:
         """SIGTERM to the whole cgroup, SIGKILL after the grace period: systemd's stop job.
-        With cascade, the whole subtree first, by stopping its slice. Returns what it stopped."""
+        With cascade, the whole subtree first, by stopping its slice. Returns what it stopped.
+        A blueprint is nothing but its agents: stopping it always cascades."""
+        cascade = cascade or mission.type == "blueprint"
         subtree = self._subtree(mission) if cascade else []
         for member in [*subtree, mission]:
             self.store.mark(member.id, "stop_requested_at")
@@ -329,6 +340,7 @@ class Missions:
 
     def kill(self, mission: Mission, cascade: bool = False) -> list[Mission]:
         """SIGKILL to every process of the mission (and, with cascade, of its subtree)."""
+        cascade = cascade or mission.type == "blueprint"
         subtree = self._subtree(mission) if cascade else []
         for member in [*subtree, mission]:
             self.store.mark(member.id, "killed_at")
@@ -368,12 +380,17 @@ class Missions:
         return self._unit_owners().get(mission.unit) == mission.id
 
     def collect(self) -> list[Mission]:
-        """Forget finished missions (their journal lines stay in the journal)."""
+        """Forget finished missions (their journal lines stay in the journal). A running
+        blueprint's finished agents stay: they are part of its state (done tasks are not rerun)."""
         removed = []
-        for view in self.views(self.store.all()):
-            if view.status.finished:
+        views = self.views(self.store.all())
+        running = {v.mission.id for v in views if not v.status.finished}
+        for view in views:
+            if view.status.finished and not (_in_pipeline(view.mission) and view.mission.parent in running):
                 if view.unit:
                     manager.systemctl("reset-failed", view.mission.unit, check=False)
+                if view.mission.type == "blueprint":
+                    manager.systemctl("stop", view.mission.unit, check=False)  # its empty slice
                 self.store.remove(view.mission.id)
                 removed.append(view.mission)
         return removed
@@ -381,6 +398,11 @@ class Missions:
 
 def _already_exists(stderr: str) -> bool:
     return any(marker in stderr for marker in _ALREADY_EXISTS)
+
+
+def _in_pipeline(mission: Mission) -> bool:
+    """A blueprint, or one of its agents: their status depends on each other."""
+    return mission.type == "blueprint" or "blueprint" in mission.spec
 
 
 class _NameTaken(OvermindError):

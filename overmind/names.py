@@ -78,3 +78,8 @@ def name_from_unit(unit: str) -> str:
 def log_identifier(unit: str) -> str:
     """The SYSLOG_IDENTIFIER a mission's lines carry in the journal."""
     return unit.removesuffix(".service")
+
+
+def blueprint_start_unit(blueprint: str, apply_id: str) -> str:
+    """The short-lived unit whose start job pulls in one apply's agents (not a mission)."""
+    return f"{unit_prefix()}-apply@{blueprint}.{apply_id}.service"

@@ -8,6 +8,9 @@ from typing import NamedTuple
 from overmind.store import Exit, Mission
 
 ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
+# Blueprint agents may also be `waiting` for their dependencies or end `skipped` (never run);
+# a blueprint ends `done` or `failed`.
+FINISHED_STATES = ("stopped", "crashed", "killed", "unknown", "skipped", "done", "failed")
 
 
 class Status(NamedTuple):
@@ -17,7 +20,7 @@ class Status(NamedTuple):
 
     @property
     def finished(self) -> bool:
-        return self.state in ("stopped", "crashed", "killed", "unknown")
+        return self.state in FINISHED_STATES
 
     @property
     def label(self) -> str:

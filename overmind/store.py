@@ -177,6 +177,13 @@ class Store:
         assert column in ("killed_at", "stop_requested_at")
         self.db.execute(f"UPDATE missions SET {column} = ? WHERE id = ?", (time.time(), mission_id))
 
+    def unmark(self, mission_id: str, column: str) -> None:
+        assert column in ("killed_at", "stop_requested_at")
+        self.db.execute(f"UPDATE missions SET {column} = NULL WHERE id = ?", (mission_id,))
+
+    def update_spec(self, mission_id: str, spec: dict[str, Any]) -> None:
+        self.db.execute("UPDATE missions SET spec = ? WHERE id = ?", (json.dumps(spec), mission_id))
+
     def add_event(self, mission_id: str, at: float, type: str, data: str) -> int:
         """Append an event; returns its sequence number."""
         row = self.db.execute(
@@ -232,6 +239,9 @@ class Store:
 
     def all(self) -> list[Mission]:
         return self._select("ORDER BY m.created_at", ())
+
+    def children(self, parent_id: str) -> list[Mission]:
+        return self._select("WHERE m.parent = ? ORDER BY m.created_at", (parent_id,))
 
     def names_in_use(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT DISTINCT name FROM missions WHERE killed_at IS NULL")}

@@ -6,6 +6,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Mapping
 
 from overmind.names import log_identifier
 from overmind.spec import RESTART_POLICIES, MissionSpec
@@ -137,8 +138,9 @@ def exec_argv(spec: MissionSpec) -> list[str]:
 
 
 def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
-                        systemd_version: int = 252) -> list[str]:
-    """Arguments for `systemd-run --user` that create the mission's unit."""
+                        systemd_version: int = 252, extra_properties: Mapping[str, str] | None = None) -> list[str]:
+    """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
+    (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     props = {
         # The session wrapper says READY=1 once the agent takes messages.
         "Type": "notify" if runs_in_session_wrapper(spec) else "exec",
@@ -154,6 +156,7 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         **limit_properties(spec),
         **restart_properties(spec, systemd_version),
         **watchdog_properties(spec),
+        **(extra_properties or {}),
     }
     what = spec.command if spec.provider == "raw" else f"{spec.provider} {spec.type}: {spec.command}".rstrip(": ")
     args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]

@@ -57,9 +57,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from overmind.cli import agents, host, missions, orchestrate, sessions, skills
+    from overmind.cli import agents, blueprints, host, missions, orchestrate, sessions, skills
 
-    for module in (missions, sessions, agents, orchestrate, host, skills):
+    for module in (missions, sessions, agents, blueprints, orchestrate, host, skills):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -112,6 +112,11 @@ def info(ref: str, as_json: bool) -> None:
     def stamp(value: float | None) -> str:
         return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
 
+    if data["type"] == "blueprint":
+        from overmind.cli.blueprints import print_pipeline
+
+        print_pipeline(view, stamp)
+        return
     limits = ", ".join(f"{k}={v}" for k, v in data["limits"].items()) or "none"
     fields = [
         ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
@@ -126,6 +131,10 @@ def info(ref: str, as_json: bool) -> None:
     ]
     if data["status_text"]:
         fields.insert(1, ("activity", data["status_text"]))
+    print_fields(fields)
+
+
+def print_fields(fields: list[tuple[str, object]]) -> None:
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
         click.echo(f"{label:>{width}}: {value}")
@@ -138,21 +147,32 @@ def info(ref: str, as_json: bool) -> None:
 @click.option("--since", help="Show lines since a time, e.g. '10 min ago' or '2026-01-31 09:00'.")
 @json_option
 def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as_json: bool) -> None:
-    """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME)."""
+    """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME).
+
+    A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
     from overmind import journal
 
     missions = _missions()
     known = missions.store.all()
     chosen = [missions.resolve(ref)] if ref else known
+    labels = {m.id: m.name for m in known}
+    blueprint = ref is not None and chosen[0].type == "blueprint"
+    if blueprint:
+        from overmind.blueprint.progress import agent_label
+
+        chosen = missions.store.children(chosen[0].id)
+        labels.update({m.id: agent_label(m) for m in chosen})
+    chosen = [m for m in chosen if m.type != "blueprint"]  # a blueprint writes no lines of its own
     since_epoch = _parse_since(since) if since else None
-    names_width = max((len(m.name) for m in chosen), default=0)
+    names_width = max((len(labels[m.id]) for m in chosen), default=0)
     found = journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow)
     if as_json:
         for data in journal.with_events(found, missions.store):
             click.echo(json.dumps(data))
         return
     for entry in found:
-        click.echo(journal.format_entry(entry, with_name=ref is None, name_width=names_width))
+        entry = entry._replace(name=labels.get(entry.mission_id, entry.name))
+        click.echo(journal.format_entry(entry, with_name=ref is None or blueprint, name_width=names_width))
 
 
 def _parse_since(text: str) -> float:

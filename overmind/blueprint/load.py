@@ -1,0 +1,227 @@
+"""Read a blueprint file into a validated Blueprint; every problem is reported as file:line: key: what.
+
+tomlkit parses (and reports syntax errors with their line), pydantic checks keys and types
+(`schema`), then the relations between agents are checked here: commands, dependencies and
+cycles. The first problem in file order is raised; the hint says how many more there are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from overmind.blueprint.dag import CycleError, topological_order
+from overmind.blueprint.locate import KeyLines
+from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, member_name
+from overmind.errors import OvermindError
+from overmind.spec import Limits, MissionSpec, RestartPolicy, parse_env
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+PROVIDERS = ("raw", "claude", "codex", "gemini")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+KeyPath = tuple[str | int, ...]
+
+
+class BlueprintError(OvermindError):
+    """A problem at a place in the file: `blueprint.toml:12: agents.build.depends_on: ...`."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    path: KeyPath
+    text: str
+
+    def render(self, shown_file: str) -> str:
+        key = dotted(self.path)
+        return f"{shown_file}:{self.line}: {key}: {self.text}" if key else f"{shown_file}:{self.line}: {self.text}"
+
+
+def dotted(path: KeyPath) -> str:
+    """agents.build.depends_on, quoting keys TOML would quote; array indexes are left out."""
+    return ".".join(k if _BARE_KEY.fullmatch(k) else json.dumps(k) for k in path if isinstance(k, str))
+
+
+def load(path: str) -> Blueprint:
+    source = _read(path)
+    import tomlkit
+    from tomlkit.exceptions import ParseError
+
+    try:
+        document = tomlkit.parse(source).unwrap()
+    except ParseError as error:
+        reason = re.sub(r" at line \d+ col \d+$", "", str(error))
+        raise BlueprintError(f"{path}:{error.line}: invalid TOML: {reason[:1].lower()}{reason[1:]}") from None
+    return _Checker(path, source, document).blueprint()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise OvermindError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise OvermindError(f"{path} is a directory, not a blueprint file") from None
+    except UnicodeDecodeError:
+        raise OvermindError(f"{path} is not UTF-8 text") from None
+    except OSError as error:
+        raise OvermindError(f"cannot read {path}: {error.strerror}") from None
+
+
+def _suggestion(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {json.dumps(close[0])}?" if close else ""
+
+
+class _Checker:
+    def __init__(self, shown: str, source: str, document: dict[str, Any]) -> None:
+        self.shown = shown
+        self.file = Path(shown).resolve()
+        self.lines = KeyLines(source)
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def problem(self, path: KeyPath, text: str) -> None:
+        self.problems.append(Problem(self.lines.line(path), path, text))
+
+    def raise_first(self) -> None:
+        if not self.problems:
+            return
+        self.problems.sort(key=lambda p: p.line)
+        more = len(self.problems) - 1
+        hint = f"{more} more problem{'s' if more > 1 else ''} in this file" if more else None
+        raise BlueprintError(self.problems[0].render(self.shown), hint=hint)
+
+    # -- the whole file -----------------------------------------------------------------
+    def blueprint(self) -> Blueprint:
+        from pydantic import ValidationError
+
+        from overmind.blueprint import schema
+
+        try:
+            parsed = schema.BlueprintFile.model_validate(self.document)
+        except ValidationError as error:
+            for item in error.errors():
+                path: KeyPath = tuple(item["loc"])
+                text = schema.message(item)
+                if item["type"] == "extra_forbidden":
+                    known = schema.AgentTable.model_fields if len(path) == 3 else schema.BlueprintFile.model_fields
+                    text += _suggestion(str(path[-1]), known)
+                self.problem(path, text)
+            self.raise_first()
+            raise  # unreachable: pydantic reported at least one error
+        name = self.blueprint_name(parsed.name)
+        if not parsed.agents:
+            self.problem(("agents",), "add at least one [agents.<name>] table with a command")
+        agents = {agent_name: self.agent(name, agent_name, table) for agent_name, table in parsed.agents.items()}
+        self.check_dependencies(parsed.agents)
+        self.raise_first()
+        order = topological_order({n: table.depends_on for n, table in parsed.agents.items()})
+        return Blueprint(name=name, path=str(self.file), agents=tuple(agents[n] for n in order))
+
+    def blueprint_name(self, declared: str | None) -> str:
+        name = declared if declared is not None else self.file.stem
+        if not NAME.fullmatch(name) or len(name) > NAME_MAX - 2:
+            where = "" if declared is not None else f" (from the file name; set name = \"...\" at the top)"
+            self.problem(("name",), f"invalid blueprint name {json.dumps(name)}{where}: use letters, digits,"
+                                    f" '-' and '_', at most {NAME_MAX - 2} characters")
+        return name
+
+    # -- one agent ----------------------------------------------------------------------
+    def agent(self, blueprint: str, name: str, table: Any) -> Agent | None:
+        at: KeyPath = ("agents", name)
+        if not NAME.fullmatch(name):
+            self.problem(at, "invalid agent name: use letters, digits, '-' and '_'")
+            return None
+        longest = member_name(blueprint, name, max(table.replicas, 1))
+        if len(longest) > NAME_MAX:
+            self.problem(at, f"the mission name {longest!r} would be longer than {NAME_MAX} characters")
+        if table.schedule is not None:
+            self.problem((*at, "schedule"), "scheduled agents (rituals) are not supported by this version yet")
+        if table.provider not in PROVIDERS:
+            self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
+                                            f"{_suggestion(table.provider, PROVIDERS)}")
+        if table.type == "task" and table.restart == "always":
+            self.problem((*at, "restart"), '"always" never lets a task finish;'
+                                           ' use type = "session" for an agent that keeps running')
+        command = self.command(at, table)
+        cwd = self.cwd(at, table.cwd)
+        env = self.env(at, table.env)
+        if command is None or cwd is None or env is None:
+            return None
+        try:
+            spec = MissionSpec(
+                command=command, cwd=cwd, env=env, type=table.type, provider=table.provider,
+                limits=Limits(memory_max=table.memory_max, cpu_quota=table.cpu_quota, tasks_max=table.tasks_max,
+                              timeout=table.timeout),
+                restart=RestartPolicy(policy=table.restart, max_restarts=table.max_restarts,
+                                      max_seconds=table.max_seconds, backoff=table.backoff,
+                                      backoff_max=table.backoff_max),
+                activity_timeout=table.activity_timeout,
+                **({"stop_timeout": table.stop_timeout} if table.stop_timeout is not None else {}),
+            )
+        except OvermindError as error:
+            self.problem(at, error.message)
+            return None
+        return Agent(name=name, line=self.lines.line(at), spec=spec, prompt=table.prompt, model=table.model,
+                     depends_on=tuple(table.depends_on), replicas=table.replicas)
+
+    def command(self, at: KeyPath, table: Any) -> str | None:
+        if table.command is not None and table.prompt is not None:
+            self.problem((*at, "prompt"), "give either a command or a prompt, not both")
+            return None
+        if table.prompt is not None and table.provider == "raw":
+            self.problem((*at, "prompt"), 'a raw agent runs a command; a prompt needs a provider such as "claude"')
+            return None
+        key, text = ("prompt", table.prompt) if table.prompt is not None else ("command", table.command)
+        if text is None:
+            self.problem(at, "needs a command" if table.provider == "raw" else "needs a prompt (or a command)")
+            return None
+        if not text.strip() or "\0" in text:
+            self.problem((*at, key), "must not be empty" if not text.strip() else "contains a NUL byte")
+            return None
+        return text
+
+    def cwd(self, at: KeyPath, cwd: str | None) -> str | None:
+        """Relative to the blueprint file, so applying it from anywhere means the same thing."""
+        resolved = self.file.parent / os.path.expanduser(cwd or ".")
+        if not resolved.is_dir():
+            self.problem((*at, "cwd"), f"directory {cwd!r} does not exist")
+            return None
+        return str(resolved.resolve())
+
+    def env(self, at: KeyPath, env: dict[str, str]) -> dict[str, str] | None:
+        try:
+            return parse_env([f"{key}={value}" for key, value in env.items()])
+        except OvermindError as error:
+            self.problem((*at, "env"), error.message)
+            return None
+
+    # -- between agents -----------------------------------------------------------------
+    def check_dependencies(self, tables: dict[str, Any]) -> None:
+        before = len(self.problems)
+        for name, table in tables.items():
+            seen: set[str] = set()
+            for index, dep in enumerate(table.depends_on):
+                at: KeyPath = ("agents", name, "depends_on", index)
+                if dep == name:
+                    self.problem(at, f"{json.dumps(name)} cannot depend on itself")
+                elif dep not in tables:
+                    self.problem(at, f"unknown agent {json.dumps(dep)}{_suggestion(dep, tables)}")
+                elif dep in seen:
+                    self.problem(at, f"{json.dumps(dep)} is listed twice")
+                seen.add(dep)
+        if len(self.problems) > before:
+            return  # a cycle is only worth naming among known agents
+        try:
+            topological_order({n: t.depends_on for n, t in tables.items()})
+        except CycleError as error:
+            self.problem(("agents", error.cycle[0], "depends_on"), str(error))

@@ -1,0 +1,57 @@
+"""A validated blueprint: plain dataclasses the planner and executor work from (no pydantic here)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from overmind.spec import MissionSpec
+
+NAME_MAX = 63  # a unit instance name, like any mission name
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    line: int  # of its [agents.<name>] table, for messages
+    spec: MissionSpec  # no name and no parent yet: those come with each member
+    prompt: str | None
+    model: str | None
+    depends_on: tuple[str, ...]
+    replicas: int
+
+    @property
+    def is_task(self) -> bool:
+        return self.spec.type == "task"
+
+    def definition(self) -> dict[str, Any]:
+        """Everything that makes a running member this agent; a change means replacing it."""
+        record = self.spec.to_record()
+        for key in ("name", "parent"):
+            record.pop(key)
+        return {**record, "prompt": self.prompt, "model": self.model, "depends_on": list(self.depends_on)}
+
+    def digest(self) -> str:
+        text = json.dumps(self.definition(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Blueprint:
+    name: str
+    path: str  # absolute
+    agents: tuple[Agent, ...]  # dependencies first
+
+    def agent(self, name: str) -> Agent:
+        return next(a for a in self.agents if a.name == name)
+
+    def member_names(self, agent: Agent) -> list[tuple[int, str]]:
+        return [(replica, member_name(self.name, agent.name, replica)) for replica in range(1, agent.replicas + 1)]
+
+
+def member_name(blueprint: str, agent: str, replica: int) -> str:
+    """`pipe.build`, and `pipe.worker.2`, `pipe.worker.3` for further replicas of a fleet, so
+    scaling up or down leaves the existing members alone."""
+    return f"{blueprint}.{agent}" if replica == 1 else f"{blueprint}.{agent}.{replica}"

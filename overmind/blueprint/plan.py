@@ -1,0 +1,140 @@
+"""What `apply` would do: the blueprint file against the agents that exist (`overmind diff`).
+
+Like `kubectl apply`: an agent that is unchanged and running (or, for a task, done) is left
+alone; one whose definition changed is replaced; one that failed, was skipped or was stopped
+runs again; one no longer in the file (or beyond its `replicas`) is pruned. Members are matched
+by (agent, replica), never by position, so scaling leaves existing replicas alone.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from overmind.blueprint.dag import dependents_closure
+from overmind.blueprint.model import Agent, Blueprint
+from overmind.blueprint.progress import is_done, member_info
+from overmind.errors import OvermindError
+from overmind.missions import Missions, MissionView
+from overmind.store import Mission
+
+STARTING = ("create", "start", "replace")
+_FIELD_NAMES = {"limits": "limits", "restart": "restart policy", "env": "env", "depends_on": "depends_on"}
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # create | start | replace | keep | prune
+    name: str  # the member's mission name
+    agent: str
+    replica: int
+    reason: str
+    current: MissionView | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.action, "name": self.name, "agent": self.agent, "replica": self.replica,
+                "reason": self.reason, "id": self.current.mission.id if self.current else None}
+
+
+@dataclass(frozen=True)
+class Plan:
+    blueprint: Blueprint
+    record: Mission | None  # the blueprint's own mission, None before its first apply
+    changes: list[Change]
+
+    def of(self, *actions: str) -> list[Change]:
+        return [c for c in self.changes if c.action in actions]
+
+    @property
+    def changes_anything(self) -> bool:
+        return self.record is None or any(c.action != "keep" for c in self.changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"blueprint": self.blueprint.name, "id": self.record.id if self.record else None,
+                "file": self.blueprint.path, "changes": [c.to_json() for c in self.changes]}
+
+
+def definition_of(mission: Mission) -> dict[str, Any]:
+    """The definition a member was started from, comparable with Agent.definition()."""
+    record = {k: v for k, v in mission.spec.items() if k not in ("name", "parent", "blueprint")}
+    info = member_info(mission) or {}
+    return {**record, "prompt": info.get("prompt"), "model": info.get("model"),
+            "depends_on": info.get("depends_on", [])}
+
+
+def _normalized(data: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(data, default=str))
+    return result
+
+
+def changed_fields(agent: Agent, mission: Mission) -> list[str]:
+    new, old = _normalized(agent.definition()), _normalized(definition_of(mission))
+    return [_FIELD_NAMES.get(key, key) for key in new if new.get(key) != old.get(key)]
+
+
+def _keeps(agent: Agent, view: MissionView) -> bool:
+    if view.status.state in ("running", "waiting", "restarting"):
+        return True
+    return agent.is_task and is_done(view.mission)
+
+
+def _state_word(view: MissionView) -> str:
+    return "done" if is_done(view.mission) else view.status.label
+
+
+def current_record(missions: Missions, name: str) -> Mission | None:
+    """The blueprint's mission, unless it was killed (then the next apply starts afresh)."""
+    mission = missions.store.get(name)
+    if mission is None or mission.killed_at is not None:
+        return None
+    if mission.type != "blueprint":
+        if not missions.view(mission).status.finished:
+            raise OvermindError(f"a mission named '{name}' is running and it is not a blueprint",
+                                hint=f"stop it, or set name = \"...\" in the blueprint")
+        return None
+    return mission
+
+
+def make_plan(blueprint: Blueprint, missions: Missions) -> Plan:
+    record = current_record(missions, blueprint.name)
+    members = missions.views(missions.store.children(record.id)) if record else []
+    current: dict[tuple[str, int], MissionView] = {}
+    for view in members:
+        info = member_info(view.mission)
+        if info and view.mission.killed_at is None:
+            current[(info["agent"], info["replica"])] = view
+    changes = []
+    for agent in blueprint.agents:
+        for replica, name in blueprint.member_names(agent):
+            view = current.pop((agent.name, replica), None)
+            changes.append(_change(agent, replica, name, view))
+    _restart_waiting_dependents(blueprint, changes)
+    scaled = {a.name: a.replicas for a in blueprint.agents}
+    for (agent_name, replica), view in current.items():
+        reason = (f"replicas = {scaled[agent_name]}" if agent_name in scaled else "no longer in the file")
+        changes.append(Change("prune", view.mission.name, agent_name, replica, reason, view))
+    return Plan(blueprint, record, changes)
+
+
+def _restart_waiting_dependents(blueprint: Blueprint, changes: list[Change]) -> None:
+    """An agent still queued behind one that is stopped and started again would lose its
+    ordering with the new run (systemd orders jobs, not units), so it is started again too."""
+    starting = {c.agent for c in changes if c.action in STARTING}
+    behind = dependents_closure({a.name: a.depends_on for a in blueprint.agents}, starting) - starting
+    for index, change in enumerate(changes):
+        waiting = change.current is not None and change.current.status.state == "waiting"
+        if change.action == "keep" and change.agent in behind and waiting:
+            changes[index] = Change("start", change.name, change.agent, change.replica,
+                                    "was waiting on an agent that starts again", change.current)
+
+
+def _change(agent: Agent, replica: int, name: str, view: MissionView | None) -> Change:
+    if view is None:
+        return Change("create", name, agent.name, replica, "new")
+    fields = changed_fields(agent, view.mission)
+    if fields:
+        return Change("replace", name, agent.name, replica, " and ".join(fields) + " changed", view)
+    if _keeps(agent, view):
+        return Change("keep", name, agent.name, replica, _state_word(view), view)
+    return Change("start", name, agent.name, replica, f"was {_state_word(view)}", view)

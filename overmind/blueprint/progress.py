@@ -1,0 +1,171 @@
+"""What a pipeline and its agents are doing, from the same unit state and exit records as `ps`.
+
+systemd runs the graph, so an agent whose dependency failed never starts: its start job fails
+and its unit is dropped without an exit record, and one still queued is a loaded unit that has
+never run. Here both are told apart (`skipped (dependency failed)`, `waiting`) by walking the
+dependencies, and a blueprint's status is summed up from its agents'. This is on `ps`'s path:
+no heavy imports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from overmind.blueprint.dag import CycleError, topological_order
+from overmind.missions import MissionView
+from overmind.status import Status
+from overmind.store import Mission
+
+FAILED = ("crashed", "skipped", "killed", "unknown")
+
+
+def member_info(mission: Mission) -> dict[str, Any] | None:
+    """A blueprint agent's place in its blueprint (agent, replica, depends_on), else None."""
+    return mission.spec.get("blueprint")
+
+
+def agent_label(mission: Mission) -> str:
+    """`build`, or `worker.2` for a further replica: the mission name without the blueprint's."""
+    info = member_info(mission)
+    if not info:
+        return mission.name
+    return info["agent"] if info["replica"] == 1 else f"{info['agent']}.{info['replica']}"
+
+
+def is_done(mission: Mission) -> bool:
+    """Ran to the end with exit code 0 (a later stop of the finished pipeline changes nothing)."""
+    exit = mission.last_exit
+    if exit is None or (exit.exit_code, exit.exit_status) != ("exited", "0"):
+        return False
+    return mission.stop_requested_at is None or mission.stop_requested_at > exit.at
+
+
+def never_started(view: MissionView) -> bool:
+    if view.mission.last_exit is not None:
+        return False
+    unit = view.unit
+    return not unit or unit.get("LoadState") != "loaded" or unit.get("ActiveState") in ("inactive", "failed")
+
+
+class PipelineView(NamedTuple):
+    """A blueprint as `ps`, `info` and `wait` show it: its agents' states summed up."""
+
+    mission: Mission
+    status: Status
+    unit: dict[str, str]
+    members: list[MissionView]
+
+    @property
+    def restarts(self) -> int:
+        return sum(m.restarts for m in self.members)
+
+    @property
+    def uptime(self) -> float | None:
+        return None if self.status.finished else max(0.0, time.time() - self.mission.created_at)
+
+    @property
+    def memory(self) -> int | None:
+        return _total(m.memory for m in self.members)
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        return _total(m.cpu_seconds for m in self.members)
+
+    def to_json(self) -> dict[str, Any]:
+        data = MissionView(self.mission, self.status, self.unit).to_json()
+        data.update(restarts=self.restarts, uptime_s=_round(self.uptime), memory_bytes=self.memory,
+                    cpu_s=_round(self.cpu_seconds), file=self.mission.spec.get("file"), agents=[
+                        {"id": m.mission.id, "name": m.mission.name, "agent": agent_label(m.mission),
+                         "status": m.status.state, "reason": m.status.reason or None,
+                         "exit_code": m.status.exit_code if m.status.finished else None}
+                        for m in self.members])
+        return data
+
+
+def _total(values: Any) -> Any:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _round(value: float | None) -> float | None:
+    return round(value, 3) if value is not None else None
+
+
+def summarize(blueprint: Mission, members: list[MissionView]) -> Status:
+    if blueprint.killed_at is not None:
+        return Status("killed", exit_code=137)
+    if any(not m.status.finished for m in members):
+        return Status("running")
+    broken = [agent_label(m.mission) for m in members if m.status.state in FAILED and m.status.state != "skipped"]
+    if broken:
+        return Status("failed", ", ".join(broken) + " failed", 1)
+    if any(m.status.state == "skipped" for m in members):
+        return Status("failed", "agents skipped", 1)
+    if blueprint.stop_requested_at is not None and not all(is_done(m.mission) for m in members):
+        return Status("stopped", exit_code=143)
+    return Status("done", exit_code=0)
+
+
+def refine_members(members: list[MissionView]) -> list[MissionView]:
+    """Agents that have not run get their state from their dependencies, in dependency order."""
+    by_agent: dict[str, list[MissionView]] = {}
+    for view in members:
+        agent = (member_info(view.mission) or {}).get("agent", view.mission.name)
+        by_agent.setdefault(agent, []).append(view)
+    graph = {agent: [d for d in (member_info(views[0].mission) or {}).get("depends_on", []) if d in by_agent]
+             for agent, views in by_agent.items()}
+    try:
+        order = topological_order(graph)
+    except CycleError:
+        order = list(graph)
+    refined: dict[str, Status] = {}
+    for agent in order:
+        deps = [refined[v.mission.id] for dep in graph[agent] for v in by_agent[dep]]
+        for view in by_agent[agent]:
+            refined[view.mission.id] = _member_status(view, deps)
+    return [MissionView(v.mission, refined[v.mission.id], v.unit) for v in members]
+
+
+def _member_status(view: MissionView, deps: list[Status]) -> Status:
+    mission = view.mission
+    if view.status.state == "stopping" and mission.stop_requested_at is None:
+        return Status("running")  # a task that has ended is recording its exit
+    if mission.killed_at is not None or not never_started(view):
+        return view.status
+    if mission.stop_requested_at is not None:
+        return Status("stopped", "never started")
+    if any(d.state in FAILED for d in deps):
+        return Status("skipped", "dependency failed")
+    if any(d.state == "stopped" and d.exit_code for d in deps):
+        return Status("skipped", "dependency stopped")
+    if view.unit.get("LoadState") == "loaded" or time.time() - mission.created_at < 5:
+        return Status("waiting")  # its start job is queued, behind its dependencies or about to run
+    return Status("unknown", "unit gone without an exit record")
+
+
+class Pipelines:
+    """Refines views of blueprints and of their agents; `members` gives the plain views of one
+    blueprint's agents."""
+
+    def __init__(self, members: Callable[[str], list[MissionView]]) -> None:
+        self._plain_members = members
+        self._members: dict[str, list[MissionView]] = {}
+
+    def members(self, blueprint_id: str) -> list[MissionView]:
+        if blueprint_id not in self._members:
+            self._members[blueprint_id] = refine_members(self._plain_members(blueprint_id))
+        return self._members[blueprint_id]
+
+    def refine(self, view: MissionView) -> MissionView | PipelineView:
+        mission = view.mission
+        if mission.type == "blueprint":
+            order = {agent: index for index, agent in enumerate(mission.spec.get("agents", []))}
+            members = sorted(self.members(mission.id), key=lambda m: (
+                order.get((member_info(m.mission) or {}).get("agent"), len(order)),
+                (member_info(m.mission) or {}).get("replica", 0)))
+            return PipelineView(mission, summarize(mission, members), {}, members)
+        if mission.parent and member_info(mission):
+            return next((m for m in self.members(mission.parent) if m.mission.id == mission.id), view)
+        return view

@@ -1,0 +1,109 @@
+"""The blueprint file's schema: key names and value types, checked by pydantic.
+
+Only `overmind.blueprint.load` imports this (pydantic costs more to import than a whole `run`).
+Field names follow MissionSpec and `overmind run`'s options. Relations between keys and agents
+(depends_on, cycles, command vs prompt) are checked in `load`, where the file's lines are known.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from overmind.errors import OvermindError
+from overmind.spec import parse_cpu_quota, parse_duration, parse_size
+
+RESTART_ALIASES = {"on_failure": "on-failure"}  # spelled both ways in existing blueprint files
+
+
+def _not_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number or a string, not {str(value).lower()}")
+    return value
+
+
+def _converted(parse: Any, example: str) -> Any:
+    """A before-validator: strings and TOML numbers both go through `parse`, as on the command line."""
+
+    def convert(value: Any) -> Any:
+        value = _not_bool(value)
+        if not isinstance(value, (str, int, float)):
+            return value  # the field's type check reports it
+        try:
+            return parse(str(value))
+        except OvermindError:
+            raise ValueError(f"invalid value {json.dumps(value)} (use e.g. {example})") from None
+
+    return BeforeValidator(convert)
+
+
+# Plain numbers mean what they mean for `overmind run`: seconds, but milliseconds for backoffs.
+Duration = Annotated[float, _converted(lambda text: parse_duration(text, "duration"), "30s, 5min or 2h")]
+Backoff = Annotated[float, _converted(lambda text: parse_duration(text, "backoff", "ms"), "500ms or 2s")]
+Size = Annotated[int, _converted(lambda text: parse_size(text, "size"), "512M or 2G")]
+CpuQuota = Annotated[int, _converted(parse_cpu_quota, "50% or 200%")]
+Restart = Annotated[
+    Literal["never", "on-failure", "always"],
+    BeforeValidator(lambda value: RESTART_ALIASES.get(value, value) if isinstance(value, str) else value),
+]
+
+
+class AgentTable(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    command: str | None = None
+    prompt: str | None = None
+    provider: str = "raw"
+    type: Literal["task", "session"] = "task"
+    model: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    depends_on: list[str] = Field(default_factory=list)
+    restart: Restart = "never"
+    max_restarts: int | None = Field(default=None, ge=0)
+    max_seconds: Duration | None = None
+    backoff: Backoff | None = None
+    backoff_max: Backoff | None = None
+    activity_timeout: Duration | None = None
+    stop_timeout: Duration | None = None
+    memory_max: Size | None = None
+    cpu_quota: CpuQuota | None = None
+    tasks_max: int | None = Field(default=None, ge=1)
+    timeout: Duration | None = None
+    replicas: int = Field(default=1, ge=0)
+    schedule: str | None = None
+
+
+class BlueprintFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = None
+    agents: dict[str, AgentTable] = Field(default_factory=dict)
+
+
+TYPE_MESSAGES = {
+    "string_type": "must be a string",
+    "int_type": "must be an integer",
+    "float_type": "must be a number",
+    "bool_type": "must be true or false",
+    "list_type": "must be an array",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "model_attributes_type": "must be a table",
+    "missing": "is required",
+}
+
+
+def message(error: dict[str, Any]) -> str:
+    """One of pydantic's errors, said in TOML's words."""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind in TYPE_MESSAGES:
+        return TYPE_MESSAGES[kind]
+    text: str = error["msg"]
+    if text.startswith("Value error, "):
+        return text.removeprefix("Value error, ")
+    return text.replace("Input should be", "must be", 1)

@@ -1,0 +1,137 @@
+"""Blueprint commands: agents, apply, diff."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from overmind import format as fmt
+from overmind.cli.missions import _missions, json_option, print_fields
+from overmind.errors import OvermindError
+
+file_argument = click.argument("file", metavar="FILE")
+
+
+def _load(path: str):  # -> overmind.blueprint.model.Blueprint
+    from overmind.blueprint.load import load
+
+    return load(path)
+
+
+@click.command()
+@file_argument
+@json_option
+def agents(file: str, as_json: bool) -> None:
+    """List a blueprint's agents, dependencies first."""
+    blueprint = _load(file)
+    if as_json:
+        fmt.print_json([{"name": a.name, "provider": a.spec.provider, "type": a.spec.type, "model": a.model,
+                         "replicas": a.replicas, "depends_on": list(a.depends_on), "command": a.spec.command,
+                         "line": a.line} for a in blueprint.agents])
+        return
+    rows = [(a.name, a.spec.provider, a.spec.type, str(a.replicas),
+             f"depends on: {', '.join(a.depends_on)}" if a.depends_on else "-") for a in blueprint.agents]
+    click.echo(fmt.table(("AGENT", "PROVIDER", "TYPE", "REPLICAS", "DEPENDENCIES"), rows, shrinkable=(0,)))
+
+
+@click.command()
+@file_argument
+@click.option("--wait", "wait_", is_flag=True, help="Show each agent's progress until the pipeline settles;"
+                                                     " exit 1 if an agent failed.")
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Stop agents that are no longer in the file.")
+@json_option
+def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
+    """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
+    from overmind.blueprint.apply import apply as apply_blueprint
+
+    blueprint = _load(file)
+    missions = _missions(auto_boot=True)
+
+    def waiting() -> None:
+        click.echo(f"overmind: waiting for another apply of '{blueprint.name}' to finish", err=True)
+
+    applied = apply_blueprint(blueprint, missions, prune=prune, on_wait=waiting)
+    record = applied.record
+    if as_json and not wait_:
+        fmt.print_json({"id": record.id, "name": record.name, **applied.plan.to_json()})
+    elif not as_json:
+        click.echo(_summary(applied))
+    if not wait_:
+        return
+    from overmind.blueprint.follow import follow
+
+    pipeline = follow(missions, record, (lambda line: None) if as_json else click.echo)
+    if as_json:
+        fmt.print_json(pipeline.to_json())
+    else:
+        click.echo(f"pipeline {record.id} ({record.name}) {pipeline.status.label}")
+    sys.exit(1 if pipeline.status.state == "failed" else 0)
+
+
+def _summary(applied) -> str:  # applied: overmind.blueprint.apply.Applied
+    record, plan = applied.record, applied.plan
+    if plan.record is None:
+        return f"Started pipeline {record.id} ({record.name})"
+    counts = [f"{verb} {len(plan.of(action))}" for action, verb in
+              (("create", "created"), ("start", "restarted"), ("replace", "replaced"), ("prune", "pruned"))
+              if plan.of(action)]
+    if not counts:
+        return f"Pipeline {record.id} ({record.name}) unchanged"
+    return f"Updated pipeline {record.id} ({record.name}): {', '.join(counts)}"
+
+
+_SIGNS = {"create": "+", "start": ">", "replace": "~", "prune": "-", "keep": "="}
+
+
+@click.command()
+@file_argument
+@json_option
+def diff(file: str, as_json: bool) -> None:
+    """Show what `apply FILE` would do, changing nothing. Exits 0 without changes, 1 with
+    changes, 2 on errors (like `kubectl diff`)."""
+    from overmind.blueprint.plan import make_plan
+
+    try:
+        plan = make_plan(_load(file), _missions())
+    except OvermindError as error:
+        raise OvermindError(error.message, hint=error.hint, exit_code=2) from None
+    if as_json:
+        fmt.print_json(plan.to_json())
+    else:
+        title = f"pipeline {plan.record.id} ({plan.record.name})" if plan.record else f"new pipeline {plan.blueprint.name}"
+        click.echo(title)
+        rows = [(_SIGNS[c.action], c.action, c.name, c.reason) for c in plan.changes]
+        click.echo(fmt.table(("", "ACTION", "AGENT", "WHY"), rows, shrinkable=(2,)))
+    sys.exit(1 if plan.changes_anything else 0)
+
+
+def print_pipeline(view, stamp) -> None:  # view: PipelineView, stamp: epoch -> text
+    """`info` for a blueprint: the pipeline at a glance, then one line per agent."""
+    from overmind.blueprint.follow import progress_word
+    from overmind.blueprint.progress import agent_label
+
+    counts: dict[str, int] = {}
+    for member in view.members:
+        word = progress_word(member).split(" (")[0]
+        counts[word] = counts.get(word, 0) + 1
+    summary = ", ".join(f"{n} {word}" for word, n in counts.items())
+    code = f", exit code {view.status.exit_code}" if view.status.finished else ""
+    print_fields([
+        ("status", view.status.label + code), ("id", view.mission.id), ("name", view.mission.name),
+        ("type", "blueprint"), ("file", view.mission.spec.get("file", "-")), ("slice", view.mission.unit),
+        ("agents", f"{len(view.members)} ({summary})" if view.members else "0"),
+        ("restarts", view.restarts), ("memory", fmt.size(view.memory)), ("cpu", fmt.cpu(view.cpu_seconds)),
+        ("uptime", fmt.duration(view.uptime)), ("created", stamp(view.mission.created_at)),
+        ("applied", stamp(view.mission.spec.get("applied_at"))),
+    ])
+    if view.members:
+        click.echo()
+        rows = [(agent_label(m.mission), m.mission.id, m.mission.type, progress_word(m), str(m.restarts),
+                 fmt.duration(m.uptime), fmt.size(m.memory), m.mission.command) for m in view.members]
+        click.echo(fmt.table(("AGENT", "ID", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "COMMAND"), rows,
+                             shrinkable=(0, 3)))
+
+
+COMMANDS = [agents, apply, diff]
