@@ -149,6 +149,7 @@ class _Checker:
         if table.provider not in PROVIDERS:
             self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
                                             f"{_suggestion(table.provider, PROVIDERS)}")
+            return None
         if table.type == "task" and table.restart == "always":
             self.problem((*at, "restart"), '"always" never lets a task finish;'
                                            ' use type = "session" for an agent that keeps running')

@@ -70,6 +70,19 @@ class PipelineView(NamedTuple):
         return _total(m.memory for m in self.members)
 
     @property
+    def command_line(self) -> str:
+        return MissionView(self.mission, self.status, self.unit).command_line
+
+    @property
+    def activity(self) -> str | None:
+        """What the pipeline is doing: how many of its agents run and have finished."""
+        if self.status.finished or not self.members:
+            return None
+        running = sum(not m.status.finished for m in self.members)
+        done = len(self.members) - running
+        return f"{running} running, {done}/{len(self.members)} finished"
+
+    @property
     def cpu_seconds(self) -> float | None:
         return _total(m.cpu_seconds for m in self.members)
 
