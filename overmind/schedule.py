@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from overmind.errors import OvermindError
-from overmind.spec import parse_duration
 
 PREVIEW = 3  # elapses shown when a ritual is added
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -62,6 +61,8 @@ def span(seconds: float) -> str:
 
 
 def every(text: str) -> Preview:
+    from overmind.spec import parse_duration
+
     seconds = parse_duration(text, "--every interval")
     if seconds < 1:
         raise OvermindError(f"--every interval {text!r} is shorter than a second")

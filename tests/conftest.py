@@ -19,6 +19,11 @@ import pytest
 from tests.helpers import Overmind
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the shared systemd host run last, after everything that needs it steady."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
 @pytest.fixture(scope="session")
 def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     prefix = f"omtest-{secrets.token_hex(3)}"

@@ -59,7 +59,7 @@ class PipelineView(NamedTuple):
     members: list[MissionView]
 
     def __getattr__(self, name: str) -> Any:
-        # Whatever else a mission view tells (activity, ...), a pipeline tells as a mission.
+        # Whatever else a mission view tells (its command line, ...), a pipeline tells as a mission.
         return getattr(MissionView(self.mission, self.status, self.unit), name)
 
     @property
@@ -73,6 +73,15 @@ class PipelineView(NamedTuple):
     @property
     def memory(self) -> int | None:
         return _total(m.memory for m in self.members)
+
+    @property
+    def activity(self) -> str | None:
+        """What the pipeline is doing: how many of its agents run and have finished."""
+        if self.status.finished or not self.members:
+            return None
+        running = sum(not m.status.finished for m in self.members)
+        done = len(self.members) - running
+        return f"{running} running, {done}/{len(self.members)} finished"
 
     @property
     def cpu_seconds(self) -> float | None:

@@ -14,6 +14,7 @@ from overmind.cli.options import json_option, launch_options, mission_spec, prov
 
 if TYPE_CHECKING:
     from overmind.missions import MissionView
+    from overmind.providers import Result
 
 
 @click.group()
@@ -38,7 +39,7 @@ def ls(last: int | None, as_json: bool) -> None:
     missions = _missions()
     quests = [m for m in missions.store.all() if m.type == "quest"]
     views = missions.views(quests[-last:] if last else quests)
-    rows = [_row(view) for view in views]
+    rows = [_row(view, missions.last_result(view.mission)) for view in views]
     if as_json:
         fmt.print_json(rows)
         return
@@ -49,12 +50,12 @@ def ls(last: int | None, as_json: bool) -> None:
     click.echo(fmt.table(headers, [
         (r["id"], r["name"], r["status"] + (f" ({r['reason']})" if r["reason"] else ""),
          "-" if r["exit_code"] is None else str(r["exit_code"]), fmt.duration(r["duration_s"]),
-         "-" if r["cost_usd"] is None else f"${r['cost_usd']:.2f}",
+         "-" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}",
          datetime.fromtimestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M"), r["command"])
         for r in rows]))
 
 
-def _row(view: MissionView) -> dict[str, Any]:
+def _row(view: MissionView, result: Result | None) -> dict[str, Any]:
     mission, status = view.mission, view.status
     if status.finished:
         end = mission.last_exit.at if mission.last_exit else None
@@ -65,8 +66,8 @@ def _row(view: MissionView) -> dict[str, Any]:
         "id": mission.id, "name": mission.name, "status": status.state, "reason": status.reason or None,
         "exit_code": status.exit_code if status.finished else None,
         "duration_s": round(duration, 3) if duration is not None else None,
-        # Agent providers report what a quest cost; a raw command costs nothing that overmind can see.
-        "cost_usd": mission.spec.get("cost_usd"), "provider": mission.provider,
+        # What the agent reported it cost; a raw command costs nothing that overmind can see.
+        "cost_usd": result.cost_usd if result else None, "provider": mission.provider,
         "created_at": mission.created_at, "command": mission.command,
     }
 

@@ -67,13 +67,13 @@ def install(spec: RitualSpec, replace: bool = False) -> Installed:
     files = unitfiles.render(spec, created_at, str(state_dir().resolve()))
     previous = {path.name: path.read_text() for path in paths if path.exists()} if existing else {}
     if existing is not None and list(previous.values()) == list(files.values()):
-        manager.systemctl("enable", "--now", spec.timer)
+        manager.systemctl("enable", "--no-reload", "--now", spec.timer)
         return Installed(existing, changed=False)
     unitfiles.write(files)
     try:
         manager.systemctl("daemon-reload")
         _check_loaded_from(paths)
-        manager.systemctl("enable", spec.timer)
+        manager.systemctl("enable", "--no-reload", spec.timer)  # a symlink; the reload is done
         # restart, not start: a changed schedule takes effect now
         manager.systemctl("restart", spec.timer)
     except OvermindError:
@@ -117,10 +117,10 @@ def remove(name: str) -> list[Path]:
 
 
 def _delete(timer: str, service: str, files: tuple[Path, ...]) -> list[Path]:
-    manager.systemctl("disable", "--now", timer, check=False)
-    manager.systemctl("stop", service, check=False)
+    manager.systemctl("stop", timer, service, check=False)
     # The stamp file Persistent= keeps: a ritual added again later must not catch up on this one.
     manager.systemctl("clean", "--what=state", timer, check=False)
+    manager.systemctl("disable", "--no-reload", timer, check=False)
     removed = unitfiles.remove(files)
     manager.systemctl("daemon-reload")
     manager.systemctl("reset-failed", timer, service, check=False)
@@ -129,14 +129,14 @@ def _delete(timer: str, service: str, files: tuple[Path, ...]) -> list[Path]:
 
 def enable(name: str) -> Ritual:
     ritual = get(name)
-    manager.systemctl("enable", "--now", ritual.timer)
+    manager.systemctl("enable", "--no-reload", "--now", ritual.timer)
     return ritual
 
 
 def disable(name: str) -> Ritual:
     """No further runs (a run going on finishes); the files stay for `enable`."""
     ritual = get(name)
-    manager.systemctl("disable", "--now", ritual.timer)
+    manager.systemctl("disable", "--no-reload", "--now", ritual.timer)
     return ritual
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind import names
 from overmind.errors import OvermindError
 from overmind.schedule import Schedule
-from overmind.spec import MissionSpec
+
+if TYPE_CHECKING:
+    from overmind.spec import MissionSpec
 
 # skip: a trigger that finds the previous run still going is dropped; queue: it starts one more
 # run as soon as the previous one ends (several such triggers still make one run).

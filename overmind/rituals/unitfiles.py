@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,9 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
                                 quote_exec_arg, run_environment, watchdog_properties)
 
     mission = spec.mission
-    if _CONTROL_CHARS.search(mission.cwd):
-        raise OvermindError("the working directory's path contains control characters")
+    if _CONTROL_CHARS.search(mission.cwd) or _specifiers(mission.cwd) != mission.cwd.replace("%", "%%"):
+        raise OvermindError("the working directory's path cannot be written into a unit file",
+                            hint="it contains control characters, or ends with a space or a backslash")
     env = run_environment(mission, state_dir) | {"OVERMIND_RITUAL_NAME": spec.name}
     properties = {
         "TimeoutStopSec": f"{mission.stop_timeout:g}s",
@@ -74,7 +74,8 @@ def _every_args(spec: RitualSpec) -> list[str]:
 
 
 def _specifiers(text: str) -> str:
-    return text.replace("%", "%%")
+    """An unquoted value: no % specifiers, and no trailing backslash (it would continue the line)."""
+    return text.replace("%", "%%").rstrip("\\ ")
 
 
 def is_ours(path: Path) -> bool:
@@ -114,6 +115,8 @@ def foreign(paths: list[Path]) -> list[Path]:
 
 def write(files: dict[str, str]) -> list[Path]:
     """Write each file atomically (a reader never sees half a unit); refuse to touch foreign ones."""
+    import tempfile
+
     directory = unit_dir()
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / name for name in files]

@@ -248,7 +248,8 @@ def test_rituals_table_fits_the_terminal(om: Overmind, ritual: str) -> None:
     lines = Overmind(om.env | {"COLUMNS": "80"})("rituals").stdout.splitlines()
     assert lines[0].split() == ["NAME", "STATE", "SCHEDULE", "NEXT", "LAST", "RESULT", "RUNS", "COMMAND"]
     assert all(len(line) <= 80 for line in lines)
-    assert om("ritual", "ls").stdout == om("rituals").stdout
+    names_and_schedules = [line.split()[:4] for line in om("rituals").stdout.splitlines()]
+    assert [line.split()[:4] for line in om("ritual", "ls").stdout.splitlines()] == names_and_schedules
 
 
 @pytest.mark.parametrize("args,message", [

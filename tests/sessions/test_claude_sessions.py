@@ -80,7 +80,8 @@ def test_a_crashed_session_comes_back_with_its_conversation(claude: Claude, name
     claude.run(name, "remember the number 42", "--restart", "on-failure", session=True)
     session_id = claude.answer(name, "and 43")["session_id"]
     os.kill(claude.agent_pid(name), signal.SIGKILL)
-    must(lambda: claude.om.info(name)["restarts"] == 1, 30, "the session to restart")
+    must(lambda: (info := claude.om.info(name))["restarts"] == 1 and info["status_text"] == "waiting for input",
+         30, "the session to restart and take messages again")
     reply = claude.answer(name, "what did I say")
     assert reply["session_id"] == session_id
     assert claude.fake.histories[-1] == ["remember the number 42", "and 43", "what did I say"]

@@ -60,6 +60,15 @@ def test_hostile_commands_and_values_stay_on_their_line_and_expand_nothing(tmp_p
     assert start == 'ExecStart="/bin/sh" "-c" "echo \\"%%h\\" $$HOME\\n[Service]\\nExecStart=/bin/evil"'
 
 
+def test_a_trailing_backslash_cannot_continue_a_line(tmp_path: Path) -> None:
+    service = _lines(unitfiles.render(_spec(tmp_path, command="echo \\"), 1.0, "/s")["omunit-ritual-nightly.service"])
+    assert "Description=overmind ritual nightly: echo" in service
+    odd = tmp_path / "dir\\"
+    odd.mkdir()
+    with pytest.raises(OvermindError, match="cannot be written into a unit file"):
+        unitfiles.render(RitualSpec("n", MissionSpec(command="true", cwd=str(odd)), Schedule(every=60)), 1.0, "/s")
+
+
 def test_the_overlap_policy_decides_the_gate(tmp_path: Path) -> None:
     skip = unitfiles.render(_spec(tmp_path), 1.0, "/s")["omunit-ritual-nightly.service"]
     queue = unitfiles.render(_spec(tmp_path, overlap="queue"), 1.0, "/s")["omunit-ritual-nightly.service"]
