@@ -8,7 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-SUITES = ["benchmarks.spawn_observe", "benchmarks.self_healing", "benchmarks.sessions"]
+SUITES = ["benchmarks.spawn_observe", "benchmarks.self_healing", "benchmarks.blueprints", "benchmarks.sessions"]
 
 
 def main() -> None:

@@ -177,7 +177,7 @@ class Missions:
             return views
         from overmind.blueprint.progress import Pipelines
 
-        pipelines = Pipelines(lambda blueprint_id: [view(m) for m in self.store.children(blueprint_id)])
+        pipelines = Pipelines(self.store, lambda blueprint_id: [view(m) for m in self.store.children(blueprint_id)])
         return [pipelines.refine(v) for v in views]
 
     def _unit_owners(self) -> dict[str, str]:
@@ -326,10 +326,8 @@ class Missions:
     # -- stop / kill / gc ---------------------------------------------------------------
     def stop(self, mission: Mission, cascade: bool = False) -> list[Mission]:
         """SIGTERM to the whole cgroup, SIGKILL after the grace period: systemd's stop job.
-        With cascade, the whole subtree first, by stopping its slice. Returns what it stopped.
-        A blueprint is nothing but its agents: stopping it always cascades."""
-        cascade = cascade or mission.type == "blueprint"
-        subtree = self._subtree(mission) if cascade else []
+        With cascade, the whole subtree first, by stopping its slice. Returns what it stopped."""
+        subtree = self._subtree_to_end(mission, cascade)
         for member in [*subtree, mission]:
             self.store.mark(member.id, "stop_requested_at")
         if subtree:
@@ -340,8 +338,7 @@ class Missions:
 
     def kill(self, mission: Mission, cascade: bool = False) -> list[Mission]:
         """SIGKILL to every process of the mission (and, with cascade, of its subtree)."""
-        cascade = cascade or mission.type == "blueprint"
-        subtree = self._subtree(mission) if cascade else []
+        subtree = self._subtree_to_end(mission, cascade)
         for member in [*subtree, mission]:
             self.store.mark(member.id, "killed_at")
         if subtree:
@@ -353,6 +350,16 @@ class Missions:
                 manager.systemctl("reset-failed", *owned, check=False)
         self._kill_unit(mission)
         return [*subtree, mission]
+
+    def _subtree_to_end(self, mission: Mission, cascade: bool) -> list[Mission]:
+        """A blueprint is nothing but its agents: ending it always cascades, and its scheduled
+        agents' timers stop too (the next apply starts them again)."""
+        if mission.type != "blueprint":
+            return self._subtree(mission) if cascade else []
+        from overmind.blueprint.scheduled import disable
+
+        disable(mission.name)
+        return self._subtree(mission)
 
     def children(self, mission: Mission) -> list[Mission]:
         from overmind.tree import Tree

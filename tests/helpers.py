@@ -7,11 +7,12 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from overmind.waiting import wait_until
 
-__all__ = ["Overmind", "wait_until", "must"]
+__all__ = ["Overmind", "wait_until", "must", "blueprint_file"]
 
 
 def must(condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -64,3 +65,20 @@ class Overmind:
 
     def environ(self) -> dict[str, str]:
         return dict(os.environ) | self.env
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def blueprint_file(directory: Path, name: str, agents: dict[str, dict[str, Any]], example: str | None = None) -> str:
+    """`<directory>/<name>.toml` (a blueprint named `name`): the agents of `examples/<example>`
+    if given, then `agents`, each an [agents.<name>] table."""
+    import tomlkit
+
+    document = tomlkit.parse((EXAMPLES / example).read_text()) if example else tomlkit.document()
+    tables = document.setdefault("agents", tomlkit.table(is_super_table=True))
+    for agent, table in agents.items():
+        tables[agent] = table
+    path = directory / f"{name}.toml"
+    path.write_text(tomlkit.dumps(document))
+    return str(path)

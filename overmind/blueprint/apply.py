@@ -1,34 +1,27 @@
-"""Carry out a plan: store records, then one call to systemd that creates every agent to start.
-
-Each agent is a transient unit in the blueprint's slice. A task is `Type=oneshot`, so a unit
-ordered after it (`After=`) starts only once it has finished, and `Requires=` fails the
-dependents' start jobs when it fails: they never run. All the units are created in a single
-StartTransientUnit call, loaded but not started, next to a short-lived start unit that
-`Wants=` them all; its one start job pulls the whole graph into one transaction. From then on
-systemd alone runs the graph: no overmind process has to stay alive.
+"""Carry out a plan, under the blueprint's lock: stop and forget what goes, record what comes,
+create every agent to start in one call to systemd (see `agent_units`), then install or remove
+the scheduled agents' rituals. From then on systemd alone runs the graph: no overmind process
+has to stay alive.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import shlex
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from overmind import locks, names
+from overmind.blueprint.agent_units import agent_unit, dependency_properties, start_unit
 from overmind.blueprint.model import Agent, Blueprint
 from overmind.blueprint.plan import STARTING, Change, Plan, make_plan
 from overmind.errors import OvermindError
-from overmind.missions import Missions, MissionView
-from overmind.spec import MissionSpec, RestartPolicy
+from overmind.missions import Missions
 from overmind.store import Mission, state_dir
 from overmind.systemd import manager
 
-AVAILABLE_PROVIDERS = ("raw",)
 LOCK_TIMEOUT = 120.0
-TASK_RETRIES = 4  # restart = "on-failure" without max_restarts: systemd's default limit of 5 starts
-TASK_BACKOFF = 0.1  # seconds: systemd's default RestartSec=
 
 
 @dataclass(frozen=True)
@@ -46,7 +39,7 @@ def apply(blueprint: Blueprint, missions: Missions, prune: bool = True,
         plan = make_plan(blueprint, missions)
         if not prune:
             plan = _without_pruning(plan)
-        _check_providers(plan)
+        _check_installed(plan)
         if plan.record is None:
             record = _new_record(blueprint, missions)
             try:
@@ -54,12 +47,14 @@ def apply(blueprint: Blueprint, missions: Missions, prune: bool = True,
             except BaseException:
                 missions.store.remove(record.id)
                 raise
-            return Applied(record, plan, started)
-        record = plan.record
-        missions.store.update_spec(record.id, _record_spec(blueprint))
-        missions.store.unmark(record.id, "stop_requested_at")
-        _retire(plan.of("start", "replace", "prune"), missions)
-        return Applied(record, plan, _start(blueprint, plan, record, missions))
+        else:
+            record = plan.record
+            missions.store.update_spec(record.id, _record_spec(blueprint))
+            missions.store.unmark(record.id, "stop_requested_at")
+            _retire(plan.of("start", "replace", "prune", kind="mission"), missions)
+            started = _start(blueprint, plan, record, missions)
+        _schedule(blueprint, plan)
+        return Applied(record, plan, started)
 
 
 def _without_pruning(plan: Plan) -> Plan:
@@ -68,12 +63,20 @@ def _without_pruning(plan: Plan) -> Plan:
     return dataclasses.replace(plan, changes=kept)
 
 
-def _check_providers(plan: Plan) -> None:
-    for change in plan.of(*STARTING):
+def _check_installed(plan: Plan) -> None:
+    """Every agent CLI that is about to run is on PATH: say so now, naming the agent."""
+    from overmind.providers import require_installed
+
+    for change in plan.changes:
+        if change.action == "prune" or (change.action == "keep" and change.kind == "mission"):
+            continue
         agent = plan.blueprint.agent(change.agent)
-        if agent.spec.provider not in AVAILABLE_PROVIDERS:
-            raise OvermindError(f"agent '{agent.name}': provider '{agent.spec.provider}' is not available"
-                                f" in this version of overmind", hint="use provider = \"raw\" with a command")
+        if agent.spec.provider == "raw":
+            continue
+        try:
+            require_installed(agent.spec.provider, agent.spec.env)
+        except OvermindError as error:
+            raise OvermindError(f"agent '{agent.name}': {error.message}", hint=error.hint) from None
 
 
 def _record_spec(blueprint: Blueprint) -> dict[str, object]:
@@ -88,15 +91,11 @@ def _new_record(blueprint: Blueprint, missions: Missions) -> Mission:
     mission_id = names.new_id()
     record = Mission(
         id=mission_id, name=blueprint.name, unit=children_slice([mission_id]), type="blueprint",
-        provider="-", command=f"blueprint {blueprint.path}", cwd=str(_directory(blueprint)), parent=None,
+        provider="-", command=f"blueprint {blueprint.path}", cwd=os.path.dirname(blueprint.path), parent=None,
         spec=_record_spec(blueprint), created_at=time.time(), killed_at=None, stop_requested_at=None,
     )
     missions.store.add(record)
     return record
-
-
-def _directory(blueprint: Blueprint) -> str:
-    return blueprint.path.rsplit("/", 1)[0] or "/"
 
 
 # -- stopping what goes ------------------------------------------------------------------
@@ -119,31 +118,40 @@ def _retire(changes: list[Change], missions: Missions) -> None:
 
 # -- starting what comes -----------------------------------------------------------------
 def _start(blueprint: Blueprint, plan: Plan, record: Mission, missions: Missions) -> list[Mission]:
-    starting = plan.of(*STARTING)
+    starting = plan.of(*STARTING, kind="mission")
     if not starting:
         return []
     _check_units_free([names.unit_name(c.name) for c in starting], missions)
     new = {c.name: _member_record(blueprint.agent(c.agent), c, record) for c in starting}
-    units = {c.name: names.unit_name(c.name) for c in plan.changes}
-    live = {c.name: c.current for c in plan.changes if c.action == "keep" and c.current is not None}
+    running = {c.name for c in plan.of("keep", kind="mission") if c.current and not c.current.status.finished}
     state = str(state_dir().resolve())
     built = []
     for change in starting:
-        mission = new[change.name]
         agent = blueprint.agent(change.agent)
-        extra = {"Slice": record.unit, **_dependency_properties(blueprint, agent, plan, units, live, set(new))}
-        built.append(_unit(agent, mission, state, extra))
+        extra = {"Slice": record.unit, **dependency_properties(blueprint, agent, set(new), running)}
+        built.append(agent_unit(agent, new[change.name], state, extra))
     from overmind.systemd.bus import start_transient_units
 
     for mission in new.values():
         missions.store.add(mission)
     try:
-        start_transient_units(_start_unit(blueprint, record, [unit for unit, _ in built]), built)
+        start_transient_units(start_unit(blueprint.name, record.unit, [unit for unit, _ in built]), built)
     except Exception:
         for mission in new.values():
             missions.store.remove(mission.id)
         raise
     return list(new.values())
+
+
+def _schedule(blueprint: Blueprint, plan: Plan) -> None:
+    """Install (or re-enable) the scheduled agents' rituals and remove the pruned ones."""
+    from overmind import rituals
+    from overmind.blueprint.scheduled import ritual_spec
+
+    for change in plan.of("prune", kind="ritual"):
+        rituals.remove(change.name)
+    for change in plan.of(*STARTING, "keep", kind="ritual"):
+        rituals.install(ritual_spec(blueprint, blueprint.agent(change.agent)), replace=True)
 
 
 def _check_units_free(units: list[str], missions: Missions) -> None:
@@ -166,87 +174,6 @@ def _member_record(agent: Agent, change: Change, record: Mission) -> Mission:
         id=names.new_id(), name=change.name, unit=names.unit_name(change.name), type=spec.type,
         provider=spec.provider, command=spec.command, cwd=spec.cwd, parent=record.id,
         spec={**spec.to_record(), "blueprint": {"agent": agent.name, "replica": change.replica,
-                                                "prompt": agent.prompt, "model": agent.model,
                                                 "depends_on": list(agent.depends_on)}},
         created_at=time.time(), killed_at=None, stop_requested_at=None,
     )
-
-
-def _dependency_properties(blueprint: Blueprint, agent: Agent, plan: Plan, units: dict[str, str],
-                           live: dict[str, MissionView], starting: set[str]) -> dict[str, str]:
-    """Requires= on dependencies started with this agent; Requisite= on ones already running
-    (never start a finished one again); nothing on ones already done."""
-    requires, requisite = [], []
-    for dep in agent.depends_on:
-        for _, member in blueprint.member_names(blueprint.agent(dep)):
-            if member in starting:
-                requires.append(units[member])
-            elif member in live and not live[member].status.finished:
-                requisite.append(units[member])
-    props = {}
-    if requires or requisite:
-        props["After"] = " ".join(requires + requisite)
-    if requires:
-        props["Requires"] = " ".join(requires)
-    if requisite:
-        props["Requisite"] = " ".join(requisite)
-    return props
-
-
-def _unit(agent: Agent, mission: Mission, state: str, extra: dict[str, str]) -> tuple[str, list]:
-    from overmind.systemd.transient import unit_from_run_args
-    from overmind.units import describe, transient_unit_args
-
-    spec = dataclasses.replace(agent.spec, name=mission.name, parent=mission.parent)
-    if agent.is_task:
-        spec, extra = _as_task(spec, extra)
-        extra["Description"] = describe(mission.name, agent.spec.command)
-    return unit_from_run_args(transient_unit_args(spec, mission.id, mission.name, mission.unit, state,
-                                                  extra_properties=extra))
-
-
-def _as_task(spec: MissionSpec, extra: dict[str, str]) -> tuple[MissionSpec, dict[str, str]]:
-    """A task is a oneshot unit: it is "started" once it has finished, which is what orders its
-    dependents after it. systemd ignores RuntimeMaxSec= for oneshot units (the start timeout is
-    the runtime limit), and fails dependents on a oneshot's first failed attempt even when
-    Restart= will try again (systemd#18856), so retries happen inside the unit instead."""
-    extra = {**extra, "Type": "oneshot"}
-    if spec.limits.timeout is not None:
-        extra["TimeoutStartSec"] = f"{spec.limits.timeout:g}s"
-    command = spec.command
-    restart = spec.restart
-    if restart.policy == "on-failure":
-        retries = restart.max_restarts if restart.max_restarts is not None else TASK_RETRIES
-        if restart.backoff is None:  # systemd's fixed RestartSec= default
-            command = retrying(command, retries, TASK_BACKOFF, TASK_BACKOFF)
-        else:
-            command = retrying(command, retries, restart.backoff, max(restart.backoff_max or 60.0, restart.backoff))
-    spec = dataclasses.replace(spec, command=command, limits=dataclasses.replace(spec.limits, timeout=None),
-                               restart=RestartPolicy())
-    return spec, extra
-
-
-def retrying(command: str, retries: int, backoff: float, backoff_max: float) -> str:
-    """A shell loop running `command` until it succeeds, at most 1 + `retries` times, waiting
-    `backoff` seconds before the first retry and twice as long each time, up to `backoff_max`."""
-    first, ceiling = round(backoff * 1000), round(backoff_max * 1000)
-    return (f"command={shlex.quote(command)}; attempt=0; delay={first}; "
-            'until /bin/sh -c "$command"; do status=$?; attempt=$((attempt + 1)); '
-            f'if [ "$attempt" -gt {retries} ]; then exit "$status"; fi; '
-            "seconds=$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000))); "
-            'echo "--- exited with code $status; restart #$attempt in ${seconds}s ---"; '
-            f'sleep "$seconds"; delay=$((delay * 2)); if [ "$delay" -gt {ceiling} ]; then delay={ceiling}; fi; done')
-
-
-def _start_unit(blueprint: Blueprint, record: Mission, units: list[str]) -> tuple[str, list]:
-    from overmind.systemd.transient import unit_from_run_args
-
-    joined = " ".join(units)
-    return unit_from_run_args([
-        f"--unit={names.blueprint_start_unit(blueprint.name, names.new_id())}",
-        f"--description=overmind blueprint {blueprint.name}: start {len(units)} agent(s)",
-        f"--slice={record.unit}", "--service-type=oneshot",
-        f"--property=Wants={joined}", f"--property=After={joined}",
-        "--property=CollectMode=inactive-or-failed",
-        "--", "/bin/true",
-    ])

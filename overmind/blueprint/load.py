@@ -18,12 +18,15 @@ from typing import Any
 
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.locate import KeyLines
-from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, member_name
+from overmind import providers
+from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, Timing, member_name
 from overmind.errors import OvermindError
+from overmind.providers import PROVIDERS, AgentOptions
 from overmind.spec import Limits, MissionSpec, RestartPolicy, parse_env
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-PROVIDERS = ("raw", "claude", "codex", "gemini")
+AGENT_KEYS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd")
+TIMING_KEYS = ("persistent", "randomized_delay", "overlap")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 KeyPath = tuple[str | int, ...]
@@ -130,7 +133,7 @@ class _Checker:
     def blueprint_name(self, declared: str | None) -> str:
         name = declared if declared is not None else self.file.stem
         if not NAME.fullmatch(name) or len(name) > NAME_MAX - 2:
-            where = "" if declared is not None else f" (from the file name; set name = \"...\" at the top)"
+            where = "" if declared is not None else " (from the file name; set name = \"...\" at the top)"
             self.problem(("name",), f"invalid blueprint name {json.dumps(name)}{where}: use letters, digits,"
                                     f" '-' and '_', at most {NAME_MAX - 2} characters")
         return name
@@ -144,23 +147,19 @@ class _Checker:
         longest = member_name(blueprint, name, max(table.replicas, 1))
         if len(longest) > NAME_MAX:
             self.problem(at, f"the mission name {longest!r} would be longer than {NAME_MAX} characters")
-        if table.schedule is not None:
-            self.problem((*at, "schedule"), "scheduled agents (rituals) are not supported by this version yet")
-        if table.provider not in PROVIDERS:
-            self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
-                                            f"{_suggestion(table.provider, PROVIDERS)}")
-            return None
         if table.type == "task" and table.restart == "always":
             self.problem((*at, "restart"), '"always" never lets a task finish;'
                                            ' use type = "session" for an agent that keeps running')
+        options = self.agent_options(at, table)
+        timing = self.timing(at, table)
         command = self.command(at, table)
         cwd = self.cwd(at, table.cwd)
         env = self.env(at, table.env)
-        if command is None or cwd is None or env is None:
+        if options is None or command is None or cwd is None or env is None:
             return None
         try:
             spec = MissionSpec(
-                command=command, cwd=cwd, env=env, type=table.type, provider=table.provider,
+                command=command, cwd=cwd, env=env, type=table.type, provider=table.provider, agent=options,
                 limits=Limits(memory_max=table.memory_max, cpu_quota=table.cpu_quota, tasks_max=table.tasks_max,
                               timeout=table.timeout),
                 restart=RestartPolicy(policy=table.restart, max_restarts=table.max_restarts,
@@ -172,10 +171,50 @@ class _Checker:
         except OvermindError as error:
             self.problem(at, error.message)
             return None
-        return Agent(name=name, line=self.lines.line(at), spec=spec, prompt=table.prompt, model=table.model,
-                     depends_on=tuple(table.depends_on), replicas=table.replicas)
+        return Agent(name=name, line=self.lines.line(at), spec=spec, depends_on=tuple(table.depends_on),
+                     replicas=table.replicas, timing=timing)
+
+    def agent_options(self, at: KeyPath, table: Any) -> AgentOptions | None:
+        """The agent CLI's own options; each one the provider does not take is named."""
+        if table.provider not in PROVIDERS:
+            self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
+                                            f"{_suggestion(table.provider, PROVIDERS)}")
+            return None
+        options = AgentOptions(**{key: getattr(table, key) for key in AGENT_KEYS})
+        supported = providers.get(table.provider).supported_options
+        unsupported = [key for key in AGENT_KEYS if getattr(table, key) is not None and key not in supported]
+        for key in unsupported:
+            self.problem((*at, key), f"does not apply to {table.provider} agents")
+        return None if unsupported else options
+
+    def timing(self, at: KeyPath, table: Any) -> Timing | None:
+        """A `schedule` makes the agent a ritual: a task on its own clock, outside the graph."""
+        if table.schedule is None:
+            for key in TIMING_KEYS:
+                if getattr(table, key) is not None:
+                    self.problem((*at, key), "applies only to a scheduled agent (set schedule)")
+            return None
+        for key, wrong, why in (("type", table.type != "task", "a scheduled agent is a task"),
+                                ("replicas", table.replicas != 1, "a scheduled agent runs once per elapse"),
+                                ("restart", table.restart != "never",
+                                 "a scheduled agent does not restart; its next run comes on schedule"),
+                                ("depends_on", bool(table.depends_on),
+                                 "a scheduled agent runs on its own schedule, after nothing")):
+            if wrong:
+                self.problem((*at, key), why)
+        from overmind import schedule
+
+        try:
+            when = schedule.parse(table.schedule).schedule
+        except OvermindError as error:
+            self.problem((*at, "schedule"), error.message)
+            return None
+        if table.persistent and when.calendar is None:
+            self.problem((*at, "persistent"), "needs a calendar schedule; an interval counts from the last run")
+        return Timing(when, bool(table.persistent), table.randomized_delay, table.overlap or "skip")
 
     def command(self, at: KeyPath, table: Any) -> str | None:
+        """A raw agent's shell command, or an agent CLI's prompt (`command` also, as older files have it)."""
         if table.command is not None and table.prompt is not None:
             self.problem((*at, "prompt"), "give either a command or a prompt, not both")
             return None
@@ -183,8 +222,10 @@ class _Checker:
             self.problem((*at, "prompt"), 'a raw agent runs a command; a prompt needs a provider such as "claude"')
             return None
         key, text = ("prompt", table.prompt) if table.prompt is not None else ("command", table.command)
+        if table.provider != "raw" and table.type == "session" and not (text or "").strip():
+            return ""  # an agent session may start without a first prompt
         if text is None:
-            self.problem(at, "needs a command" if table.provider == "raw" else "needs a prompt (or a command)")
+            self.problem(at, "needs a command" if table.provider == "raw" else "needs a prompt")
             return None
         if not text.strip() or "\0" in text:
             self.problem((*at, key), "must not be empty" if not text.strip() else "contains a NUL byte")
@@ -219,6 +260,8 @@ class _Checker:
                     self.problem(at, f"unknown agent {json.dumps(dep)}{_suggestion(dep, tables)}")
                 elif dep in seen:
                     self.problem(at, f"{json.dumps(dep)} is listed twice")
+                elif tables[dep].schedule is not None:
+                    self.problem(at, f"{json.dumps(dep)} runs on a schedule: nothing can depend on it")
                 seen.add(dep)
         if len(self.problems) > before:
             return  # a cycle is only worth naming among known agents

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind.spec import MissionSpec
 
+if TYPE_CHECKING:
+    from overmind.schedule import Schedule
+
 NAME_MAX = 63  # a unit instance name, like any mission name
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When a scheduled agent runs: it becomes a ritual (a systemd timer) instead of a mission."""
+
+    schedule: Schedule
+    persistent: bool = False
+    randomized_delay: float | None = None  # seconds
+    overlap: str = "skip"
 
 
 @dataclass(frozen=True)
@@ -17,10 +28,9 @@ class Agent:
     name: str
     line: int  # of its [agents.<name>] table, for messages
     spec: MissionSpec  # no name and no parent yet: those come with each member
-    prompt: str | None
-    model: str | None
     depends_on: tuple[str, ...]
     replicas: int
+    timing: Timing | None = None
 
     @property
     def is_task(self) -> bool:
@@ -31,11 +41,7 @@ class Agent:
         record = self.spec.to_record()
         for key in ("name", "parent"):
             record.pop(key)
-        return {**record, "prompt": self.prompt, "model": self.model, "depends_on": list(self.depends_on)}
-
-    def digest(self) -> str:
-        text = json.dumps(self.definition(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return {**record, "depends_on": list(self.depends_on)}
 
 
 @dataclass(frozen=True)

@@ -3,15 +3,17 @@
 Like `kubectl apply`: an agent that is unchanged and running (or, for a task, done) is left
 alone; one whose definition changed is replaced; one that failed, was skipped or was stopped
 runs again; one no longer in the file (or beyond its `replicas`) is pruned. Members are matched
-by (agent, replica), never by position, so scaling leaves existing replicas alone.
+by (agent, replica), never by position, so scaling leaves existing replicas alone. A scheduled
+agent is a ritual: created, replaced when its unit files would change, pruned the same way.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from overmind.blueprint import scheduled
 from overmind.blueprint.dag import dependents_closure
 from overmind.blueprint.model import Agent, Blueprint
 from overmind.blueprint.progress import is_done, member_info
@@ -19,22 +21,28 @@ from overmind.errors import OvermindError
 from overmind.missions import Missions, MissionView
 from overmind.store import Mission
 
+if TYPE_CHECKING:
+    from overmind.rituals import Ritual
+
 STARTING = ("create", "start", "replace")
-_FIELD_NAMES = {"limits": "limits", "restart": "restart policy", "env": "env", "depends_on": "depends_on"}
+_FIELD_NAMES = {"restart": "restart policy", "agent": "agent options"}
 
 
 @dataclass(frozen=True)
 class Change:
     action: str  # create | start | replace | keep | prune
-    name: str  # the member's mission name
+    name: str  # the member's mission (or ritual) name
     agent: str
     replica: int
     reason: str
     current: MissionView | None = None
+    ritual: Ritual | None = None  # for a scheduled agent: its installed ritual
+    kind: str = "mission"  # or "ritual"
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "name": self.name, "agent": self.agent, "replica": self.replica,
-                "reason": self.reason, "id": self.current.mission.id if self.current else None}
+        return {"action": self.action, "kind": self.kind, "name": self.name, "agent": self.agent,
+                "replica": self.replica, "reason": self.reason,
+                "id": self.current.mission.id if self.current else None}
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,8 @@ class Plan:
     record: Mission | None  # the blueprint's own mission, None before its first apply
     changes: list[Change]
 
-    def of(self, *actions: str) -> list[Change]:
-        return [c for c in self.changes if c.action in actions]
+    def of(self, *actions: str, kind: str | None = None) -> list[Change]:
+        return [c for c in self.changes if c.action in actions and kind in (None, c.kind)]
 
     @property
     def changes_anything(self) -> bool:
@@ -58,9 +66,7 @@ class Plan:
 def definition_of(mission: Mission) -> dict[str, Any]:
     """The definition a member was started from, comparable with Agent.definition()."""
     record = {k: v for k, v in mission.spec.items() if k not in ("name", "parent", "blueprint")}
-    info = member_info(mission) or {}
-    return {**record, "prompt": info.get("prompt"), "model": info.get("model"),
-            "depends_on": info.get("depends_on", [])}
+    return {**record, "depends_on": member_info(mission).get("depends_on", [])}
 
 
 def _normalized(data: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +97,7 @@ def current_record(missions: Missions, name: str) -> Mission | None:
     if mission.type != "blueprint":
         if not missions.view(mission).status.finished:
             raise OvermindError(f"a mission named '{name}' is running and it is not a blueprint",
-                                hint=f"stop it, or set name = \"...\" in the blueprint")
+                                hint="stop it, or set name = \"...\" in the blueprint")
         return None
     return mission
 
@@ -106,6 +112,8 @@ def make_plan(blueprint: Blueprint, missions: Missions) -> Plan:
             current[(info["agent"], info["replica"])] = view
     changes = []
     for agent in blueprint.agents:
+        if agent.timing is not None:
+            continue
         for replica, name in blueprint.member_names(agent):
             view = current.pop((agent.name, replica), None)
             changes.append(_change(agent, replica, name, view))
@@ -114,7 +122,29 @@ def make_plan(blueprint: Blueprint, missions: Missions) -> Plan:
     for (agent_name, replica), view in current.items():
         reason = (f"replicas = {scaled[agent_name]}" if agent_name in scaled else "no longer in the file")
         changes.append(Change("prune", view.mission.name, agent_name, replica, reason, view))
-    return Plan(blueprint, record, changes)
+    return Plan(blueprint, record, changes + _ritual_changes(blueprint))
+
+
+def _ritual_changes(blueprint: Blueprint) -> list[Change]:
+    installed = scheduled.installed(blueprint.name)
+    changes = []
+    for agent in blueprint.agents:
+        if agent.timing is None:
+            continue
+        spec = scheduled.ritual_spec(blueprint, agent)
+        ritual = installed.pop(spec.name, None)
+        when = f"on schedule: {agent.timing.schedule.describe()}"
+        if ritual is None:
+            scheduled.check_free(spec)
+            changes.append(Change("create", spec.name, agent.name, 1, when, kind="ritual"))
+        elif scheduled.differs(spec, ritual):
+            changes.append(Change("replace", spec.name, agent.name, 1, "changed", ritual=ritual, kind="ritual"))
+        else:
+            changes.append(Change("keep", spec.name, agent.name, 1, when, ritual=ritual, kind="ritual"))
+    for name, ritual in installed.items():
+        agent = name.removeprefix(f"{blueprint.name}.")
+        changes.append(Change("prune", name, agent, 1, "no longer in the file", ritual=ritual, kind="ritual"))
+    return changes
 
 
 def _restart_waiting_dependents(blueprint: Blueprint, changes: list[Change]) -> None:

@@ -16,14 +16,15 @@ from typing import Any, NamedTuple
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.missions import MissionView
 from overmind.status import Status
-from overmind.store import Mission
+from overmind.store import Mission, Store
 
 FAILED = ("crashed", "skipped", "killed", "unknown")
 
 
-def member_info(mission: Mission) -> dict[str, Any] | None:
-    """A blueprint agent's place in its blueprint (agent, replica, depends_on), else None."""
-    return mission.spec.get("blueprint")
+def member_info(mission: Mission) -> dict[str, Any]:
+    """A blueprint agent's place in its blueprint (agent, replica, depends_on); {} for others."""
+    info: dict[str, Any] = mission.spec.get("blueprint") or {}
+    return info
 
 
 def agent_label(mission: Mission) -> str:
@@ -57,6 +58,10 @@ class PipelineView(NamedTuple):
     unit: dict[str, str]
     members: list[MissionView]
 
+    def __getattr__(self, name: str) -> Any:
+        # Whatever else a mission view tells (its command line, ...), a pipeline tells as a mission.
+        return getattr(MissionView(self.mission, self.status, self.unit), name)
+
     @property
     def restarts(self) -> int:
         return sum(m.restarts for m in self.members)
@@ -68,10 +73,6 @@ class PipelineView(NamedTuple):
     @property
     def memory(self) -> int | None:
         return _total(m.memory for m in self.members)
-
-    @property
-    def command_line(self) -> str:
-        return MissionView(self.mission, self.status, self.unit).command_line
 
     @property
     def activity(self) -> str | None:
@@ -121,13 +122,13 @@ def summarize(blueprint: Mission, members: list[MissionView]) -> Status:
     return Status("done", exit_code=0)
 
 
-def refine_members(members: list[MissionView]) -> list[MissionView]:
-    """Agents that have not run get their state from their dependencies, in dependency order."""
+def refine_members(members: list[MissionView], agents: list[str]) -> list[MissionView]:
+    """Agents that have not run get their state from their dependencies, in dependency order.
+    Returned in the blueprint's order of `agents`, replicas in turn."""
     by_agent: dict[str, list[MissionView]] = {}
     for view in members:
-        agent = (member_info(view.mission) or {}).get("agent", view.mission.name)
-        by_agent.setdefault(agent, []).append(view)
-    graph = {agent: [d for d in (member_info(views[0].mission) or {}).get("depends_on", []) if d in by_agent]
+        by_agent.setdefault(member_info(view.mission).get("agent", view.mission.name), []).append(view)
+    graph = {agent: [d for d in member_info(views[0].mission).get("depends_on", []) if d in by_agent]
              for agent, views in by_agent.items()}
     try:
         order = topological_order(graph)
@@ -138,7 +139,10 @@ def refine_members(members: list[MissionView]) -> list[MissionView]:
         deps = [refined[v.mission.id] for dep in graph[agent] for v in by_agent[dep]]
         for view in by_agent[agent]:
             refined[view.mission.id] = _member_status(view, deps)
-    return [MissionView(v.mission, refined[v.mission.id], v.unit) for v in members]
+    place = {agent: index for index, agent in enumerate(agents)}
+    members = sorted(members, key=lambda v: (place.get(member_info(v.mission).get("agent"), len(place)),
+                                            member_info(v.mission).get("replica", 0)))
+    return [v._replace(status=refined[v.mission.id]) for v in members]
 
 
 def _member_status(view: MissionView, deps: list[Status]) -> Status:
@@ -162,22 +166,22 @@ class Pipelines:
     """Refines views of blueprints and of their agents; `members` gives the plain views of one
     blueprint's agents."""
 
-    def __init__(self, members: Callable[[str], list[MissionView]]) -> None:
+    def __init__(self, store: Store, members: Callable[[str], list[MissionView]]) -> None:
+        self._store = store
         self._plain_members = members
         self._members: dict[str, list[MissionView]] = {}
 
     def members(self, blueprint_id: str) -> list[MissionView]:
         if blueprint_id not in self._members:
-            self._members[blueprint_id] = refine_members(self._plain_members(blueprint_id))
+            record = self._store.get(blueprint_id)
+            agents = record.spec.get("agents", []) if record else []
+            self._members[blueprint_id] = refine_members(self._plain_members(blueprint_id), agents)
         return self._members[blueprint_id]
 
     def refine(self, view: MissionView) -> MissionView | PipelineView:
         mission = view.mission
         if mission.type == "blueprint":
-            order = {agent: index for index, agent in enumerate(mission.spec.get("agents", []))}
-            members = sorted(self.members(mission.id), key=lambda m: (
-                order.get((member_info(m.mission) or {}).get("agent"), len(order)),
-                (member_info(m.mission) or {}).get("replica", 0)))
+            members = self.members(mission.id)
             return PipelineView(mission, summarize(mission, members), {}, members)
         if mission.parent and member_info(mission):
             return next((m for m in self.members(mission.parent) if m.mission.id == mission.id), view)

@@ -73,7 +73,17 @@ class AgentTable(BaseModel):
     tasks_max: int | None = Field(default=None, ge=1)
     timeout: Duration | None = None
     replicas: int = Field(default=1, ge=0)
+    # for agent CLIs (provider = "claude" or "codex"), as `overmind run --provider` takes them
+    permission_mode: str | None = None
+    allowed_tools: str | None = None
+    max_turns: int | None = Field(default=None, ge=1)
+    append_system_prompt: str | None = None
+    max_budget_usd: float | None = Field(default=None, gt=0)
+    # a scheduled agent is a ritual, as `overmind ritual add` makes them
     schedule: str | None = None
+    persistent: bool | None = None
+    randomized_delay: Duration | None = None
+    overlap: Literal["skip", "queue"] | None = None
 
 
 class BlueprintFile(BaseModel):

@@ -21,7 +21,8 @@ def die(error: OvermindError) -> None:
 # Commands whose module is imported only when they run (or when help lists them): their click
 # objects cost milliseconds that `run`, `ps` and `logs` should not pay.
 _LAZY = {"quest": "overmind.cli.quests", "ritual": "overmind.cli.rituals", "rituals": "overmind.cli.rituals",
-         "doctor": "overmind.cli.doctor"}
+         "doctor": "overmind.cli.doctor", "agents": "overmind.cli.blueprints", "apply": "overmind.cli.blueprints",
+         "diff": "overmind.cli.blueprints"}
 
 
 class OvermindGroup(click.Group):
@@ -57,9 +58,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from overmind.cli import agents, blueprints, host, missions, orchestrate, sessions, skills
+    from overmind.cli import agents, host, missions, orchestrate, sessions, skills
 
-    for module in (missions, sessions, agents, blueprints, orchestrate, host, skills):
+    for module in (missions, sessions, agents, orchestrate, host, skills):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -7,7 +7,8 @@ import sys
 import click
 
 from overmind import format as fmt
-from overmind.cli.missions import _missions, json_option, print_fields
+from overmind.cli.missions import _missions, print_fields
+from overmind.cli.options import json_option
 from overmind.errors import OvermindError
 
 file_argument = click.argument("file", metavar="FILE")
@@ -26,13 +27,19 @@ def agents(file: str, as_json: bool) -> None:
     """List a blueprint's agents, dependencies first."""
     blueprint = _load(file)
     if as_json:
-        fmt.print_json([{"name": a.name, "provider": a.spec.provider, "type": a.spec.type, "model": a.model,
-                         "replicas": a.replicas, "depends_on": list(a.depends_on), "command": a.spec.command,
-                         "line": a.line} for a in blueprint.agents])
+        fmt.print_json([{"name": a.name, "provider": a.spec.provider, "type": a.spec.type,
+                         "model": a.spec.agent.model, "replicas": a.replicas, "depends_on": list(a.depends_on),
+                         "schedule": a.timing.schedule.describe() if a.timing else None,
+                         "command": a.spec.command, "line": a.line} for a in blueprint.agents])
         return
-    rows = [(a.name, a.spec.provider, a.spec.type, str(a.replicas),
-             f"depends on: {', '.join(a.depends_on)}" if a.depends_on else "-") for a in blueprint.agents]
-    click.echo(fmt.table(("AGENT", "PROVIDER", "TYPE", "REPLICAS", "DEPENDENCIES"), rows, shrinkable=(0,)))
+
+    def runs(agent) -> str:  # agent: overmind.blueprint.model.Agent
+        if agent.timing:
+            return f"on schedule: {agent.timing.schedule.describe()}"
+        return f"depends on: {', '.join(agent.depends_on)}" if agent.depends_on else "-"
+
+    rows = [(a.name, a.spec.provider, a.spec.type, str(a.replicas), runs(a)) for a in blueprint.agents]
+    click.echo(fmt.table(("AGENT", "PROVIDER", "TYPE", "REPLICAS", "RUNS"), rows, shrinkable=(0,)))
 
 
 @click.command()
@@ -102,8 +109,8 @@ def diff(file: str, as_json: bool) -> None:
     else:
         title = f"pipeline {plan.record.id} ({plan.record.name})" if plan.record else f"new pipeline {plan.blueprint.name}"
         click.echo(title)
-        rows = [(_SIGNS[c.action], c.action, c.name, c.reason) for c in plan.changes]
-        click.echo(fmt.table(("", "ACTION", "AGENT", "WHY"), rows, shrinkable=(2,)))
+        rows = [(_SIGNS[c.action], c.action, c.kind, c.name, c.reason) for c in plan.changes]
+        click.echo(fmt.table(("", "ACTION", "KIND", "NAME", "WHY"), rows, shrinkable=(3,)))
     sys.exit(1 if plan.changes_anything else 0)
 
 
@@ -111,7 +118,9 @@ def print_pipeline(view, stamp) -> None:  # view: PipelineView, stamp: epoch -> 
     """`info` for a blueprint: the pipeline at a glance, then one line per agent."""
     from overmind.blueprint.follow import progress_word
     from overmind.blueprint.progress import agent_label
+    from overmind.blueprint.scheduled import installed
 
+    scheduled = installed(view.mission.name)
     counts: dict[str, int] = {}
     for member in view.members:
         word = progress_word(member).split(" (")[0]
@@ -122,6 +131,7 @@ def print_pipeline(view, stamp) -> None:  # view: PipelineView, stamp: epoch -> 
         ("status", view.status.label + code), ("id", view.mission.id), ("name", view.mission.name),
         ("type", "blueprint"), ("file", view.mission.spec.get("file", "-")), ("slice", view.mission.unit),
         ("agents", f"{len(view.members)} ({summary})" if view.members else "0"),
+        ("rituals", ", ".join(f"{r.name} ({r.schedule.describe()})" for r in scheduled.values()) or "-"),
         ("restarts", view.restarts), ("memory", fmt.size(view.memory)), ("cpu", fmt.cpu(view.cpu_seconds)),
         ("uptime", fmt.duration(view.uptime)), ("created", stamp(view.mission.created_at)),
         ("applied", stamp(view.mission.spec.get("applied_at"))),

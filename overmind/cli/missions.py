@@ -93,7 +93,7 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
              fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
              *([fmt.truncate(v.activity or "-", 40)] * activity), v.command_line)
             for lead, v in order]
-    click.echo(fmt.table(headers, rows, shrinkable=(1, 8) if activity else (1,)))
+    click.echo(fmt.table(headers, rows, shrinkable=(1, 3, 8) if activity else (1, 3)))
 
 
 @click.command()

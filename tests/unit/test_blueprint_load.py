@@ -11,22 +11,8 @@ from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.load import load
 from overmind.blueprint.locate import KeyLines
 from overmind.errors import OvermindError
+from tests.helpers import EXAMPLES
 
-UPSTREAM = """\
-# Example: linear 3-stage pipeline
-# Each stage runs after the previous one completes.
-
-[agents.setup]
-command = "echo 'stage 1: setup complete'"
-
-[agents.build]
-command = "echo 'stage 2: build complete'"
-depends_on = ["setup"]
-
-[agents.deploy]
-command = "echo 'stage 3: deploy complete'"
-depends_on = ["build"]
-"""
 
 
 def write(tmp_path: Path, text: str, name: str = "blueprint.toml") -> str:
@@ -42,7 +28,7 @@ def error_of(tmp_path: Path, text: str) -> OvermindError:
 
 
 def test_an_upstream_file_loads_unchanged_named_after_the_file(tmp_path: Path) -> None:
-    blueprint = load(write(tmp_path, UPSTREAM, "pipeline.toml"))
+    blueprint = load(write(tmp_path, (EXAMPLES / "pipeline.toml").read_text(), "pipeline.toml"))
     assert blueprint.name == "pipeline"
     assert [a.name for a in blueprint.agents] == ["setup", "build", "deploy"]
     build = blueprint.agent("build")
@@ -167,8 +153,46 @@ def test_every_field_maps_onto_the_mission_spec(tmp_path: Path) -> None:
     ("""
         [agents.a]
         command = "true"
-        schedule = "*-*-* 09:00"
-     """, "blueprint.toml:4: agents.a.schedule: scheduled agents (rituals) are not supported by this version yet"),
+        schedule = "every day at nine"
+     """, "blueprint.toml:4: agents.a.schedule: invalid calendar expression 'every day at nine'"),
+    ("""
+        [agents.a]
+        command = "true"
+        schedule = "1h"
+        persistent = true
+     """, "blueprint.toml:5: agents.a.persistent: needs a calendar schedule; an interval counts from the last run"),
+    ("""
+        [agents.a]
+        command = "true"
+        overlap = "queue"
+     """, "blueprint.toml:4: agents.a.overlap: applies only to a scheduled agent (set schedule)"),
+    ("""
+        [agents.nightly]
+        command = "true"
+        schedule = "daily"
+        [agents.b]
+        command = "true"
+        depends_on = ["nightly"]
+     """, 'blueprint.toml:7: agents.b.depends_on: "nightly" runs on a schedule: nothing can depend on it'),
+    ("""
+        [agents.a]
+        command = "true"
+        [agents.nightly]
+        command = "true"
+        schedule = "daily"
+        depends_on = ["a"]
+     """, "blueprint.toml:7: agents.nightly.depends_on: a scheduled agent runs on its own schedule, after nothing"),
+    ("""
+        [agents.a]
+        command = "true"
+        model = "opus"
+     """, "blueprint.toml:4: agents.a.model: does not apply to raw agents"),
+    ("""
+        [agents.a]
+        provider = "codex"
+        prompt = "fix it"
+        permission_mode = "plan"
+     """, "blueprint.toml:5: agents.a.permission_mode: does not apply to codex agents"),
     ("""
         [agents.a]
         command = "true"
@@ -194,6 +218,47 @@ def test_every_field_maps_onto_the_mission_spec(tmp_path: Path) -> None:
 ])
 def test_problems_name_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
     assert error_of(tmp_path, text).message.replace(str(tmp_path) + "/", "") == expected
+
+
+def test_agents_of_a_provider_take_a_prompt_and_its_options(tmp_path: Path) -> None:
+    blueprint = load(write(tmp_path, """
+        [agents.review]
+        provider = "claude"
+        prompt = "review the diff"
+        model = "opus"
+        max_turns = 3
+        max_budget_usd = 2
+        [agents.chat]
+        provider = "claude"
+        type = "session"
+        [agents.older]
+        provider = "codex"
+        command = "the prompt, as older files give it"
+    """))
+    review = blueprint.agent("review").spec
+    assert (review.command, review.agent.model, review.agent.max_turns, review.agent.max_budget_usd) == (
+        "review the diff", "opus", 3, 2)
+    assert blueprint.agent("chat").spec.command == ""
+    assert blueprint.agent("older").spec.command == "the prompt, as older files give it"
+
+
+def test_a_scheduled_agent_keeps_its_timing(tmp_path: Path) -> None:
+    agents = load(write(tmp_path, """
+        [agents.nightly]
+        command = "./report.sh"
+        schedule = "Mon..Fri 09:00"
+        persistent = true
+        randomized_delay = "5min"
+        [agents.poll]
+        command = "true"
+        schedule = "30min"
+        overlap = "queue"
+    """)).agents
+    nightly, poll = agents[0].timing, agents[1].timing
+    assert nightly is not None and poll is not None
+    assert (nightly.schedule.calendar, nightly.persistent, nightly.randomized_delay) == (
+        "Mon..Fri *-*-* 09:00:00", True, 300)
+    assert (poll.schedule.every, poll.overlap) == (1800, "queue")
 
 
 def test_a_cycle_is_named_at_the_line_of_its_first_agent(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from overmind.blueprint.apply import retrying
+from overmind.blueprint.agent_units import retrying_argv
 from overmind.spec import Limits, MissionSpec, RestartPolicy
 from overmind.systemd.transient import INFINITY, timespan_usec, unit_from_run_args
 from overmind.units import transient_unit_args
@@ -63,11 +63,16 @@ def test_time_spans(text: str, usec: int) -> None:
 
 def test_a_retried_task_runs_until_it_succeeds_within_its_retries(tmp_path) -> None:
     counter = tmp_path / "n"
-    flaky = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n + 1)) > {counter}; [ $n -ge 2 ]"
-    done = subprocess.run(["/bin/sh", "-c", retrying(flaky, 3, 0.01, 0.02)], capture_output=True, text=True)
+    flaky = ["/bin/sh", "-c", f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n + 1)) > {counter}; [ $n -ge 2 ]"]
+    done = subprocess.run(retrying_argv(flaky, 3, 0.01, 0.02), capture_output=True, text=True)
     assert done.returncode == 0 and counter.read_text().strip() == "3"
     assert done.stdout.splitlines() == ["--- exited with code 1; restart #1 in 0.010s ---",
                                         "--- exited with code 1; restart #2 in 0.020s ---"]
     counter.unlink()
-    given_up = subprocess.run(["/bin/sh", "-c", retrying(flaky, 1, 0.01, 0.01)], capture_output=True, text=True)
+    given_up = subprocess.run(retrying_argv(flaky, 1, 0.01, 0.01), capture_output=True, text=True)
     assert given_up.returncode == 1 and counter.read_text().strip() == "2"
+
+
+def test_retries_keep_every_word_of_the_command_as_it_was() -> None:
+    argv = ["printf", "%s|", "a b", "$HOME", "'q'"]
+    assert subprocess.run(retrying_argv(argv, 1, 0.01, 0.01), capture_output=True, text=True).stdout == "a b|$HOME|'q'|"

@@ -1,0 +1,107 @@
+"""How a blueprint agent becomes a transient unit: the unit `overmind run` would make
+(`overmind.units`), placed in the blueprint's slice and tied into the depends_on graph.
+
+A task is `Type=oneshot`: it counts as started only once it has finished, so a unit ordered
+after it (`After=`) runs after its end, and `Requires=` fails the dependents' start jobs when it
+fails: they never run. The agents of one apply are created together, loaded but not started,
+beside a short-lived start unit that `Wants=` them all: its one start job pulls the whole graph
+into one transaction, and systemd alone runs it from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from overmind import names
+from overmind.blueprint.model import Agent, Blueprint
+from overmind.spec import MissionSpec, RestartPolicy
+from overmind.store import Mission
+from overmind.systemd.transient import Property, unit_from_run_args
+
+TASK_RETRIES = 4  # restart = "on-failure" without max_restarts: systemd's default limit of 5 starts
+TASK_BACKOFF = 0.1  # seconds: systemd's default RestartSec=
+DEFAULT_BACKOFF_MAX = 60.0
+
+BusUnit = tuple[str, list[Property]]
+
+
+def dependency_properties(blueprint: Blueprint, agent: Agent, starting: set[str],
+                          running: set[str]) -> dict[str, str]:
+    """Requires= on the dependencies started with this agent; Requisite= on those already
+    running (a finished one must not start again); nothing on those already done."""
+    requires, requisite = [], []
+    for dep in agent.depends_on:
+        for _, member in blueprint.member_names(blueprint.agent(dep)):
+            if member in starting:
+                requires.append(names.unit_name(member))
+            elif member in running:
+                requisite.append(names.unit_name(member))
+    props = {"After": " ".join(requires + requisite)} if requires or requisite else {}
+    if requires:
+        props["Requires"] = " ".join(requires)
+    if requisite:
+        props["Requisite"] = " ".join(requisite)
+    return props
+
+
+def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> BusUnit:
+    from overmind.units import runs_in_session_wrapper, transient_unit_args
+
+    spec = dataclasses.replace(agent.spec, name=mission.name, parent=mission.parent)
+    retries: tuple[int, float, float] | None = None
+    if agent.is_task:
+        extra = {**extra, "Type": "oneshot"}
+        if runs_in_session_wrapper(spec):
+            extra["NotifyAccess"] = "all"  # STATUS= from the agent's wrapper; oneshot ignores READY=1
+        spec, extra, retries = _as_task(spec, extra)
+    args = transient_unit_args(spec, mission.id, mission.name, mission.unit, state_dir, extra_properties=extra)
+    if retries is not None:
+        split = args.index("--") + 1
+        args = [*args[:split], *retrying_argv(args[split:], *retries)]
+    return unit_from_run_args(args)
+
+
+def _as_task(spec: MissionSpec, extra: dict[str, str]) -> tuple[MissionSpec, dict[str, str],
+                                                                 tuple[int, float, float] | None]:
+    """systemd ignores RuntimeMaxSec= for oneshot units (their start timeout is the runtime
+    limit), and fails the dependents on a oneshot's first failed run even when Restart= will try
+    again (systemd#18856), so a task's retries happen inside its unit: its start job, which the
+    dependents wait on, lasts until the last attempt."""
+    if spec.limits.timeout is not None:
+        extra["TimeoutStartSec"] = f"{spec.limits.timeout:g}s"
+    restart = spec.restart
+    retries = None
+    if restart.policy == "on-failure":
+        count = restart.max_restarts if restart.max_restarts is not None else TASK_RETRIES
+        first = restart.backoff if restart.backoff is not None else TASK_BACKOFF
+        ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, first) if restart.backoff is not None else first
+        retries = (count, first, ceiling)
+    spec = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, timeout=None), restart=RestartPolicy())
+    return spec, extra, retries
+
+
+def retrying_argv(argv: list[str], retries: int, backoff: float, backoff_max: float) -> list[str]:
+    """`argv` run until it succeeds, at most 1 + `retries` times, waiting `backoff` seconds
+    before the first retry and twice as long each time, up to `backoff_max`."""
+    first, ceiling = round(backoff * 1000), round(backoff_max * 1000)
+    script = (f"attempt=0; delay={first}; "
+              'until "$@"; do status=$?; attempt=$((attempt + 1)); '
+              f'if [ "$attempt" -gt {retries} ]; then exit "$status"; fi; '
+              "seconds=$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000))); "
+              'echo "--- exited with code $status; restart #$attempt in ${seconds}s ---"; '
+              f'sleep "$seconds"; delay=$((delay * 2)); if [ "$delay" -gt {ceiling} ]; then delay={ceiling}; fi; done')
+    return ["/bin/sh", "-c", script, "overmind-retry", *argv]
+
+
+def start_unit(blueprint: str, slice_name: str, units: list[str]) -> BusUnit:
+    """The unit whose start job pulls in `units`: it runs once they have all started (tasks:
+    finished), whatever their result, and is then collected."""
+    joined = " ".join(units)
+    return unit_from_run_args([
+        f"--unit={names.blueprint_start_unit(blueprint, names.new_id())}",
+        f"--description=overmind blueprint {blueprint}: start {len(units)} agent(s)",
+        f"--slice={slice_name}", "--service-type=oneshot",
+        f"--property=Wants={joined}", f"--property=After={joined}",
+        "--property=CollectMode=inactive-or-failed",
+        "--", "/bin/true",
+    ])
