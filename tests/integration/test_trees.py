@@ -54,7 +54,7 @@ def test_ps_children_and_json_links(om: Overmind, name: str) -> None:
 
 
 def test_kill_cascade_ends_the_subtree_children_first_and_leaves_no_process(om: Overmind, name: str) -> None:
-    tree = _tree(om, name)
+    _tree(om, name)
     pids = {key: must(lambda key=key: _pids_in_cgroup(om, f"{name}-{key}")) for key in ("a", "a1", "a1x")}
     out = om("kill", "--cascade", f"{name}-a").stdout.split("\n")
     assert [line.split()[-1] for line in out if line] == [f"({name}-a1x)", f"({name}-a1)", f"({name}-a)"]
