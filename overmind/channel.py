@@ -45,7 +45,7 @@ class Channel:
             raise NotListening(f"mission '{name}' is not running") from exc
         self._buffer = self.sock.makefile("rb")
 
-    def __enter__(self) -> "Channel":
+    def __enter__(self) -> Channel:
         return self
 
     def __exit__(self, *_: object) -> None:

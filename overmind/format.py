@@ -29,7 +29,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | No
         overflow -= cut
     lines = []
     for row in [headers, *rows]:
-        head = "".join(truncate(str(cell), w).ljust(w) + "  " for cell, w in zip(row[:-1], widths))
+        head = "".join(truncate(str(cell), w).ljust(w) + "  " for cell, w in zip(row[:-1], widths, strict=True))
         lines.append(head + truncate(str(row[-1]), max(width - len(head), 8)))
     return "\n".join(line.rstrip() for line in lines)
 

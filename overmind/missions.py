@@ -125,7 +125,7 @@ class Missions:
         self._check_budget(family, parent)
         return replace(spec, parent=parent.id), tree.children_slice(family.ancestry(parent))
 
-    def _check_budget(self, family: "tree.Tree", parent: Mission) -> None:
+    def _check_budget(self, family: tree.Tree, parent: Mission) -> None:
         """Refuse a new child when any ancestor's --max-children or --max-cost-usd is used up."""
         for ancestor in [*family.ancestors(parent), parent]:
             below = family.descendants(ancestor)
@@ -141,7 +141,7 @@ class Missions:
                                         f"${budget:.2f} budget: no more children",
                                         hint="raise --max-cost-usd on a new tree")
 
-    def last_result(self, mission: Mission) -> "Result | None":
+    def last_result(self, mission: Mission) -> Result | None:
         """The newest result an agent mission reported (None for plain commands)."""
         if mission.provider == "raw":
             return None

@@ -11,7 +11,7 @@ import re
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from overmind.errors import OvermindError
 
@@ -130,7 +130,7 @@ def _utc_stamp(text: str) -> float:
     # "Tue 2026-11-24 09:00:00 UTC", possibly with microseconds
     stamp = text.removesuffix(" UTC").split(" ", 1)[1]
     pattern = "%Y-%m-%d %H:%M:%S.%f" if "." in stamp else "%Y-%m-%d %H:%M:%S"
-    return datetime.strptime(stamp, pattern).replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(stamp, pattern).replace(tzinfo=UTC).timestamp()
 
 
 def _analyze(args: list[str]) -> subprocess.CompletedProcess[str]:

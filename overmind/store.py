@@ -8,8 +8,8 @@ so it uses the stdlib sqlite3 module (sqlite-utils alone takes ~140 ms to import
 from __future__ import annotations
 
 import json
-import signal
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -153,7 +153,7 @@ class Store:
                 self.db.execute(statement)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def transaction(self) -> "_Transaction":
+    def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     def add(self, mission: Mission) -> None:

@@ -66,7 +66,7 @@ class FakeAnthropic:
                 return reply
         return Reply(text=f"echo: {text}")
 
-    def start(self) -> "FakeAnthropic":
+    def start(self) -> FakeAnthropic:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from overmind import providers
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.locate import KeyLines
-from overmind import providers
 from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, Timing, member_name
 from overmind.errors import OvermindError
 from overmind.providers import PROVIDERS, AgentOptions

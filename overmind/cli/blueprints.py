@@ -107,7 +107,8 @@ def diff(file: str, as_json: bool) -> None:
     if as_json:
         fmt.print_json(plan.to_json())
     else:
-        title = f"pipeline {plan.record.id} ({plan.record.name})" if plan.record else f"new pipeline {plan.blueprint.name}"
+        title = (f"pipeline {plan.record.id} ({plan.record.name})" if plan.record
+                 else f"new pipeline {plan.blueprint.name}")
         click.echo(title)
         rows = [(_SIGNS[c.action], c.action, c.kind, c.name, c.reason) for c in plan.changes]
         click.echo(fmt.table(("", "ACTION", "KIND", "NAME", "WHY"), rows, shrinkable=(3,)))

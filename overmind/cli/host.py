@@ -8,7 +8,6 @@ from collections import Counter
 import click
 
 
-
 @click.group()
 def host() -> None:
     """Boot or tear down a private systemd user manager where systemd is not PID 1."""

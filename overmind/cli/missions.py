@@ -183,7 +183,7 @@ def _parse_since(text: str) -> float:
 
     from overmind.spec import parse_duration
 
-    relative = re.fullmatch(r"(.+?)\s*ago", text.strip()) 
+    relative = re.fullmatch(r"(.+?)\s*ago", text.strip())
     if relative or re.fullmatch(r"\d+(\.\d+)?\s*[a-z]+", text.strip()):
         return time.time() - parse_duration((relative[1] if relative else text).replace(" ", ""), "--since")
     try:
@@ -231,7 +231,8 @@ def kill(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
 
 @click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID|NAME...")
-@click.option("--timeout", metavar="MS", help="Give up after this long (plain numbers are ms); the mission keeps running.")
+@click.option("--timeout", metavar="MS",
+              help="Give up after this long (plain numbers are ms); the mission keeps running.")
 @json_option
 def wait(refs: tuple[str, ...], timeout: str | None, as_json: bool) -> None:
     """Block until missions finish (restarts included); exit with the mission's exit code."""

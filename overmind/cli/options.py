@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-
 if TYPE_CHECKING:
     from overmind.spec import MissionSpec
 
@@ -118,8 +117,7 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
     """The spec the shared options describe (their values exactly as click passes them);
     `agent` holds the agent CLI's options (AGENT_FIELDS)."""
     from overmind.providers import AgentOptions, require_installed
-    from overmind.spec import (Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env,
-                               parse_size)
+    from overmind.spec import Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env, parse_size
 
     unknown = set(agent) - set(AGENT_FIELDS)
     if unknown:

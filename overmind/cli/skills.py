@@ -13,7 +13,8 @@ def skill() -> None:
 
 
 @skill.command()
-@click.option("--project", "project_dir", metavar="DIR", help="Install into DIR/.claude/skills (default: ~/.claude/skills).")
+@click.option("--project", "project_dir", metavar="DIR",
+              help="Install into DIR/.claude/skills (default: ~/.claude/skills).")
 @click.option("--force", is_flag=True, help="Replace a different existing copy (kept as SKILL.md.bak).")
 def install(project_dir: str | None, force: bool) -> None:
     """Install the orchestrator loop skill (skills/overmind/SKILL.md)."""

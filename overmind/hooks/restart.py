@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def extra_delay(restart_number: int, backoff: float, ceiling: float) -> float:
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         return  # the first start
     if args.backoff:
         time.sleep(extra_delay(restart_number, args.backoff, args.backoff_max or args.backoff))
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     print(f"--- restart #{restart_number} at {stamp} ---", flush=True)
 
 

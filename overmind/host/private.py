@@ -149,7 +149,7 @@ def _start_manager(uid: int) -> None:
     pid = _spawn([str(SYSTEMD), "--user"], env=env, preexec=enter_cgroups_and_drop_privileges)
     _pidfile("manager").write_text(str(pid))
     if not wait_until(lambda: (run_dir / "systemd" / "private").exists(), BOOT_TIMEOUT):
-        raise OvermindError("the systemd user manager did not come up", hint="journalctl -b _PID=%d" % pid)
+        raise OvermindError("the systemd user manager did not come up", hint=f"journalctl -b _PID={pid}")
     env = user_env() | {"XDG_RUNTIME_DIR": str(run_dir)}
     subprocess.run(
         ["systemctl", "--user", "is-system-running", "--wait"], env=env,

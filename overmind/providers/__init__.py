@@ -73,7 +73,7 @@ class AgentOptions:
     session_id: str | None = None  # a known conversation to resume
 
     @classmethod
-    def from_record(cls, record: dict[str, Any] | None) -> "AgentOptions":
+    def from_record(cls, record: dict[str, Any] | None) -> AgentOptions:
         return cls(**(record or {}))
 
 

@@ -66,7 +66,8 @@ class CodexProvider:
             event.lines.append(self._last_message.strip())
         elif kind == "command_execution":
             output = str(item.get("aggregated_output") or "").strip()
-            event.lines.append(f"[tool output] exit {item.get('exit_code')}: {first_line(output, 160) or '(no output)'}")
+            shown = first_line(output, 160) or "(no output)"
+            event.lines.append(f"[tool output] exit {item.get('exit_code')}: {shown}")
         elif kind == "file_change":
             event.lines += [f"[edit] {c.get('kind', 'update')} {c.get('path')}" for c in item.get("changes") or []]
         elif kind == "mcp_tool_call":

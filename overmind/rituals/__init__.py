@@ -11,8 +11,17 @@ The functions here are the whole interface, for the CLI and for blueprints alike
     rituals.remove(name)
 """
 
-from overmind.rituals.lifecycle import (Installed, RitualNotFound, all_rituals, disable, enable, get, install,
-                                        remove, run_now)
+from overmind.rituals.lifecycle import (
+                                        Installed,
+                                        RitualNotFound,
+                                        all_rituals,
+                                        disable,
+                                        enable,
+                                        get,
+                                        install,
+                                        remove,
+                                        run_now,
+)
 from overmind.rituals.model import OVERLAPS, Ritual, RitualSpec, unit_dir
 
 __all__ = ["OVERLAPS", "Installed", "Ritual", "RitualNotFound", "RitualSpec", "all_rituals", "disable", "enable",

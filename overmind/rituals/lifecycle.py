@@ -99,7 +99,8 @@ def _refuse_units_loaded_elsewhere(paths: list[Path]) -> None:
 
 
 def _check_loaded_from(paths: list[Path]) -> None:
-    for path, props in zip(paths, manager.show([p.name for p in paths], ["Id", "LoadState", "FragmentPath"])):
+    shown = manager.show([p.name for p in paths], ["Id", "LoadState", "FragmentPath"])
+    for path, props in zip(paths, shown, strict=False):
         if props.get("LoadState") != "loaded":
             raise OvermindError(f"systemd could not load {path.name} ({props.get('LoadState') or 'unknown'})",
                                 hint=f"see: systemctl --user status {path.name}")

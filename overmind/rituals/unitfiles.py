@@ -28,8 +28,16 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
     """{unit file name: content} for the ritual's timer and service."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from overmind.units import (describe, exec_argv, limit_properties, python_command, quote_assignment,
-                                quote_exec_arg, run_environment, watchdog_properties)
+    from overmind.units import (
+        describe,
+        exec_argv,
+        limit_properties,
+        python_command,
+        quote_assignment,
+        quote_exec_arg,
+        run_environment,
+        watchdog_properties,
+    )
 
     mission = spec.mission
     if _CONTROL_CHARS.search(mission.cwd) or _specifiers(mission.cwd) != mission.cwd.replace("%", "%%"):
@@ -123,7 +131,7 @@ def write(files: dict[str, str]) -> list[Path]:
     refused = foreign(paths)
     if refused:
         raise_foreign(refused[0])
-    for path, content in zip(paths, files.values()):
+    for path, content in zip(paths, files.values(), strict=True):
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as f:

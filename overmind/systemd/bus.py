@@ -28,7 +28,7 @@ def start_transient_units(main: tuple[str, Sequence[Property]],
 
     try:
         return asyncio.run(asyncio.wait_for(_start_transient_units(main, aux), CALL_TIMEOUT))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         raise OvermindError(f"the systemd user manager did not answer within {CALL_TIMEOUT:g}s",
                             hint="check 'overmind host status'") from None
 

@@ -66,7 +66,7 @@ async def _wait_for(units: list[str], check: Callable[[], T | None], timeout: fl
                 return None
             try:
                 await asyncio.wait_for(changed.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue  # one last check before giving up
     finally:
         bus.disconnect()

@@ -72,7 +72,7 @@ def test_a_linear_pipeline_runs_its_stages_in_order(om: Overmind, name: str, tmp
     assert started.stdout == f"Started pipeline {pipeline['id']} ({name})\n"
     assert om("wait", name).stdout == "finished: done (exit code 0)\n"
     lines = timeline(om, name)
-    order = [first(lines, agent, line) for agent, stage in zip(("setup", "build", "deploy"), STAGES)
+    order = [first(lines, agent, line) for agent, stage in zip(("setup", "build", "deploy"), STAGES, strict=True)
              for line in (stage, DONE)]
     assert order == sorted(order)
     rows = {row["name"]: row for row in om.json("ps") if row["name"].startswith(name)}
@@ -153,7 +153,8 @@ def test_agents_lists_agents_in_dependency_order(om: Overmind, name: str, tmp_pa
 
 
 def test_an_agent_whose_cli_is_missing_fails_apply_naming_it(om: Overmind, name: str, tmp_path: Path) -> None:
-    path = blueprint_file(tmp_path, name, {"review": {"provider": "codex", "prompt": "review", "depends_on": ["build"]}},
+    path = blueprint_file(tmp_path, name,
+                          {"review": {"provider": "codex", "prompt": "review", "depends_on": ["build"]}},
                           example=LINEAR)
     without_codex = Overmind(om.env | {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
     refused = without_codex("apply", path, check=False)

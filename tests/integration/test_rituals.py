@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def _listing(om: Overmind) -> set[str]:
 
 def _calendar_in(seconds: int) -> str:
     """A calendar expression that elapses once, `seconds` from now."""
-    at = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=seconds)
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=seconds)
     return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -157,7 +157,8 @@ def test_a_users_own_unit_file_of_the_same_name_is_never_touched(om: Overmind, r
         before = _listing(om)
         added = om("ritual", "add", ritual, "--every", "1h", "true", check=False)
         assert added.returncode == 1
-        assert added.stderr.splitlines()[0] == f"overmind: {own} exists and was not written by overmind; it is left as it is"
+        expected = f"overmind: {own} exists and was not written by overmind; it is left as it is"
+        assert added.stderr.splitlines()[0] == expected
         assert own.read_text() == "[Service]\nExecStart=/bin/true\n"
         assert _listing(om) == before
         (unit_dir() / timer).write_text("[Timer]\nOnCalendar=daily\n")

@@ -72,10 +72,10 @@ def test_backoff_doubles_each_restart_up_to_the_cap(om: Overmind, name: str) -> 
     om("wait", name, "--timeout", "30000", check=False)
     lines = [json.loads(line) for line in om("logs", name, "--json").stdout.splitlines()]
     starts = [datetime.fromisoformat(entry["time"]).timestamp() for entry in lines if entry["message"] == "run"]
-    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert len(gaps) == 4
     # Delays 0.4, 0.8, 1.0 (capped), 1.0, each plus the hooks' own time.
-    for gap, delay in zip(gaps, (0.4, 0.8, 1.0, 1.0)):
+    for gap, delay in zip(gaps, (0.4, 0.8, 1.0, 1.0), strict=True):
         assert delay <= gap < delay + 1.0, gaps
     assert gaps[1] > gaps[0] + 0.2
 

@@ -20,8 +20,11 @@ def test_an_orchestrator_spawns_two_children_waits_and_reports(claude: Claude, n
                     "please split the work").stdout
     assert f"stop:   overmind kill --cascade {name}" in out
 
-    result = must(lambda: json.loads(p.stdout) if (p := claude.om("result", name, "--json", check=False)).returncode == 0
-                  else None, timeout=60, what="the orchestrator's result")
+    def finished_result() -> dict[str, object] | None:
+        proc = claude.om("result", name, "--json", check=False)
+        return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+    result = must(finished_result, timeout=60, what="the orchestrator's result")
     assert result["is_error"] is False
     for kid in kids:
         assert f"done-{kid}" in result["text"]

@@ -14,7 +14,6 @@ from overmind.errors import OvermindError
 from tests.helpers import EXAMPLES
 
 
-
 def write(tmp_path: Path, text: str, name: str = "blueprint.toml") -> str:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))

@@ -14,7 +14,7 @@ def test_entries_carry_whole_multi_line_messages_and_fields(tmp_path) -> None:
         server.bind(path)
         JournalWriter("omtest@x", path).write("first line\nsecond line", OVERMIND_EVENT=7)
         data = server.recv(65536)
-    message = "first line\nsecond line".encode()
+    message = b"first line\nsecond line"
     assert data.startswith(b"MESSAGE\n" + struct.pack("<Q", len(message)) + message + b"\n")
     assert b"PRIORITY=6\nSYSLOG_IDENTIFIER=omtest@x\nOVERMIND_EVENT=7\n" in data
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from overmind import format as fmt
 from overmind.hooks.restart import extra_delay
 from overmind.journal import Owners
