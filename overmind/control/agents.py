@@ -169,6 +169,12 @@ def subscribe(ref: str, after: int | None = None, store: Store | None = None) ->
 async def stream(ref: str, after: int | None = None) -> AsyncIterator[bytes]:
     """`subscribe` for an event loop (the dashboard, the TUI): the same lines, read from the
     wrapper's socket without a thread; while the wrapper restarts, woken by systemd's signals."""
+    async for item in _stream(ref, after):
+        yield item if isinstance(item, bytes) else exit_event(item)
+
+
+async def _stream(ref: str, after: int | None) -> AsyncIterator[bytes | View]:
+    """The event lines, then the mission's view once it has ended."""
     import asyncio
 
     from overmind.systemd.signals import UnitSignals
@@ -189,7 +195,7 @@ async def stream(ref: str, after: int | None = None) -> AsyncIterator[bytes]:
                     backlog = await asyncio.to_thread(_events_after, mission.id, seen)
                     for stored in backlog:
                         yield stored.data.encode() + b"\n"
-                    yield exit_event(current)
+                    yield current
                     return
                 await signals.next_batch(timeout=1.0)  # (re)starting: look again when the unit changes
                 continue
@@ -202,3 +208,36 @@ async def stream(ref: str, after: int | None = None) -> AsyncIterator[bytes]:
                     yield event
             finally:
                 writer.close()
+
+
+def cursor(ref: str, store: Store | None = None) -> int:
+    """The sequence number of the last event a mission's agent printed: a stream started after
+    it shows what comes next (read it before sending, so no reply can slip in between)."""
+    store = store or shared()
+    return store.last_seq(resolve_mission(ref, store).id)
+
+
+class Said(NamedTuple):
+    """One agent event as a person reads it: its lines as the journal shows them; the turn's
+    result on the event that ends a turn; the mission's final status once it has ended."""
+
+    lines: list[str]
+    result: Result | None = None
+    ended: str | None = None
+
+
+async def conversation(ref: str, after: int | None = None) -> AsyncIterator[Said]:
+    """`stream`, each event understood by the mission's own provider (for the TUI's send dialog)."""
+    import asyncio
+
+    from overmind.providers import get as provider
+
+    mission = await asyncio.to_thread(resolve_mission, ref)
+    parser = provider(mission.provider)
+    async for item in _stream(mission.id, after):
+        if not isinstance(item, bytes):
+            yield Said([], None, item.status.label)
+            return
+        event = parser.parse(item.decode(errors="replace").rstrip("\n"))
+        if event is not None and event.keep and (event.lines or event.result is not None):
+            yield Said(event.lines, event.result)

@@ -16,9 +16,9 @@ from overmind.control.missions import resolve
 from overmind.errors import OvermindError
 from overmind.store import Blueprint, Mission, Store, shared
 from overmind.systemd import journal
-from overmind.systemd.journal import Entry
+from overmind.systemd.journal import Entry, format_entry
 
-__all__ = ["Entry", "Selection", "follow", "lines", "parse_since", "select", "to_json"]
+__all__ = ["Entry", "Selection", "earlier", "follow", "format_entry", "lines", "parse_since", "select", "to_json"]
 
 
 class Selection(NamedTuple):
@@ -60,6 +60,12 @@ def lines(selection: Selection, count: int | None = None, since: float | None = 
     then every new line as journald writes it (journalctl waits on inotify: no polling)."""
     found = journal.entries(selection.missions, selection.known, lines=count, since=since, follow=follow)
     return (selection.labelled(entry) for entry in found)
+
+
+def earlier(selection: Selection, cursor: str, count: int) -> list[Entry]:
+    """The `count` lines just before the line at `cursor`, in time order (scrolling back)."""
+    found = journal.entries_before(selection.missions, selection.known, cursor, count)
+    return [selection.labelled(entry) for entry in found]
 
 
 async def follow(selection: Selection, after_cursor: str | None = None, count: int = 0) -> AsyncIterator[Entry]:

@@ -21,6 +21,7 @@ from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
+    from overmind.mission.tree import Node
     from overmind.providers import Result
 
 UNIT_PROPERTIES = (
@@ -213,14 +214,32 @@ def listing(include_killed: bool = False, children_of: str | None = None, tree: 
 
     store = store or shared()
     known = records(store)
+    chosen = Tree(known).children.get(resolve(children_of, store).id, []) if children_of else known
+    return arrange(views(chosen, store), known, include_killed, tree and not children_of)
+
+
+def arrange(shown: Sequence[View], known: Sequence[Node], include_killed: bool = False,
+            tree: bool = False) -> list[Row]:
+    """Views already read (e.g. a change feed's latest) in `ps`'s order: running first, then
+    finished ones, oldest first; with `tree`, parents above their children. `known` are every
+    record (or view) whose parent links make up the tree."""
+    from overmind.mission.tree import Tree
+
     family = Tree(known)
-    chosen = family.children.get(resolve(children_of, store).id, []) if children_of else known
-    shown = {v.id: v for v in views(chosen, store) if include_killed or v.status.state != "killed"}
-    if tree and not children_of:
-        order = [(lead, shown[r.id]) for lead, r in family.walk() if r.id in shown]
+    by_id = {v.id: v for v in shown if include_killed or v.status.state != "killed"}
+    if tree:
+        order = [(lead, by_id[r.id]) for lead, r in family.walk() if r.id in by_id]
     else:
-        order = [("", v) for v in sorted(shown.values(), key=lambda v: (v.status.finished, v.created_at))]
+        order = [("", v) for v in sorted(by_id.values(), key=lambda v: (v.status.finished, v.created_at))]
     return [Row(v, lead, tuple(c.id for c in family.children.get(v.id, []))) for lead, v in order]
+
+
+def reread(shown: Sequence[View], store: Store | None = None) -> list[View]:
+    """The same missions and blueprints read afresh (memory and CPU change without a signal);
+    those forgotten since are left out."""
+    store = store or shared()
+    found = [r for v in shown if (r := store.get(v.id) if v.kind == "mission" else store.blueprint(v.id))]
+    return views(found, store)
 
 
 def running(store: Store | None = None) -> list[Record]:
@@ -243,8 +262,13 @@ def subtree(record: Record, store: Store | None = None) -> list[Record]:
 
 def counts(store: Store | None = None) -> dict[str, int]:
     """Missions and blueprints by status, for a header or `status`."""
+    return tally(views(records(store), store))
+
+
+def tally(shown: Sequence[View]) -> dict[str, int]:
+    """Views already read, counted by status."""
     found: dict[str, int] = {}
-    for v in views(records(store), store):
+    for v in shown:
         found[v.status.state] = found.get(v.status.state, 0) + 1
     return dict(sorted(found.items()))
 

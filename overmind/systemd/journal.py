@@ -181,6 +181,18 @@ def entries(missions: list[Mission], all_known: list[Mission], lines: int | None
     yield from reader.run([since_arg, "--lines=all", *(["--follow"] if follow else [])])
 
 
+def entries_before(missions: list[Mission], all_known: list[Mission], cursor: str, lines: int) -> list[Entry]:
+    """The `lines` entries of `missions` just before the line at `cursor`, in time order: paging
+    back through a long output reads only the page (journalctl walks back from the cursor)."""
+    if not missions or lines <= 0:
+        return []
+    reader = _Reader(Owners(missions, all_known), 0.0)
+    identifiers = [names.log_identifier(unit) for unit in reader.owners.units]
+    found = [entry for record in records([f"--after-cursor={cursor}", "--reverse", f"--lines={lines}"], identifiers)
+             if (entry := reader.entry(record)) is not None]
+    return found[::-1]
+
+
 async def follow_async(missions: list[Mission], all_known: list[Mission], after_cursor: str | None = None,
                        lines: int = 0) -> AsyncIterator[Entry]:
     """New entries of `missions` as journald writes them, after `after_cursor` (a line a client
