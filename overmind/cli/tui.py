@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from overmind.control.host import ready
@@ -23,6 +25,10 @@ def tui(view: str) -> None:
         raise OvermindError(f"the TUI needs Textual, which is not installed ({error.name})",
                             hint="pip install 'overmind-agents[tui]'") from None
     ready()
+    # The terminal tells its own size (and its changes); a COLUMNS or LINES a shell exported once
+    # would pin it (Textual prefers them).
+    for variable in ("COLUMNS", "LINES"):
+        os.environ.pop(variable, None)
     Nexus(start=view).run()
 
 

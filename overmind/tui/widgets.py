@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
@@ -34,6 +34,9 @@ class HeaderBar(Static):
             line.append("no missions  ", style="dim")
         line.append(f"today ${today:.2f}" if today is not None else "today $…", style="bold")
         trail = Text(" > ".join(crumbs), style="bold cyan")
+        width = max(self.size.width - 2, 20)  # one line each, cut to the width: the view stays put
+        for part in (line, trail):
+            part.truncate(width, overflow="ellipsis")
         self.update(Text("\n").join([line, trail]))
 
 
@@ -140,11 +143,11 @@ class Help(ModalScreen[None]):
     """`?`: the current view's keys, the keys every view has, and the commands."""
 
     DEFAULT_CSS = """
-    Help { align: center middle; }
-    Help > Vertical { width: 90%; max-width: 100; height: auto; max-height: 90%; border: thick $accent;
-                      padding: 0 1; background: $surface; overflow-y: auto; }
+    Help > VerticalScroll { width: 1fr; height: 1fr; margin: 1 2; border: thick $accent; padding: 0 1;
+                            background: $surface; }
     """
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close"),
+                Binding("j,down", "scroll(1)", "down", show=False), Binding("k,up", "scroll(-1)", "up", show=False)]
 
     def __init__(self, title: str, keys: list[tuple[str, str]], general: list[tuple[str, str]]) -> None:
         super().__init__()
@@ -164,8 +167,8 @@ class Help(ModalScreen[None]):
                 text.append(f"  {key:<{width}}  ", style="bold cyan")
                 text.append(f"{what}\n")
             text.append("\n")
-        with Vertical():
+        with VerticalScroll():
             yield Static(text)
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
+    def action_scroll(self, step: int) -> None:
+        self.query_one(VerticalScroll).scroll_relative(y=step, animate=False)

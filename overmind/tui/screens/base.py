@@ -77,8 +77,9 @@ class View(Screen[None]):
     def help_keys(self) -> list[tuple[str, str]]:
         """This view's keys for `?`: from its bindings."""
         found: dict[str, str] = {}
-        for cls in reversed(type(self).__mro__):
-            for item in getattr(cls, "BINDINGS", []) if "BINDINGS" in vars(cls) else []:
+        ours = [cls for cls in reversed(type(self).__mro__) if cls.__module__.startswith("overmind.")]
+        for cls in ours:
+            for item in vars(cls).get("BINDINGS", []):
                 if isinstance(item, Binding) and item.description:
                     found[item.key_display or item.key.replace(",", " ")] = item.description
         return list(found.items())

@@ -85,6 +85,9 @@ class Missions(View):
     def views_changed(self, ids: set[str] | None, rebuild: bool = False) -> None:
         table = self.table
         table.loading = False
+        if cells.columns_for(self.app.size.width) != self.columns:  # the terminal's size is known late
+            self._columns()
+            rebuild = True
         rows = self._arranged()
         order = [row.view.id for row in rows]
         if not rebuild and order == [row.view.id for row in self.rows]:

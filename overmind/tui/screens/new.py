@@ -8,7 +8,7 @@ import os
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
@@ -18,35 +18,35 @@ from overmind.tui.failures import one_line
 class NewMission(ModalScreen[None]):
     DEFAULT_CSS = """
     NewMission { align: center middle; }
-    NewMission > Vertical { width: 90%; max-width: 100; height: auto; border: thick $accent; padding: 0 1;
-                            background: $surface; }
-    NewMission Label { margin-top: 1; }
-    NewMission Horizontal { height: auto; }
-    NewMission Select { width: 1fr; }
-    NewMission #error { color: $error; height: auto; margin-top: 1; }
+    NewMission > VerticalScroll { width: 90%; max-width: 100; height: auto; max-height: 100%;
+                                  border: thick $accent; padding: 0 1; background: $surface; }
+    NewMission Horizontal { height: auto; margin-top: 1; }
+    NewMission Select { width: 1fr; margin-right: 1; }
+    NewMission #error { color: $error; height: auto; }
     NewMission #buttons { margin-top: 1; }
     """
     BINDINGS = [Binding("escape", "dismiss", "cancel"), Binding("ctrl+r", "start", "start")]
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with VerticalScroll():
             yield Label("[b]new mission[/b]   Enter or ctrl+r starts it, Esc cancels")
-            yield Label("command (or the agent's prompt)")
-            yield Input(placeholder="e.g. make test", id="command")
+            yield Label("command (or the agent's prompt), then provider, type and restart policy")
+            yield Input(placeholder="e.g. make test", id="command", compact=True)
             with Horizontal():
                 yield Select([(p, p) for p in ("raw", "claude", "codex")], value="raw", allow_blank=False,
-                             id="provider", prompt="provider")
-                yield Select([(t, t) for t in ("task", "session")], value="task", allow_blank=False, id="type")
+                             id="provider", compact=True)
+                yield Select([(t, t) for t in ("task", "session")], value="task", allow_blank=False, id="type",
+                             compact=True)
                 yield Select([(r, r) for r in ("never", "on-failure", "always")], value="never", allow_blank=False,
-                             id="restart")
+                             id="restart", compact=True)
             yield Label("name (empty: a generated one)")
-            yield Input(placeholder="e.g. build", id="name")
+            yield Input(placeholder="e.g. build", id="name", compact=True)
             yield Label("working directory")
-            yield Input(value=os.getcwd(), id="cwd")
+            yield Input(value=os.getcwd(), id="cwd", compact=True)
             yield Static(id="error")
             with Horizontal(id="buttons"):
-                yield Button("start", variant="primary", id="start")
-                yield Button("cancel", id="cancel")
+                yield Button("start", variant="primary", id="start", compact=True)
+                yield Button("cancel", id="cancel", compact=True)
 
     def on_input_submitted(self) -> None:
         self.run_worker(self.action_start(), exit_on_error=False)
