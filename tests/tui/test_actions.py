@@ -12,7 +12,7 @@ from overmind.tui.screens.new import NewMission
 from overmind.tui.screens.send import Send
 from tests.helpers import Overmind
 from tests.sessions.conftest import Claude
-from tests.tui.conftest import nexus, table_rows, type_text, until
+from tests.tui.conftest import command_input, nexus, table_rows, type_text, until
 
 pytestmark = [pytest.mark.systemd]
 
@@ -31,7 +31,7 @@ def test_send_shows_the_sessions_reply_as_it_streams(claude_in_process: Claude, 
         async with nexus() as (app, pilot):
             await until(pilot, lambda: started["id"] in table_rows(app), what="the session's row")
             await pilot.press("slash")
-            await type_text(pilot, name)
+            command_input(app).value = name
             await pilot.press("enter", "s")
             dialog = await until(pilot, lambda: app.screen if isinstance(app.screen, Send) else None, what="dialog")
             await pilot.press("enter")  # an empty message is refused inline
