@@ -41,6 +41,13 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
     """Start a mission, say so in one line, and with wait_ block and exit with its code."""
     missions = _missions(auto_boot=True)
+    if spec.limits.memory_max is not None:
+        from overmind.host.limits import memory_unenforced_reason
+
+        reason = memory_unenforced_reason()
+        if reason:
+            click.echo(f"overmind: warning: --memory-max will not be enforced: {reason} (see 'overmind doctor')",
+                       err=True)
     mission = missions.start(spec)
     if spec.type == "session":
         # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).

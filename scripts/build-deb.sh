@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make deb`: the Debian package, built with dh-virtualenv from the project's files (tracked, plus
+# new files not ignored: what a clean clone has, with your changes) in build/deb; the .deb lands
+# in dist/. Prints the .deb's path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in dpkg-buildpackage dh_virtualenv help2man; do
+    command -v "$tool" >/dev/null || {
+        echo "build-deb: $tool is missing (run scripts/install-packaging.sh)" >&2
+        exit 1
+    }
+done
+version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' overmind/__init__.py)
+[ -n "$version" ] || { echo "build-deb: no __version__ in overmind/__init__.py" >&2; exit 1; }
+
+stage=build/deb/overmind-$version
+rm -rf build/deb
+mkdir -p "$stage" dist
+git ls-files -z --cached --others --exclude-standard | grep -zv '^packaging/' |
+    xargs -0 -I{} sh -c '[ ! -e "$1" ] || printf "%s\0" "$1"' _ {} |
+    tar -c --null -T - | tar -x -C "$stage"
+cp -r packaging/debian "$stage/debian"
+cat >"$stage/debian/changelog" <<CHANGELOG
+overmind ($version) unstable; urgency=medium
+
+  * Release $version.
+
+ -- overmind developers <overmind@localhost>  $(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")
+CHANGELOG
+
+(cd "$stage" && dpkg-buildpackage -us -uc -b >../build.log 2>&1) || {
+    tail -n 30 build/deb/build.log >&2
+    echo "build-deb: dpkg-buildpackage failed (full log: build/deb/build.log)" >&2
+    exit 1
+}
+deb=$(ls build/deb/overmind_"$version"_*.deb)
+mv "$deb" dist/
+echo "dist/$(basename "$deb")"
