@@ -9,7 +9,7 @@
 set -euo pipefail
 
 CACHE=${OVERMIND_RIG_CACHE:-/var/cache/overmind-rig}
-PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,python3,python3-venv,sudo,git,procps
+PACKAGES=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,python3,python3-venv,pipx,sudo,git,procps,bash-completion
 tag=$(sha256sum "$0" | cut -c1-12)
 image=localhost/omrig-host:$tag
 
