@@ -3,7 +3,8 @@ wheel installed with pipx by `dev` on a second one.
 
 Everything expensive is cached outside the run: debootstrap's .debs and the image
 (scripts/realhost-image.sh), the .deb (rebuilt only when the project's files change) and pip's
-downloads. OVERMIND_RIG_KEEP=1 leaves the containers running for a look (`podman exec -it ...`).
+downloads. Hosts live as long as their test module; OVERMIND_RIG_KEEP=1 leaves them running for
+a look (`podman exec -it ...`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,6 @@ from pathlib import Path
 import pytest
 
 from tests.realhost.rig import PREFIX, ROOT, Host, RigUnavailable, image, podman, remove_orphans
-
-REBOOT_LAST = "reboot"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The rig's reboot comes after everything else it checks on that host."""
-    items.sort(key=lambda item: item.get_closest_marker(REBOOT_LAST) is not None)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", f"{REBOOT_LAST}: restarts a rig host; runs after the rig's other tests")
 
 
 def _podman_works() -> str | None:
@@ -79,9 +69,9 @@ def _host(role: str, rig_image: str) -> Iterator[Host]:
             host.remove()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def host(rig_image: str, deb: Path) -> Iterator[Host]:
-    """A systemd host with the .deb installed: the Debian user's path."""
+    """A systemd host with the .deb installed: the Debian user's path (one per test module)."""
     for booted in _host("deb", rig_image):
         booted.copy_in(deb, "/tmp/overmind.deb")
         booted.root("dpkg", "-i", "/tmp/overmind.deb")
@@ -99,7 +89,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pipx_host(rig_image: str, wheelhouse: Path) -> Iterator[Host]:
     """A systemd host where `dev` installed overmind with pipx: the PyPI user's path."""
     for booted in _host("pipx", rig_image):

@@ -1,13 +1,14 @@
 """The .deb on a host where systemd is PID 1, used by the normal user `dev` through dev's own
-user manager (user@1000.service): the path most users take. Ends with a reboot."""
+user manager (user@1000.service): the path most users take.
+
+The tests share one host and build on each other's missions and rituals, in file order; the
+reboot comes last and checks what must survive it."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.helpers import must
 from tests.realhost.rig import ROOT, Host, podman
@@ -165,7 +166,6 @@ def test_reinstalling_the_package_keeps_the_users_missions(host: Host) -> None:
     assert {row["name"]: row["status"] for row in omj(host, "ps", "--all")} == before
 
 
-@pytest.mark.reboot
 def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
     om(host, "run", "--name", "at-reboot", "sleep 600")
     runs = next(r for r in omj(host, "rituals") if r["name"] == "tick")["runs"]
