@@ -39,7 +39,7 @@ def test_the_deb_declares_what_overmind_runs_on(deb: Path) -> None:
 def test_the_deb_carries_the_command_completions_man_page_skill_and_templates(deb: Path) -> None:
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
     paths = {line.split()[5].removeprefix(".") for line in listing.splitlines()}
-    assert {"/usr/bin/overmind", "/usr/share/man/man1/overmind.1.gz", "/usr/share/doc/overmind/install.md",
+    assert {"/usr/bin/overmind", "/usr/share/man/man1/overmind.1.gz", "/usr/share/doc/overmind/install.md.gz",
             "/usr/share/bash-completion/completions/overmind", "/usr/share/zsh/vendor-completions/_overmind",
             "/usr/share/fish/vendor_completions.d/overmind.fish",
             "/opt/venvs/overmind/share/overmind/skills/overmind/SKILL.md"} <= paths
