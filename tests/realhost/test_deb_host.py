@@ -160,6 +160,13 @@ def test_memory_limits_are_enforced_or_a_warning_says_they_are_not(host: Host) -
         assert limits["state"] == "ok" and "warning" not in proc.stderr
 
 
+def test_an_agent_cli_that_is_not_installed_is_one_line_not_a_mission(host: Host) -> None:
+    proc = om(host, "claude", "run", "--name", "no-claude", "say hi", check=False)
+    assert proc.returncode == 1 and proc.stderr.startswith("overmind: claude is not installed (not found on PATH)\n")
+    assert "Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 2  # the error and its hint
+    assert "no-claude" not in {row["name"] for row in omj(host, "ps", "--all")}
+
+
 def test_reinstalling_the_package_keeps_the_users_missions(host: Host) -> None:
     before = {row["name"]: row["status"] for row in omj(host, "ps", "--all")}
     host.root("dpkg", "-i", "/tmp/overmind.deb")
