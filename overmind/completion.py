@@ -22,14 +22,15 @@ SYSTEM_PATHS = {
 
 def script(shell: str) -> str:
     """The completion script for shell (bash, zsh or fish)."""
+    import click
     from click.shell_completion import get_completion_class
-
-    from overmind.cli import cli
 
     completion = get_completion_class(shell)
     if completion is None:
         raise ValueError(f"no completion for shell {shell!r}")
-    return completion(cli, {}, "overmind", COMPLETE_VAR).source()
+    # The script names only the program and the variable that calls it back; the command tree is
+    # read when a completion is asked for, so any command object serves here.
+    return completion(click.Command("overmind"), {}, "overmind", COMPLETE_VAR).source()
 
 
 def user_path(shell: str) -> Path | None:

@@ -17,7 +17,7 @@ def setup(check: bool, as_json: bool) -> None:
     """Enable lingering (or start the private host at boot where systemd is not PID 1), install the
     orchestrator skill and shell completion. Safe to run again; exits 1 while something is missing
     that only you can do (each such line says what to run)."""
-    from overmind.hostsetup import pending, run
+    from overmind.control.setup import pending, run
 
     steps = run(change=not check)
     if as_json:

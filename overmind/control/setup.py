@@ -1,4 +1,4 @@
-"""Making a host ready for the current user (`overmind setup`), step by step and idempotently.
+"""Making the host ready for the current user (`overmind setup`), step by step and idempotently.
 
 Every step looks before it changes anything and changes only what is missing. What needs rights
 we lack is reported with the exact command to run, and nothing is left half done. Run without

@@ -124,7 +124,7 @@ def limits(manager_ok: bool) -> Check:
 
 def setup() -> Check:
     """What `overmind setup` would still do (or needs someone to do) for this user."""
-    from overmind.hostsetup import pending, run
+    from overmind.control.setup import pending, run
 
     left = pending(run(change=False))
     if not left:
