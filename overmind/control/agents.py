@@ -7,14 +7,14 @@ parsed are also kept whole in the store, so what happened while nobody listened 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, NamedTuple
 
 from overmind.control.missions import View, last_result, resolve_mission, view
 from overmind.errors import OvermindError
 from overmind.mission.kinds import runs_under_wrapper
 from overmind.providers import Result
-from overmind.store import Mission, Store, shared
+from overmind.store import Event, Mission, Store, shared
 from overmind.wrapper.channel import Channel, NotListening
 
 STARTUP_PATIENCE = 30.0  # seconds to wait for a (re)starting wrapper to listen
@@ -124,6 +124,10 @@ def send(ref: str, text: str, wait: bool = False, timeout: float | None = None, 
     return Sent(reply.get("session_id"), Result(**found) if isinstance(found, dict) else None)
 
 
+def _events_after(mission_id: str, seq: int) -> list[Event]:
+    return shared().events(mission_id, seq)
+
+
 def exit_event(current: View) -> bytes:
     status = current.status
     data = {"type": "exit", "status": status.state, "exit_code": status.exit_code, "reason": status.reason or None}
@@ -160,3 +164,41 @@ def subscribe(ref: str, after: int | None = None, store: Store | None = None) ->
         assert ended is not None
         yield exit_event(ended)
         return
+
+
+async def stream(ref: str, after: int | None = None) -> AsyncIterator[bytes]:
+    """`subscribe` for an event loop (the dashboard, the TUI): the same lines, read from the
+    wrapper's socket without a thread; while the wrapper restarts, woken by systemd's signals."""
+    import asyncio
+
+    from overmind.systemd.signals import UnitSignals
+    from overmind.wrapper.channel import socket_path
+
+    mission = await asyncio.to_thread(resolve_mission, ref)
+    seen = await asyncio.to_thread(lambda: shared().last_seq(mission.id)) if after is None else after
+    listens = runs_under_wrapper(mission.provider, mission.type)
+    async with UnitSignals([mission.unit]) as signals:
+        while True:
+            try:
+                if not listens:
+                    raise FileNotFoundError
+                reader, writer = await asyncio.open_unix_connection(socket_path(mission.id), limit=1 << 24)
+            except (FileNotFoundError, ConnectionRefusedError):
+                current = await asyncio.to_thread(lambda: view(shared().get(mission.id) or mission))
+                if current.status.finished:
+                    backlog = await asyncio.to_thread(_events_after, mission.id, seen)
+                    for stored in backlog:
+                        yield stored.data.encode() + b"\n"
+                    yield exit_event(current)
+                    return
+                await signals.next_batch(timeout=1.0)  # (re)starting: look again when the unit changes
+                continue
+            try:
+                writer.write((json.dumps({"op": "subscribe", "after": seen}) + "\n").encode())
+                await writer.drain()
+                while line := await reader.readline():
+                    seq, _, event = line.partition(b"\t")
+                    seen = int(seq)
+                    yield event
+            finally:
+                writer.close()

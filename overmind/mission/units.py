@@ -146,7 +146,8 @@ def exec_argv(spec: MissionSpec) -> list[str]:
 
 
 def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
-                        systemd_version: int | None = None, extra_properties: Mapping[str, str] | None = None) -> list[str]:
+                        systemd_version: int | None = None,
+                        extra_properties: Mapping[str, str] | None = None) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
     (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     props = {
