@@ -96,13 +96,16 @@ async def _change_to_row(ids: list[str], units: list[str]) -> list[float]:
             await pilot.pause(0.05)
         table = app.screen.query_one(DataTable)
         for mission_id, unit in zip(ids, units, strict=True):
+            asked = time.time()
             await asyncio.to_thread(subprocess.run, ["systemctl", "--user", "stop", unit], capture_output=True)
             deadline = time.monotonic() + 10
             while "stopped" not in str(table.get_cell(mission_id, "status")):
                 assert time.monotonic() < deadline, "the row never changed"
                 await asyncio.sleep(0.002)
             shown = time.time()
-            signal = max((at for at in heard[unit] if at <= shown), default=shown)
+            # From the first signal about the unit after the stop was asked for: an upper bound,
+            # as it includes the stop itself (SIGTERM, the exit, the unit going inactive).
+            signal = min((at for at in heard[unit] if at >= asked), default=asked)
             samples.append((shown - signal) * 1000)
     listening.cancel()
     listener.close()

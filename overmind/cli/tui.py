@@ -19,17 +19,24 @@ def tui(view: str) -> None:
 
     Keys: j/k move, / filters, Enter logs, d describes, s sends, a attaches, r restarts,
     ctrl+s stops, ctrl+k kills, n starts a mission, : runs a command, ? helps, q quits."""
-    try:
-        from overmind.tui.app import Nexus
-    except ImportError as error:
-        raise OvermindError(f"the TUI needs Textual, which is not installed ({error.name})",
-                            hint="pip install 'overmind-agents[tui]'") from None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from overmind.control.missions import listing
+
     ready()
-    # The terminal tells its own size (and its changes); a COLUMNS or LINES a shell exported once
-    # would pin it (Textual prefers them).
-    for variable in ("COLUMNS", "LINES"):
-        os.environ.pop(variable, None)
-    Nexus(start=view).run()
+    # The first listing (systemctl and cgroupfs) runs while Textual is imported and set up.
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(listing, True)
+        try:
+            from overmind.tui.app import Nexus
+        except ImportError as error:
+            raise OvermindError(f"the TUI needs Textual, which is not installed ({error.name})",
+                                hint="pip install 'overmind-agents[tui]'") from None
+        # The terminal tells its own size (and its changes); a COLUMNS or LINES a shell exported
+        # once would pin it (Textual prefers them).
+        for variable in ("COLUMNS", "LINES"):
+            os.environ.pop(variable, None)
+        Nexus(start=view, first=first).run()
 
 
 COMMANDS = [tui]

@@ -24,8 +24,10 @@ from overmind.tui.screens.base import View as ViewScreen
 from overmind.tui.widgets import CommandBar, HeaderBar, Help
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from overmind.control.feed import Change, Feed
-    from overmind.control.missions import View
+    from overmind.control.missions import Row, View
 
 T = TypeVar("T")
 FLUSH_S = 0.03  # changes arriving within this are shown in one redraw
@@ -47,9 +49,10 @@ class Nexus(App[None]):
         *(Binding(v.key, f"open('{v.name}')", v.name, show=False) for v in commands.VERBS if v.key),
     ]
 
-    def __init__(self, start: str = "missions") -> None:
+    def __init__(self, start: str = "missions", first: Future[list[Row]] | None = None) -> None:
         super().__init__()
         self.start = start
+        self.first = first  # the first listing, if it was started before the app
         self.views: dict[str, View] = {}  # every mission and blueprint, as last read or signalled
         self.usd: dict[str, float] = {}  # what each agent mission spent
         self.today: float | None = None
@@ -86,7 +89,7 @@ class Nexus(App[None]):
         from overmind.control.feed import Feed
         from overmind.control.missions import listing
 
-        rows = await self.attempt(listing, True)
+        rows = await self.attempt(self._first_listing if self.first is not None else listing, True)
         self._replace([row.view for row in rows or []])
         self.loaded.set()
         self.run_worker(self._read_costs(), exit_on_error=False)
@@ -100,6 +103,10 @@ class Nexus(App[None]):
         self._replace(self.feed.snapshot())  # what changed while the feed started
         async for change in changes:
             self._apply(change)
+
+    def _first_listing(self, include_killed: bool) -> list[Row]:
+        assert self.first is not None
+        return self.first.result()
 
     async def on_unmount(self) -> None:
         if self.feed is not None:
