@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App
@@ -63,7 +63,7 @@ class Nexus(App[None]):
         self._dirty: set[str] | None = set()
         self._flush_pending = False
         self._costs_due = False
-        self.changed_at: dict[str, float] = {}  # when each mission's last change was shown (benchmarks)
+        self._drawn = asyncio.Event()  # set once the first listing has been drawn
 
     # -- startup ----------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -92,6 +92,9 @@ class Nexus(App[None]):
         rows = await self.attempt(self._first_listing if self.first is not None else listing, True)
         self._replace([row.view for row in rows or []])
         self.loaded.set()
+        await self._drawn.wait()  # the first frame before anything else takes the loop
+        # dbus-fast takes ~100 ms to import: in a thread, so the app keeps drawing meanwhile.
+        await asyncio.to_thread(import_module, "dbus_fast.aio")
         self.run_worker(self._read_costs(), exit_on_error=False)
         try:
             self.feed = Feed()
@@ -143,10 +146,9 @@ class Nexus(App[None]):
         dirty, self._dirty, self._flush_pending = self._dirty, set(), False
         for screen in self._views():
             screen.views_changed(dirty)
-        now = time.time()
-        for mission_id in dirty or self.views:
-            self.changed_at[mission_id] = now
         self.show_header()
+        if self.loaded.is_set() and not self._drawn.is_set():
+            self.call_after_refresh(self._drawn.set)
         if self._costs_due:
             self._costs_due = False
             self.set_timer(COSTS_S, lambda: self.run_worker(self._read_costs(), exit_on_error=False))
