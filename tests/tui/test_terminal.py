@@ -98,3 +98,23 @@ def test_the_real_tui_draws_at_80x24_takes_keys_and_restores_the_terminal_on_sig
     restored = terminal.wait_for("[exit")
     assert "icanon" in restored.split() and "echo" in restored.split(), restored
     assert "-icanon" not in restored.split() and "-echo" not in restored.split()
+
+
+def test_attach_from_the_tui_lends_the_terminal_and_takes_it_back(om: Overmind, terminal: Tmux, name: str) -> None:
+    om.run("bash --norc --noprofile -i", "--name", name, "--type", "session", "-e", "PS1=$ ")
+    terminal.start(sys.executable, "-m", "overmind", "tui", columns=100, rows=30)
+    terminal.tmux("set-option", "-s", "escape-time", "0")
+    terminal.wait_for(name[:10])
+    terminal.keys("/")
+    must(lambda: terminal.screen().splitlines()[-2].startswith("/"), what="the filter bar")
+    terminal.type(name)
+    must(lambda: f"missions(1) /{name}" in terminal.screen() and not terminal.screen().splitlines()[-2].startswith("/"),
+         what="the session's row alone, the bar closed")
+    terminal.keys("a")
+    terminal.wait_for("detach with Ctrl-]")  # the real attach speaks in the terminal
+    terminal.type("echo typed-$((6*7))")
+    terminal.wait_for("typed-42")
+    terminal.keys("C-]")
+    terminal.wait_for("missions(1)")  # the TUI is back
+    terminal.wait_for("detached from")  # and says what attach said last
+    assert om.status(name) == "running"

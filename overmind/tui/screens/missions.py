@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import TYPE_CHECKING
@@ -238,8 +239,30 @@ class Missions(View):
         if row is None:
             return
         with self.app.suspend():
-            proc = subprocess.run([sys.executable, "-m", "overmind", "attach", row.view.id], stderr=subprocess.PIPE,
-                                  text=True)
-        said = proc.stderr.strip().splitlines()
+            code, said = _attach(row.view.id)
+        # What attach said last (why it could not, or that the session goes on in the background).
         if said:
-            self.notify(said[-1].removeprefix("overmind: "), severity="error" if proc.returncode else "information")
+            last = said[-2:] if code and said[-1].startswith("(") else said[-1:]
+            self.notify(" ".join(last), severity="error" if code else "information")
+
+
+def _attach(mission_id: str) -> tuple[int, list[str]]:
+    """Run the real `overmind attach` in this terminal: its messages (how to detach, why it
+    cannot) reach the terminal as it says them, and are kept to show in the app afterwards."""
+    import threading
+
+    proc = subprocess.Popen([sys.executable, "-m", "overmind", "attach", mission_id], stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    said: list[bytes] = []
+
+    def relay() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            said.append(line)
+            os.write(2, line)
+
+    relaying = threading.Thread(target=relay, daemon=True)
+    relaying.start()
+    code = proc.wait()
+    relaying.join(timeout=5)
+    return code, [line.decode(errors="replace").strip().removeprefix("overmind: ") for line in said if line.strip()]
