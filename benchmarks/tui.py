@@ -37,8 +37,10 @@ def _spawn(env: dict[str, str]) -> object:
     import pexpect
 
     argv = overmind_argv("tui")
-    return pexpect.spawn(argv[0], argv[1:], env={k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
-                         | {"TERM": "xterm-256color"}, dimensions=(40, 160), encoding=None, timeout=30)
+    child = pexpect.spawn(argv[0], argv[1:], env={k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
+                          | {"TERM": "xterm-256color"}, dimensions=(40, 160), encoding=None, timeout=30)
+    child.delaybeforesend = None  # pexpect waits 50 ms before each send unless told not to
+    return child
 
 
 def first_frame_ms(env: dict[str, str], listed: int) -> tuple[float, float]:
