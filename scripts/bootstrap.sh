@@ -24,5 +24,6 @@ fi
 
 python3 -m venv .venv
 # compat mode: a plain path entry, not an import hook that costs ~20 ms at every start
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,dashboard]' --config-settings editable_mode=compat
 ./scripts/install-claude.sh
+./scripts/install-dashboard-test-deps.sh

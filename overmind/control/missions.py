@@ -21,6 +21,7 @@ from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
+    from overmind.mission.tree import Tree
     from overmind.providers import Result
 
 UNIT_PROPERTIES = (
@@ -215,8 +216,30 @@ def listing(include_killed: bool = False, children_of: str | None = None, tree: 
     known = records(store)
     family = Tree(known)
     chosen = family.children.get(resolve(children_of, store).id, []) if children_of else known
-    shown = {v.id: v for v in views(chosen, store) if include_killed or v.status.state != "killed"}
-    if tree and not children_of:
+    return _rows(family, views(chosen, store), include_killed, tree and not children_of)
+
+
+def arrange(shown: Sequence[View], include_killed: bool = False, tree: bool = False) -> list[Row]:
+    """Views read earlier (the change feed's snapshot, say) as `listing` orders them, without
+    asking systemd again."""
+    from overmind.mission.tree import Tree
+
+    return _rows(Tree([record_of(v) for v in shown]), shown, include_killed, tree)
+
+
+def record_of(view: View) -> Record:
+    """The record behind a mission's or a blueprint's view."""
+    from overmind.blueprint.progress import BlueprintView
+
+    if isinstance(view, BlueprintView):
+        return view.blueprint
+    assert isinstance(view, MissionView)
+    return view.mission
+
+
+def _rows(family: Tree[Record], found: Sequence[View], include_killed: bool, tree: bool) -> list[Row]:
+    shown = {v.id: v for v in found if include_killed or v.status.state != "killed"}
+    if tree:
         order = [(lead, shown[r.id]) for lead, r in family.walk() if r.id in shown]
     else:
         order = [("", v) for v in sorted(shown.values(), key=lambda v: (v.status.finished, v.created_at))]
