@@ -185,14 +185,14 @@ def _same_origin(request: web.Request) -> bool:
 
 
 async def headers(request: web.Request, response: web.StreamResponse) -> None:
-    """No inline script or style, nothing from elsewhere, never framed, the token never leaked."""
+    """No inline script or style, nothing from elsewhere, never framed, no address sent to other sites."""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if not request.path.startswith(PUBLIC_PREFIX):
         response.headers.setdefault("Cache-Control", "no-store")
 

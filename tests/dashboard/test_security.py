@@ -99,7 +99,7 @@ async def test_responses_forbid_inline_script_framing_and_caching(client: Client
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "unsafe-inline" not in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Cache-Control"] == "no-store"
     assert "<script>" not in (await response.text()).split("</head>")[1]  # no inline script at all
 
