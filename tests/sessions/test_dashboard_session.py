@@ -14,12 +14,6 @@ from tests.sessions.conftest import Claude
 pytest.importorskip("aiohttp")
 
 
-@pytest.fixture
-def in_process(claude: Claude, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR"):
-        monkeypatch.setenv(key, claude.om.env[key])
-
-
 @pytest.mark.usefixtures("in_process")
 def test_a_message_from_the_page_is_answered_in_the_live_timeline(claude: Claude, name: str) -> None:
     from aiohttp.test_utils import TestClient, TestServer
