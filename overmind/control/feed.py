@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, NamedTuple
 
 from overmind.control.missions import Record, View, records, views
@@ -215,8 +215,12 @@ class Feed:
 
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
+        ours = units_of_this_prefix()
         async for units in self.signals.batches():
-            await self._publish(units, store_changed=False)
+            # The manager may be shared (other prefixes, other programs): their units are not news.
+            mine = {unit for unit in units if ours(unit)}
+            if mine:
+                await self._publish(mine, store_changed=False)
 
     async def _follow_store(self) -> None:
         async for _ in self._watch.writes():
@@ -226,6 +230,18 @@ class Feed:
         for change in await asyncio.to_thread(self._refresh, units, store_changed):
             for queue in self.consumers:
                 queue.put_nowait(change)
+
+
+def units_of_this_prefix() -> Callable[[str], bool]:
+    """Whether a unit is one of this unit prefix's missions, rituals, slices or blueprint applies,
+    or stands for the manager's reload."""
+    from overmind.mission.tree import root_slice
+    from overmind.names import unit_prefix
+    from overmind.systemd.signals import RELOADED
+
+    prefix, slices = unit_prefix(), root_slice().removesuffix(".slice")
+    starts = (f"{prefix}@", f"{prefix}-", f"{slices}.slice", f"{slices}-")
+    return lambda unit: unit == RELOADED or unit.startswith(starts)
 
 
 def _kind(record: Record) -> str:

@@ -67,7 +67,8 @@ def dag(graph: dict[str, Any]) -> Markup:
     for node in nodes:
         x, y = place[node["id"]]
         parts.append(
-            f'<a href="/missions/{escape(node["id"])}" class="node state-{_css(node["state"])}" '
+            f'<a href="/missions/{escape(node["id"])}" class="node state-{_css(node["state"])} '
+            f'label-{_css(node["label"].split(" ")[0])}" '
             f'data-id="{escape(node["id"])}"><title>{escape(node["name"])}: {escape(node["label"])}</title>'
             f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="7"/>'
             f'<text x="{x + 10}" y="{y + 19}" class="agent">{escape(_fit(node["agent"], 22))}</text>'
