@@ -28,6 +28,7 @@ COMMAND_MODULES = {
     "events": "events", "claude": "agents", "codex": "agents", "orchestrate": "orchestrate",
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
+    "setup": "setup", "completion": "completion",
     "dashboard": "dashboard",
 }
 
