@@ -88,11 +88,11 @@ def test_a_mission_started_from_the_cli_appears_without_a_reload(page: Any, om: 
     page.evaluate("window.sameDocument = true")
     started = om.run("sleep 300", "--name", name)
     row = page.locator(f'tr[data-id="{started["id"]}"]')
-    row.wait_for(timeout=10_000)
+    row.wait_for(timeout=20_000)
     assert "running" in row.inner_text()
     assert page.evaluate("window.sameDocument") is True  # no reload happened
     om("stop", name)
-    page.locator(f'tr[data-id="{started["id"]}"] .status', has_text="stopped").wait_for(timeout=10_000)
+    page.locator(f'tr[data-id="{started["id"]}"] .status', has_text="stopped").wait_for(timeout=20_000)
 
 
 def test_a_live_log_line_appears(page: Any, served: Served, om: Overmind, name: str, tmp_path: Path) -> None:
@@ -104,13 +104,14 @@ def test_a_live_log_line_appears(page: Any, served: Served, om: Overmind, name: 
     page.wait_for_selector("#live.on")
     with fifo.open("a") as f:
         f.write("a line written just now\n")
-    page.locator(".log .msg", has_text="a line written just now").wait_for(timeout=10_000)
+    page.locator(".log .msg", has_text="a line written just now").wait_for(timeout=20_000)
     assert page.locator(".log .msg").all_inner_texts()[0] == "before"
     om("stop", name)
 
 
 def test_the_stop_button_asks_then_stops_the_unit(page: Any, served: Served, om: Overmind, name: str) -> None:
     started = om.run("sleep 300", "--name", name)
+    must(lambda: om.info(name)["os_pid"], what="the mission to run")
     page.goto(f"{served.base}/missions/{started['id']}")
     page.remove_listener("dialog", page.recorder)
     answers = iter([False, True])  # first "Cancel", then "OK"
@@ -129,7 +130,7 @@ def test_the_stop_button_asks_then_stops_the_unit(page: Any, served: Served, om:
         stop.click()
     must(lambda: om.status(name) == "stopped", what="the stop")
     assert om.unit_property(started["unit"], "ActiveState") in ("inactive", "failed", "")
-    page.locator("#badge .status", has_text="stopped").wait_for(timeout=10_000)
+    page.locator("#badge .status", has_text="stopped").wait_for(timeout=20_000)
 
 
 def test_a_request_without_the_token_is_refused(browser: Any, served: Served) -> None:

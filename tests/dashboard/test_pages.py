@@ -120,12 +120,13 @@ async def test_the_api_answers_with_the_cli_json_shapes(client: Client, om: Over
 
 async def test_the_stop_button_stops_the_unit(client: Client, om: Overmind, name: str, csrf: str) -> None:
     started = om.run("sleep 300", "--name", name)
+    must(lambda: om.info(name)["os_pid"], what="the mission to run")  # as a person sees it, before stopping
     html = await page(client, f"/missions/{started['id']}")
     form = html.split(f'action="/missions/{started["id"]}/stop"')[1].split("</form>")[0]
     assert f'name="csrf" value="{csrf}"' in form  # what the button posts
     response = await client.post(f"/missions/{started['id']}/stop", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303 and response.headers["Location"] == f"/missions/{started['id']}"
-    assert om.status(name) == "stopped"
+    must(lambda: om.status(name) == "stopped", what="the stop recorded")
     assert om.unit_property(started["unit"], "ActiveState") in ("inactive", "failed", "")
 
 

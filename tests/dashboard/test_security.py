@@ -56,6 +56,7 @@ async def test_a_bearer_token_works_for_scripts(anonymous: ClientSession, token:
 async def test_every_post_needs_the_csrf_token(client: Client, anonymous: ClientSession, token: str,
                                               csrf: str, om: Overmind, name: str) -> None:
     started = om.run("sleep 300", "--name", name)
+    must(lambda: om.info(name)["os_pid"], what="the mission to run")
     path = f"/missions/{started['id']}/stop"
     missing = await client.post(path, data={})
     assert missing.status == 403 and "CSRF" in await missing.text()
@@ -67,7 +68,7 @@ async def test_every_post_needs_the_csrf_token(client: Client, anonymous: Client
     # A script with the bearer token cannot be a forged browser request: no CSRF token needed.
     scripted = await anonymous.post(f"/api/v1{path}", headers={"Authorization": f"Bearer {token}"})
     assert scripted.status == 200
-    assert om.status(name) == "stopped"
+    must(lambda: om.status(name) == "stopped", what="the stop recorded")
 
 
 async def test_nothing_changes_on_get(client: Client, om: Overmind, name: str) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.conftest import Events
-from tests.sessions.conftest import Claude
-
 pytest.importorskip("aiohttp")
+
+from tests.dashboard.conftest import Events  # noqa: E402
+from tests.sessions.conftest import Claude  # noqa: E402
 
 
 @pytest.mark.usefixtures("in_process")
