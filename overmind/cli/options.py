@@ -56,6 +56,8 @@ _PROVIDER_OPTIONS = (
     click.option("--append-system-prompt", metavar="TEXT", help="claude: text appended to the system prompt."),
     click.option("--max-budget-usd", type=click.FloatRange(min=0, min_open=True), help="claude: spending cap."),
     click.option("--session-id", metavar="ID", help="Resume this conversation (the agent's own session id)."),
+    click.option("--no-memory", "no_memory", is_flag=True,
+                 help="Agents: neither consult nor feed the shared memory (overmind akasha)."),
 )
 AGENT_FIELDS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd",
                 "session_id")
@@ -112,7 +114,7 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
                  activity_timeout: str | None = None, provider: str = "raw", restart: str = "never",
                  max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                  backoff_max: str | None = None, parent: str | None = None,
-                 max_children: int | None = None, max_cost_usd: float | None = None,
+                 max_children: int | None = None, max_cost_usd: float | None = None, no_memory: bool = False,
                  **agent: Any) -> MissionSpec:
     """The spec the shared options describe (their values exactly as click passes them);
     `agent` holds the agent CLI's options (AGENT_FIELDS)."""
@@ -152,6 +154,7 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
         parent=parent,
         max_children=max_children,
         max_cost_usd=max_cost_usd,
+        memory=not no_memory,
     )
     if spec.provider != "raw":
         require_installed(spec.provider, spec.env)
@@ -193,4 +196,5 @@ def as_agent_run(spec: MissionSpec) -> MissionSpec:
     argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
     argv += [f"--{key.replace('_', '-')}={value}" for key, value in asdict(spec.agent).items() if value is not None]
     argv += [f"--env={key}={value}" for key, value in spec.env.items()]
+    argv += [] if spec.memory else ["--no-memory"]
     return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))

@@ -81,7 +81,14 @@ def main() -> None:
         return
     from overmind.store import Store
 
-    Store().record_exit(mission_id, finish_run())
+    store = Store()
+    end = finish_run()
+    store.record_exit(mission_id, end)
+    mission = store.get(mission_id)
+    if mission is not None and mission.provider != "raw":
+        from overmind.akasha.feeding import feed_ended_run
+
+        feed_ended_run(store, mission, end)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ class AgentOptions:
     append_system_prompt: str | None = None
     max_budget_usd: float | None = None
     session_id: str | None = None  # a known conversation to resume
+    mcp_config: str | None = None  # MCP servers (JSON) the wrapper adds, e.g. Akasha's memory tools
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> AgentOptions:

@@ -25,7 +25,7 @@ def option_args(options: AgentOptions) -> list[str]:
     """`--flag=value` throughout: a value can never be taken for another flag."""
     pairs = (("--model", options.model), ("--permission-mode", options.permission_mode),
              ("--allowed-tools", options.allowed_tools), ("--max-turns", options.max_turns),
-             ("--append-system-prompt", options.append_system_prompt))
+             ("--append-system-prompt", options.append_system_prompt), ("--mcp-config", options.mcp_config))
     args = [f"{flag}={value}" for flag, value in pairs if value is not None]
     if options.max_budget_usd is not None:
         args.append(f"--max-budget-usd={options.max_budget_usd:g}")
@@ -60,7 +60,7 @@ class ClaudeProvider:
     binary = "claude"
     supports_sessions = True
     supported_options = frozenset({"model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt",
-                                   "max_budget_usd", "session_id"})
+                                   "max_budget_usd", "session_id", "mcp_config"})
     inherited_env_prefixes = ("ANTHROPIC_", "CLAUDE_", "IS_SANDBOX", "DISABLE_AUTOUPDATER", "DISABLE_TELEMETRY",
                               "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
     install_hint = "npm install -g @anthropic-ai/claude-code"
@@ -81,7 +81,7 @@ class ClaudeProvider:
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         interactive = AgentOptions(model=options.model, permission_mode=options.permission_mode,
                                    allowed_tools=options.allowed_tools,
-                                   append_system_prompt=options.append_system_prompt)
+                                   append_system_prompt=options.append_system_prompt, mcp_config=options.mcp_config)
         return [self.binary, *option_args(interactive), *conversation_args(session_id, resume)]
 
     def new_session_id(self) -> str | None:

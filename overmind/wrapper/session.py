@@ -41,6 +41,9 @@ class AgentSession(MissionWrapper):
         self.is_session = mission.type == "session"
         super().__init__(mission, store)
         self.journal = JournalWriter(log_identifier(mission.unit))
+        from overmind.akasha.consulting import prepare_agent
+
+        self.options = prepare_agent(mission, self.options, self.journal.write)
         recorded = store.session_id(mission.id)
         self.session_id = recorded or self.options.session_id
         self.resume = self.session_id is not None  # the conversation exists: continue it
