@@ -1,8 +1,10 @@
-"""How recall ranks: the meaning of the text first, and words of the query found in it on top.
+"""How recall ranks: the meaning of the text first, and the query's identifiers found in it on top.
 
 Semantic similarity finds paraphrases ("the DB tests hang" -> "integration tests block on the
-database lock"); keyword matches rescue what embeddings blur: identifiers, file names, error
-codes ("ECONNRESET", "conftest.py").
+database lock"); literal matches rescue what embeddings blur: identifiers, file names, error codes
+("ECONNRESET", "conftest.py", "MemoryMax"). Only such distinctive words count: on a labelled set
+of paraphrases, rewarding every shared word ("test", "agent") ranked the right memory lower more
+often than higher (tests/data/akasha-recall.jsonl, benchmarks/akasha.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KEYWORD_WEIGHT = 0.25  # a query whose every word appears in the memory gains this much
+KEYWORD_WEIGHT = 0.25  # a memory holding every identifier of the query gains this much
 RELEVANT = 0.35  # below this combined score a memory is not worth an agent's attention
 _WORD = re.compile(r"[\w][\w./:+-]*[\w]|\w")
 _STOPWORDS = frozenset("""
@@ -28,23 +30,14 @@ class Scored:
     keyword: float  # share of the query's words found in the memory, 0..1
 
 
-def query_terms(query: str) -> list[str]:
-    """The words of a query worth matching literally: no stopwords, no single letters."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(query.lower()):
-        if len(word) >= 3 and word not in _STOPWORDS:
-            seen.setdefault(word, None)
-    return list(seen)[:12]
-
-
 def rare_terms(query: str) -> list[str]:
-    """Terms that look like identifiers (digits, dots, underscores, capitals, long words): worth
+    """Words that look like identifiers (digits, dots, underscores, slashes, two capitals): worth
     fetching memories for even when the embedding does not bring them up."""
     rare = []
     for word in _WORD.findall(query):
         if len(word) < 3 or word.lower() in _STOPWORDS:
             continue
-        if re.search(r"[\d_./:+-]", word) or re.search(r"[A-Z].*[A-Z]", word) or len(word) >= 9:
+        if re.search(r"[\d_./:+-]", word) or re.search(r"[A-Z].*[A-Z]", word):
             rare.append(word.lower())
     return list(dict.fromkeys(rare))[:6]
 

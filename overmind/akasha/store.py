@@ -169,8 +169,7 @@ class MemoryStore:
                 if memory_id not in candidates:
                     semantic = float(np.dot(np.asarray(embedding, dtype=np.float32), vector))
                     candidates[memory_id] = (_memory(memory_id, text, meta), semantic)
-        terms = ranking.query_terms(query)
-        hits = [Hit(memory, ranking.score(semantic, terms, memory.text)) for memory, semantic in candidates.values()]
+        hits = [Hit(memory, ranking.score(semantic, rare, memory.text)) for memory, semantic in candidates.values()]
         hits.sort(key=lambda hit: (-hit.scored.score, -hit.memory.last_seen))
         return hits[:n]
 

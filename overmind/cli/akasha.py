@@ -283,4 +283,34 @@ def stop(uninstall: bool) -> None:
         click.echo(line)
 
 
+
+@akasha.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--token", help="Required of clients (default: generated when --host is not loopback).")
+@click.option("--path", type=click.Path(file_okay=False), help="Where the server keeps the memories "
+                                                                "(default: akasha/cortex in the state directory).")
+@click.option("--stop", "stop_", is_flag=True, help="Stop serving and remove the unit (the memories stay).")
+@json_option
+def serve(host: str, port: int, token: str | None, path: str | None, stop_: bool, as_json: bool) -> None:
+    """Run a shared Chroma server as a user unit; point other machines at it with OVERMIND_AKASHA_URL."""
+    from pathlib import Path
+
+    from overmind.akasha.serve import serve as start
+    from overmind.akasha.serve import stop_serving
+
+    if stop_:
+        for line in stop_serving() or ["not serving"]:
+            click.echo(line)
+        return
+    served = start(host, port, token, Path(path) if path else None)
+    if as_json:
+        fmt.print_json({"url": served.url, "token": served.token, "path": str(served.path), "unit": served.unit})
+        return
+    click.echo(f"serving the memory at {served.url} from {served.path} ({served.unit})")
+    click.echo(f"on other machines: export OVERMIND_AKASHA_URL={served.url}")
+    if served.token:
+        click.echo(f"                   export OVERMIND_AKASHA_TOKEN={served.token}")
+
+
 COMMANDS = [akasha]
