@@ -8,6 +8,7 @@ bounded wait.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from overmind.akasha import INSTALL_HINT, AkashaError
 from overmind.akasha.config import Backend, local_path
 from overmind.akasha.store import COLLECTION
 
-HTTP_TIMEOUT = 10.0  # seconds for any one request to a Chroma server
+HTTP_TIMEOUT = float(os.environ.get("OVERMIND_AKASHA_HTTP_TIMEOUT") or 10)  # seconds per request to a server
 CONNECT_TIMEOUT = 3.0
 _SPACE = {"hnsw": {"space": "cosine"}}
 
@@ -58,14 +59,17 @@ def _open_remote(backend: Backend) -> Any:
     assert backend.url is not None
     parts = urlsplit(backend.url)
     headers = {"X-Chroma-Token": backend.token} if backend.token else None
+    timeout = httpx.Timeout(HTTP_TIMEOUT, connect=CONNECT_TIMEOUT)
     try:
+        # chromadb's HTTP session waits forever (timeout=None), its constructor included: a server
+        # that accepts and never answers would hang every agent's start. A bounded heartbeat first,
+        # then the same bound on every request of the session.
+        httpx.get(f"{backend.url}/api/v2/heartbeat", headers=headers, timeout=timeout).raise_for_status()
         client = chromadb.HttpClient(host=parts.hostname or "127.0.0.1", port=parts.port or 8000,
                                      ssl=parts.scheme == "https", headers=headers, settings=_settings(chromadb))
-        # chromadb's HTTP session waits forever by default: a server that accepts and never answers
-        # would hang every agent's start. Every request gets a bounded timeout instead.
         session = getattr(getattr(client, "_server", None), "_session", None)
         if isinstance(session, httpx.Client):
-            session.timeout = httpx.Timeout(HTTP_TIMEOUT, connect=CONNECT_TIMEOUT)
+            session.timeout = timeout
         return client.get_or_create_collection(COLLECTION, embedding_function=None, configuration=_SPACE)
     except Exception as exc:
         raise unreachable(backend, exc) from exc

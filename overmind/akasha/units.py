@@ -12,7 +12,8 @@ from overmind.errors import OvermindError
 from overmind.systemd.manager import systemctl
 
 # What the service needs from its caller's environment to find the same state and settings.
-_PASSED_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_AKASHA_IDLE", "OVERMIND_AKASHA_MODEL_DIR")
+_PASSED_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_AKASHA_IDLE", "OVERMIND_AKASHA_MODEL_DIR",
+               "OVERMIND_AKASHA_HTTP_TIMEOUT")
 
 
 def render() -> dict[str, str]:

@@ -59,7 +59,7 @@ def remember(text: str, kind: str | None, tags: tuple[str, ...], scope: str | No
     from overmind.akasha.scope import resolve_scope
 
     if text == "-":
-        text = sys.stdin.read(4 * 1024 * 1024 + 1)
+        text = sys.stdin.read()
     entry = {"text": check_text(text), "kind": check_kind(kind or "fact"), "tags": check_tags(list(tags)),
              "scope": resolve_scope(scope, os.getcwd()), "agent": os.environ.get("OVERMIND_MISSION_NAME") or "cli",
              "mission": os.environ.get("OVERMIND_MISSION_ID")}

@@ -53,3 +53,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture
+def machine(run_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Another overmind installation ("machine"): its own unit prefix, state directory and memory
+    service, on the same user manager. Call it with extra environment variables."""
+    made: list[dict[str, str]] = []
+
+    def make(**extra: str) -> Overmind:
+        prefix = f"{run_env['OVERMIND_UNIT_PREFIX']}-m{len(made)}"
+        env = {key: value for key, value in run_env.items() if not key.startswith("OVERMIND_AKASHA_")}
+        env |= {"OVERMIND_UNIT_PREFIX": prefix, "OVERMIND_STATE_DIR": str(tmp_path_factory.mktemp("machine")), **extra}
+        made.append(env)
+        return Overmind(env)
+
+    yield make
+    for env in made:
+        tear_down(env)
