@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from overmind.akasha import AkashaError
 from overmind.akasha.feeding import memory_enabled
 from overmind.akasha.model import GLOBAL
+from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
     from overmind.providers import AgentOptions
@@ -32,7 +32,16 @@ _MCP_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_MISSION_ID",
 
 def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
     """The agent's options with memory added: consulted memories in the system prompt and the MCP
-    server (claude); the options unchanged with --no-memory or without Akasha."""
+    server (claude); the options unchanged with --no-memory, without Akasha, or if anything fails:
+    memory never keeps an agent from starting."""
+    try:
+        return _prepare(mission, options, say)
+    except Exception as exc:  # noqa: BLE001 - one line in the journal, and the agent starts as asked
+        say(f"[memory] not consulted: {type(exc).__name__}: {exc}")
+        return options
+
+
+def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
     from overmind.akasha import client
 
     if mission.provider != "claude" or not memory_enabled(mission) or not client.installed():
@@ -50,7 +59,7 @@ def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], 
     try:
         answer = client.request("recall", timeout=CONSULT_TIMEOUT, query=prompt[:4000], n=CONSULTED,
                                 scopes=list(dict.fromkeys([scope, GLOBAL])))
-    except AkashaError as error:
+    except OvermindError as error:  # the agent starts all the same
         say(f"[memory] not consulted: {error.message}")
         return options
     hits = [hit for hit in answer["hits"] if hit["score"] >= RELEVANT]

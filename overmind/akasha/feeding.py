@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from overmind.akasha import AkashaError
 from overmind.akasha.eventlog import EventLog, Touch, extract, parse_stored
+from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
     from overmind.providers import Result
@@ -56,7 +56,7 @@ def _feed(store: Store, mission: Mission, exit: Exit) -> None:
         return
     try:
         answer = client.request("remember", timeout=FEED_TIMEOUT, memories=entries)
-    except AkashaError as error:
+    except OvermindError as error:
         print(f"[memory] nothing remembered: {error.message}", flush=True)
         return
     ids = ", ".join(r["memory"]["id"] for r in answer["results"])

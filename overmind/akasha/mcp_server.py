@@ -47,7 +47,7 @@ def build() -> Any:
         except AkashaError as error:
             raise ToolError(error.message + (f" ({error.hint})" if error.hint else "")) from error
 
-    @server.tool()
+    @server.tool(structured_output=False)
     def recall(query: str, n: int = 5, kind: str | None = None) -> str:
         """Search the shared memory by meaning and keywords; the best matches first, with their kind, score,
         source and age. kind: fact, decision, pitfall, howto or summary (optional)."""
@@ -57,7 +57,7 @@ def build() -> Any:
                    scopes=list(dict.fromkeys([scope, GLOBAL])))["hits"]
         return as_text([hit for hit in hits if hit["score"] >= RELEVANT])
 
-    @server.tool()
+    @server.tool(structured_output=False)
     def remember(text: str, kind: str = "fact", tags: list[str] | None = None, everywhere: bool = False) -> str:
         """Teach the shared memory one thing the next agent should know (a fact, decision, pitfall or howto),
         in one or two self-contained sentences. everywhere: true if it holds beyond this repository."""

@@ -1,6 +1,10 @@
 """The service's unit files (socket + service, rendered from unit_templates/), installed and
 started on first use: nothing to set up by hand, and a unit file that changed (a new Python, a
-new state directory) is rewritten and its service restarted."""
+new state directory) is rewritten and its service restarted.
+
+They go to the user manager's runtime unit directory ($XDG_RUNTIME_DIR/systemd/user): found
+whatever $HOME a caller has (a mission may run with another), gone at reboot, and installed
+again by the first call after it."""
 
 from __future__ import annotations
 
@@ -42,10 +46,14 @@ def _unit_value(path: str) -> str:
     return path.replace("%", "%%")
 
 
-def unit_paths() -> list[Path]:
-    from overmind.rituals.model import unit_dir
+def unit_directory() -> Path:
+    from overmind.systemd.manager import runtime_dir
 
-    return [unit_dir() / names.socket_unit(), unit_dir() / names.service_unit()]
+    return Path(runtime_dir()) / "systemd" / "user"
+
+
+def unit_paths() -> list[Path]:
+    return [unit_directory() / names.socket_unit(), unit_directory() / names.service_unit()]
 
 
 def ensure_started() -> None:
@@ -56,7 +64,7 @@ def ensure_started() -> None:
     paths = unit_paths()
     stale = [path for path in paths if not path.exists() or path.read_text() != files[path.name]]
     if stale:
-        write(files)
+        write(files, unit_directory())
         systemctl("daemon-reload")
         # A service still running from the old files would serve the old state directory.
         systemctl("stop", names.service_unit(), check=False)

@@ -121,11 +121,12 @@ def foreign(paths: list[Path]) -> list[Path]:
     return [path for path in paths if (path.exists() or path.is_symlink()) and not is_ours(path)]
 
 
-def write(files: dict[str, str]) -> list[Path]:
-    """Write each file atomically (a reader never sees half a unit); refuse to touch foreign ones."""
+def write(files: dict[str, str], directory: Path | None = None) -> list[Path]:
+    """Write each file atomically (a reader never sees half a unit) into the user's unit directory
+    (or `directory`); refuse to touch foreign ones."""
     import tempfile
 
-    directory = unit_dir()
+    directory = directory or unit_dir()
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / name for name in files]
     refused = foreign(paths)

@@ -2,8 +2,9 @@
 127.0.0.1), the real embedding model, the socket-activated service under the test run's unit
 prefix, and the real claude CLI against the fake Messages API.
 
-The test run's memory service (its socket and unit files) is removed at the end; each test keeps
-to its own memory scope, so tests that share the store never see each other's memories.
+The test run's memory service (its socket and unit files) is removed at the end (tests/conftest.py);
+each test keeps to its own memory scope, so tests that share the store never see each other's
+memories.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ def tear_down(env: dict[str, str]) -> None:
 
 
 @pytest.fixture(scope="session")
-def akasha_env(run_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    env = {key: value for key, value in run_env.items() if not key.startswith("OVERMIND_AKASHA_")}
-    yield env
-    tear_down(env)
+def akasha_env(run_env: dict[str, str]) -> dict[str, str]:
+    """The test run's environment with the local store (run_env's teardown removes its service)."""
+    return {key: value for key, value in run_env.items() if not key.startswith("OVERMIND_AKASHA_")}
 
 
 @pytest.fixture
