@@ -127,12 +127,12 @@ class MemoryStore:
         fresh = [m for m in unique if m.id not in known]
         report["unchanged"] += len(unique) - len(fresh)
         vectors = self.embedder.embed([m.text for m in fresh])
+        known_duplicates = self._duplicates_in_store(fresh, vectors)
         chosen: list[int] = []
         for index, memory in enumerate(fresh):
             same_scope = [i for i in chosen if fresh[i].scope == memory.scope]
-            if same_scope and float(np.max(vectors[same_scope] @ vectors[index])) >= DUPLICATE:
-                report["duplicates"] += 1
-            elif self._nearest(vectors[index], memory.scope) is not None:
+            if index in known_duplicates or (
+                    same_scope and float(np.max(vectors[same_scope] @ vectors[index])) >= DUPLICATE):
                 report["duplicates"] += 1
             else:
                 chosen.append(index)
@@ -143,6 +143,22 @@ class MemoryStore:
                                 metadatas=[_metadata(fresh[i]) for i in batch])
         report["added"] = len(chosen)
         return report
+
+    def _duplicates_in_store(self, memories: list[Memory], vectors: npt.NDArray[np.float32]) -> set[int]:
+        """Indexes of the memories that have a near-duplicate stored in their scope: one query
+        per scope for the whole batch."""
+        duplicates: set[int] = set()
+        if not memories or not self.collection.count():
+            return duplicates
+        by_scope: dict[str, list[int]] = {}
+        for index, memory in enumerate(memories):
+            by_scope.setdefault(memory.scope, []).append(index)
+        for scope, indexes in by_scope.items():
+            found = self.collection.query(query_embeddings=vectors[indexes], n_results=1, where={"scope": scope},
+                                          include=["distances"])
+            duplicates.update(index for index, distances in zip(indexes, found["distances"], strict=True)
+                              if distances and 1 - distances[0] >= DUPLICATE)
+        return duplicates
 
     # -- reading -----------------------------------------------------------------------
     def recall(self, query: str, n: int = 5, scopes: list[str] | None = None, kind: str | None = None) -> list[Hit]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -39,6 +40,15 @@ def _scopes(option: str | None) -> list[str] | None:
     if scope == "all":
         return None
     return [scope] if option is not None else list(dict.fromkeys([scope, GLOBAL]))
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool, table: Callable[[list[dict[str, Any]]], str], none: str) -> None:
+    if as_json:
+        fmt.print_json(rows)
+    elif rows:
+        click.echo(table(rows))
+    else:
+        click.echo(f"{none} (teach one with: overmind akasha remember 'TEXT')")
 
 
 @click.group()
@@ -84,16 +94,10 @@ def remember(text: str, kind: str | None, tags: tuple[str, ...], scope: str | No
 @json_option
 def recall(query: str, count: int, kind: str | None, scope: str | None, as_json: bool) -> None:
     """The memories that best answer QUERY: by meaning, and by its words, with scores and sources."""
-    hits = _request("recall", query=check_text(query), n=count, kind=kind, scopes=_scopes(scope))["hits"]
-    if as_json:
-        fmt.print_json(hits)
-        return
-    if not hits:
-        click.echo("no memories match (teach one with: overmind akasha remember 'TEXT')")
-        return
     from overmind.akasha.views import hits_table
 
-    click.echo(hits_table(hits))
+    hits = _request("recall", query=check_text(query), n=count, kind=kind, scopes=_scopes(scope))["hits"]
+    _print(hits, as_json, hits_table, "no memories match")
 
 
 @akasha.command()
@@ -107,16 +111,10 @@ def ls(kind: str | None, scope: str | None, tag: str | None, limit: int, show_al
     """Memories, the most recently seen first."""
     answer = _request("ls", kind=kind, scopes=_scopes(scope), tag=tag, limit=None if show_all else limit)
     memories = answer["memories"]
-    if as_json:
-        fmt.print_json(memories)
-        return
-    if not memories:
-        click.echo("no memories (teach one with: overmind akasha remember 'TEXT')")
-        return
     from overmind.akasha.views import memories_table
 
-    click.echo(memories_table(memories))
-    if answer["total"] > len(memories):
+    _print(memories, as_json, memories_table, "no memories")
+    if memories and not as_json and answer["total"] > len(memories):
         click.echo(f"({len(memories)} of {answer['total']}; -n N or --all for more)")
 
 
