@@ -47,6 +47,14 @@ def request(op: str, timeout: float = DEFAULT_TIMEOUT, **fields: Any) -> dict[st
     return answer
 
 
+def send(op: str, **fields: Any) -> None:
+    """Hand a request to the service without waiting for its answer: the service (started by its
+    socket if need be) carries it out, and says in its own journal if it could not."""
+    payload = {"op": op, "backend": configured().to_json(), **fields}
+    with _connect(10.0) as sock:
+        sock.sendall((json.dumps(payload, ensure_ascii=False) + "\n").encode())
+
+
 def _connect(timeout: float) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.settimeout(timeout)

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 TASK_CHARS = 400
 RESULT_CHARS = 1500
 LAST_LINES = 5
-FEED_TIMEOUT = 30.0
 
 
 def memory_enabled(mission: Mission) -> bool:
@@ -55,13 +54,13 @@ def _feed(store: Store, mission: Mission, exit: Exit) -> None:
         print("[memory] Akasha is not installed: nothing remembered", flush=True)
         return
     try:
-        answer = client.request("remember", timeout=FEED_TIMEOUT, memories=entries)
+        # Handed over, not waited for: the unit's stop (and `overmind wait`) is not held up by the
+        # embedding, or by a service that has to start first.
+        client.send("remember", memories=entries)
     except OvermindError as error:
         print(f"[memory] nothing remembered: {error.message}", flush=True)
         return
-    ids = ", ".join(r["memory"]["id"] for r in answer["results"])
-    print(f"[memory] remembered {len(entries)} memor{'y' if len(entries) == 1 else 'ies'} of this run ({ids})",
-          flush=True)
+    print(f"[memory] remembering {len(entries)} memor{'y' if len(entries) == 1 else 'ies'} of this run", flush=True)
 
 
 def memories_of_run(mission: Mission, lines: list[str], touches: list[Touch], exit: Exit) -> list[dict[str, object]]:

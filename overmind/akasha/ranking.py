@@ -46,7 +46,7 @@ def keyword_share(terms: list[str], text: str) -> float:
     if not terms:
         return 0.0
     lowered = text.lower()
-    return sum(term in lowered for term in terms) / len(terms)
+    return sum(re.search(rf"\b{re.escape(term)}\b", lowered) is not None for term in terms) / len(terms)
 
 
 def score(semantic: float, terms: list[str], text: str) -> Scored:
@@ -58,4 +58,4 @@ def regex_any(terms: list[str]) -> str:
     """A case-insensitive regular expression matching any of the terms literally (Rust regex syntax,
     which chromadb's $regex uses: only metacharacters are escaped)."""
     escaped = [re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", term) for term in terms]
-    return "(?i)(" + "|".join(escaped) + ")"
+    return r"(?i)\b(" + "|".join(escaped) + r")\b"

@@ -108,6 +108,8 @@ class Service:
             line = await reader.readline()
             if line.strip():
                 answer = await asyncio.get_running_loop().run_in_executor(self.worker, self.answer, line)
+                if not answer.get("ok"):
+                    print(f"request failed: {answer.get('error')}", file=sys.stderr, flush=True)
                 writer.write((json.dumps(answer, ensure_ascii=False, default=str) + "\n").encode())
                 await writer.drain()
         except (ConnectionError, asyncio.LimitOverrunError, ValueError):
