@@ -131,7 +131,7 @@ def consult_cost(env: dict[str, str]) -> tuple[float, float]:
         subprocess.run(["git", "-C", cwd, *args], check=True, capture_output=True)
     code = """
 import sys, time
-from overmind.providers import AgentOptions
+from overmind.agent_options import AgentOptions
 from overmind.store import Mission
 from overmind.wrapper.session import AgentSession  # noqa: F401 - what a wrapper imports anyway
 mission = Mission("abcd1234", "bench", "u", "task", "claude", "Why does the billing job time out after a deploy?",

@@ -20,7 +20,7 @@ from overmind.akasha.model import GLOBAL
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
-    from overmind.providers import AgentOptions
+    from overmind.agent_options import AgentOptions
     from overmind.store import Mission
 
 CONSULT_TIMEOUT = 10.0

@@ -84,8 +84,8 @@ def _token(given: str | None, needed: bool) -> str | None:
 def serve(host: str, port: int, token: str | None, path: Path | None) -> Served:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+    from overmind.mission.units import python_command, quote_exec_arg
     from overmind.rituals.unitfiles import MARKER, TEMPLATES, write
-    from overmind.units import python_command, quote_exec_arg
 
     host = _check_host(host)
     data = (path or state_dir() / "akasha" / "cortex").expanduser().resolve()

@@ -33,7 +33,7 @@ _SD_LISTEN_FDS_START = 3
 
 
 def idle_timeout() -> float:
-    from overmind.spec import parse_duration
+    from overmind.quantities import parse_duration
 
     text = os.environ.get("OVERMIND_AKASHA_IDLE")
     return parse_duration(text, "OVERMIND_AKASHA_IDLE") if text else DEFAULT_IDLE

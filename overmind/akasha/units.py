@@ -23,9 +23,9 @@ _PASSED_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_AKASHA_ID
 def render() -> dict[str, str]:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+    from overmind.mission.units import python_command, quote_assignment
     from overmind.rituals.unitfiles import MARKER, TEMPLATES
     from overmind.store import state_dir
-    from overmind.units import python_command, quote_assignment
 
     env = {key: os.environ[key] for key in _PASSED_ENV if os.environ.get(key)}
     env["OVERMIND_STATE_DIR"] = str(state_dir().resolve())

@@ -128,7 +128,7 @@ def show(memory_id: str, as_json: bool) -> None:
         fmt.print_json(memory)
         return
     from overmind.akasha.views import memory_fields
-    from overmind.cli.missions import print_fields
+    from overmind.cli.output import print_fields
 
     print_fields(memory_fields(memory))
     click.echo()
@@ -213,7 +213,7 @@ def stats(as_json: bool) -> None:
         fmt.print_json(data)
         return
     from overmind.akasha.views import age
-    from overmind.cli.missions import print_fields
+    from overmind.cli.output import print_fields
 
     service = data["service"]
     print_fields([

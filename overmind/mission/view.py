@@ -1,21 +1,47 @@
-"""A mission as `ps` and `info` show it: its record joined with its unit's live properties."""
+"""A mission as every front end shows it: its record joined with its unit's live properties."""
 
 from __future__ import annotations
 
 import time
 from typing import Any, NamedTuple
 
-from overmind.status import Status
+from overmind.mission.status import Status
 from overmind.store import Mission
 
 
 class MissionView(NamedTuple):
-    """A mission as `ps` and `info` show it: the record joined with its unit's live state."""
+    """A mission as `ps`, `info`, the dashboard and the TUI show it. `unit` holds systemd's
+    properties of its unit by systemd's names (empty once the unit is gone)."""
 
     mission: Mission
     status: Status
     unit: dict[str, str]
     session_id: str | None = None  # the agent's conversation, once it has one
+
+    @property
+    def kind(self) -> str:
+        return "mission"
+
+    # -- what every view (missions and blueprints alike) tells ---------------------------
+    @property
+    def id(self) -> str:
+        return self.mission.id
+
+    @property
+    def name(self) -> str:
+        return self.mission.name
+
+    @property
+    def type(self) -> str:
+        return self.mission.type
+
+    @property
+    def parent(self) -> str | None:
+        return self.mission.parent
+
+    @property
+    def created_at(self) -> float:
+        return self.mission.created_at
 
     @property
     def activity(self) -> str | None:
@@ -38,16 +64,34 @@ class MissionView(NamedTuple):
         # start limit refused.
         if self.status.finished:
             return max(self.mission.exit_count - 1, 0)
-        return self._int("NRestarts") or self.mission.exit_count
+        # The runs that ended before this one started (while a run is ending, its own record may
+        # already be written), or systemd's count if higher (cgroupfs readings have none).
+        last, mono = self.mission.last_exit, self._int("ExecMainStartTimestampMonotonic")
+        current_started = time.time() - (time.monotonic() - mono / 1e6) if mono else None
+        ended_now = last is not None and current_started is not None and last.at > current_started
+        return max(self._int("NRestarts") or 0, self.mission.exit_count - ended_now)
 
     @property
     def os_pid(self) -> int | None:
-        return (self._int("MainPID") or None) if not self.status.finished else None
+        if not self.status.finished:
+            return self._int("MainPID") or None
+        return self.mission.last_exit.pid if self.mission.last_exit else None
 
     @property
     def started_at(self) -> float | None:
+        """When the current run started, or for a finished mission its last run."""
         stamp = self.unit.get("ExecMainStartTimestamp", "")
+        if stamp.startswith("@") and not self.status.finished:
+            return float(stamp[1:])
+        last = self.mission.last_exit
+        if last is not None and last.started_at is not None:
+            return last.started_at
         return float(stamp[1:]) if stamp.startswith("@") else None
+
+    @property
+    def finished_at(self) -> float | None:
+        last = self.mission.last_exit
+        return last.at if last is not None and self.status.finished else None
 
     @property
     def uptime(self) -> float | None:
@@ -67,9 +111,13 @@ class MissionView(NamedTuple):
         nsec = self._int("CPUUsageNSec")
         if nsec is not None:
             return nsec / 1e9
-        return _unified_cpu_seconds(self.unit.get("ControlGroup", ""))
+        from overmind.systemd.accounting import cpu_usage_usec
+
+        usec = cpu_usage_usec(self.unit.get("ControlGroup", "")) if self.unit.get("ControlGroup") else None
+        return usec / 1e6 if usec is not None else None
 
     def to_json(self) -> dict[str, Any]:
+        """The shape of `ps --json`, `info --json` and the dashboard's /api/v1/missions (docs/json.md)."""
         m = self.mission
         spec = m.spec
         return {
@@ -77,31 +125,14 @@ class MissionView(NamedTuple):
             "status": self.status.state, "reason": self.status.reason or None,
             "exit_code": self.status.exit_code if self.status.finished else None,
             "restarts": self.restarts, "restart_policy": spec.get("restart", {}).get("policy", "never"),
-            "uptime_s": _round(self.uptime), "memory_bytes": self.memory, "cpu_s": _round(self.cpu_seconds),
+            "uptime_s": rounded(self.uptime), "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds),
             "os_pid": self.os_pid, "unit": m.unit, "cgroup": self.unit.get("ControlGroup") or None,
             "command": m.command, "cwd": m.cwd, "parent": m.parent,
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
-            "created_at": m.created_at, "started_at": self.started_at,
-            "finished_at": m.last_exit.at if m.last_exit and self.status.finished else None,
+            "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
         }
 
 
-def _round(value: float | None) -> float | None:
+def rounded(value: float | None) -> float | None:
     return round(value, 3) if value is not None else None
-
-
-def _unified_cpu_seconds(cgroup: str) -> float | None:
-    """cgroup2 keeps usage_usec in every cgroup's cpu.stat, even where systemd's accounting
-    cannot (hybrid hierarchies with cpu and cpuacct mounted apart report CPUUsageNSec unset)."""
-    if not cgroup:
-        return None
-    for root in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
-        try:
-            with open(f"{root}{cgroup}/cpu.stat") as f:
-                for line in f:
-                    if line.startswith("usage_usec "):
-                        return int(line.split()[1]) / 1e6
-        except OSError:
-            continue
-    return None
