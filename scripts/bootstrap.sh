@@ -28,4 +28,5 @@ python3 -m venv .venv
 ./scripts/install-claude.sh
 ./scripts/install-podman.sh  # container services, and the real-host test rig
 ./scripts/install-packaging.sh  # make deb, the rig's debootstrap, vagrant validate
+./scripts/install-akasha.sh  # the shared memory: chromadb, the MCP SDK and an offline embedding model
 ./scripts/install-dashboard-test-deps.sh

@@ -29,6 +29,7 @@ COMMAND_MODULES = {
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
     "setup": "setup", "completion": "completion",
+    "akasha": "akasha",
     "dashboard": "dashboard",
 }
 

@@ -148,7 +148,7 @@ def subscribe(ref: str, after: int | None = None, store: Store | None = None) ->
         if listens:
             channel, ended = reach(mission, None, store)
         else:  # no wrapper, no events: only the end
-            finished = wait_for_end([mission], None, store)
+            finished = wait_for_end([mission], None)
             channel, ended = None, finished[0] if finished else None
         if channel is not None:
             with channel:

@@ -149,8 +149,10 @@ class Feed:
     def _refresh(self, units: set[str], store_changed: bool) -> list[Change]:
         """Read afresh the missions behind `units` (and, after a store write, those whose records
         changed, appeared or went); return what is new."""
+        from overmind.names import unit_prefix
         from overmind.systemd.signals import RELOADED
 
+        ritual_units = f"{unit_prefix()}-ritual-"
         store = self._store_now()
         now = time.time()
         everything = records(store)
@@ -176,7 +178,7 @@ class Feed:
         for view in views(chosen, store) if chosen else []:
             changes.extend(self._compare(view, by_id[view.id], now))
         # A ritual's runs are recorded when its service stops, which the manager signals.
-        if self.with_rituals and ({u for u in units if "-ritual-" in u} or RELOADED in units):
+        if self.with_rituals and (any(u.startswith(ritual_units) for u in units) or RELOADED in units):
             changes.extend(self._ritual_changes(now))
         return changes
 
@@ -215,10 +217,13 @@ class Feed:
 
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
-        ours = units_of_this_prefix()
+        from overmind.names import unit_prefix
+        from overmind.systemd.signals import RELOADED
+
+        ours = (unit_prefix() + "@", unit_prefix() + "-")  # missions; rituals, blueprints' slices
         async for units in self.signals.batches():
-            # The manager may be shared (other prefixes, other programs): their units are not news.
-            mine = {unit for unit in units if ours(unit)}
+            # Other users of the manager (other prefixes, the system's own units) are no news here.
+            mine = {u for u in units if u.startswith(ours) or u == RELOADED}
             if mine:
                 await self._publish(mine, store_changed=False)
 
@@ -230,18 +235,6 @@ class Feed:
         for change in await asyncio.to_thread(self._refresh, units, store_changed):
             for queue in self.consumers:
                 queue.put_nowait(change)
-
-
-def units_of_this_prefix() -> Callable[[str], bool]:
-    """Whether a unit is one of this unit prefix's missions, rituals, slices or blueprint applies,
-    or stands for the manager's reload."""
-    from overmind.mission.tree import root_slice
-    from overmind.names import unit_prefix
-    from overmind.systemd.signals import RELOADED
-
-    prefix, slices = unit_prefix(), root_slice().removesuffix(".slice")
-    starts = (f"{prefix}@", f"{prefix}-", f"{slices}.slice", f"{slices}-")
-    return lambda unit: unit == RELOADED or unit.startswith(starts)
 
 
 def _kind(record: Record) -> str:

@@ -9,10 +9,11 @@ from pathlib import Path
 from overmind import names
 from overmind.errors import NotFound, OvermindError
 from overmind.rituals import unitfiles
-from overmind.rituals.model import Ritual, RitualSpec, unit_dir
+from overmind.rituals.model import Ritual, RitualSpec
 from overmind.store import Store, state_dir
 from overmind.systemd import manager
 from overmind.systemd.manager import ACTIVE_STATES
+from overmind.systemd.unitfiles import unit_dir
 
 
 class RitualNotFound(NotFound):

@@ -122,15 +122,3 @@ def test_a_saved_address_comes_back_and_a_broken_one_falls_back(tmp_path: Path,
     (tmp_path / "dashboard.json").write_text("{not json")
     assert dashboard_unit.saved() == dashboard_unit.Address()
 
-
-def test_the_feed_hears_only_this_prefixs_units(monkeypatch: pytest.MonkeyPatch) -> None:
-    from overmind.control.feed import units_of_this_prefix
-    from overmind.systemd.signals import RELOADED
-
-    monkeypatch.setenv("OVERMIND_UNIT_PREFIX", "om-a1")
-    ours = units_of_this_prefix()
-    for unit in ("om-a1@build.service", "om-a1-ritual-nightly.timer", "om\\x2da1.slice",
-                 "om\\x2da1-1a2b3c4d.slice", "om-a1-apply@pipe.0123.service", RELOADED):
-        assert ours(unit), unit
-    for unit in ("om-a12@build.service", "om\\x2da12.slice", "dbus.service", "other@om-a1.service"):
-        assert not ours(unit), unit
