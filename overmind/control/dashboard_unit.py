@@ -101,37 +101,33 @@ class Installed(NamedTuple):
 
 def render(chosen: Address) -> dict[str, str]:
     """{unit file name: content} of the socket and the service."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    from overmind.mission.units import quote_assignment, quote_exec_arg
-    from overmind.rituals.unitfiles import MARKER, TEMPLATES
+    from overmind.systemd.unitfiles import quote_assignment, quote_exec_arg
+    from overmind.systemd.unitfiles import render as render_template
 
     socket, service = names.dashboard_unit("socket"), names.dashboard_unit("service")
     env = {"OVERMIND_STATE_DIR": str(state_dir().resolve()), "OVERMIND_UNIT_PREFIX": names.unit_prefix(),
            **{key: os.environ[key] for key in ("PATH", "LANG", "XDG_CONFIG_HOME") if key in os.environ}}
     argv = [sys.executable, "-m", "overmind", "dashboard", "--socket-activated", f"--idle-exit={IDLE_EXIT}",
             *(f"--allow-host={name}" for name in chosen.allowed_hosts)]
-    jinja = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
-                        autoescape=False)
-    common = {"marker": MARKER, "socket": socket, "service": service}
+    common = {"socket": socket, "service": service}
     return {
-        socket: jinja.get_template("dashboard.socket.j2").render(**common, address=chosen.listen),
-        service: jinja.get_template("dashboard.service.j2").render(
-            **common, idle=IDLE_EXIT, environment=[quote_assignment(k, v) for k, v in env.items()],
-            exec_start=" ".join(quote_exec_arg(arg) for arg in argv)),
+        socket: render_template("dashboard.socket.j2", **common, address=chosen.listen),
+        service: render_template("dashboard.service.j2", **common, idle=IDLE_EXIT,
+                                 environment=[quote_assignment(k, v) for k, v in env.items()],
+                                 exec_start=" ".join(quote_exec_arg(arg) for arg in argv)),
     }
 
 
 def install(chosen: Address) -> Installed:
     """Write and enable the socket (replacing an earlier install's), stopping a running dashboard
     so the next connection starts one on the new address."""
-    from overmind.rituals.unitfiles import write
     from overmind.systemd import manager
+    from overmind.systemd.unitfiles import write
 
     if chosen.port == 0:
         raise OvermindError("the installed dashboard needs a fixed --port", hint=f"e.g. --port {DEFAULT_PORT}")
     socket, service = names.dashboard_unit("socket"), names.dashboard_unit("service")
-    paths = write(render(chosen))
+    paths = write(render(chosen), hint="it is not the dashboard's: move it away, or use another OVERMIND_UNIT_PREFIX")
     save(chosen)
     manager.systemctl("stop", service, socket, check=False)
     manager.systemctl("daemon-reload")
@@ -146,12 +142,10 @@ def install(chosen: Address) -> Installed:
 
 def remove() -> list[Path]:
     """Stop and disable the dashboard's units and delete their files (only files overmind wrote)."""
-    from overmind.rituals import unitfiles
-    from overmind.rituals.model import unit_dir
-    from overmind.systemd import manager
+    from overmind.systemd import manager, unitfiles
 
     socket, service = names.dashboard_unit("socket"), names.dashboard_unit("service")
-    paths = [unit_dir() / socket, unit_dir() / service]
+    paths = [unitfiles.unit_dir() / socket, unitfiles.unit_dir() / service]
     if not any(unitfiles.is_ours(path) for path in paths):
         raise OvermindError("the dashboard is not installed", hint="overmind dashboard install")
     manager.systemctl("disable", "--now", socket, check=False)
