@@ -128,17 +128,32 @@ def view(record: Record, store: Store | None = None) -> View:
     return MissionView(record, derive(record, props), props or {}, session)
 
 
-def views(chosen: Sequence[Record], store: Store | None = None) -> list[View]:
-    """Many missions and blueprints at once, from the fast cgroupfs-based reading of their units."""
-    if not chosen:
-        return []
-    store = store or shared()
+def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
+    """The missions whose units a view of `chosen` reads: the chosen missions, and every agent of
+    a chosen blueprint or of a chosen agent's blueprint (an agent's state depends on the others')."""
     blueprint_ids = {r.id for r in chosen if isinstance(r, Blueprint)}
     blueprint_ids |= {r.parent for r in chosen if isinstance(r, Mission) and _is_member(r) and r.parent}
     members = {bid: store.children(bid) for bid in blueprint_ids}
     missions = {r.id: r for r in chosen if isinstance(r, Mission)}
     missions.update({m.id: m for group in members.values() for m in group})
-    plain = _mission_views(list(missions.values()), store)
+    return missions, members
+
+
+def units_behind(chosen: Sequence[Record], store: Store | None = None) -> list[str]:
+    """The units `views(chosen)` reads, for a caller that reads them itself (the change feed)."""
+    return sorted({m.unit for m in _missions_behind(chosen, store or shared())[0].values()})
+
+
+def views(chosen: Sequence[Record], store: Store | None = None,
+          units: dict[str, dict[str, str]] | None = None) -> list[View]:
+    """Many missions and blueprints at once, from the fast cgroupfs-based reading of their units,
+    or from `units`: the loaded units among `units_behind(chosen)` with their properties."""
+    if not chosen:
+        return []
+    store = store or shared()
+    missions, members = _missions_behind(chosen, store)
+    blueprint_ids = set(members)
+    plain = _mission_views(list(missions.values()), store, units)
     if not blueprint_ids:
         return [plain[r.id] for r in chosen]
     from overmind.blueprint.progress import BlueprintView, refine_members, summarize
@@ -158,8 +173,9 @@ def views(chosen: Sequence[Record], store: Store | None = None) -> list[View]:
 FEW = 8  # up to this many missions, asking systemd about their units alone is quicker than a listing
 
 
-def _mission_views(missions: list[Mission], store: Store) -> dict[str, MissionView]:
-    live = _live_units(missions)
+def _mission_views(missions: list[Mission], store: Store,
+                   units: dict[str, dict[str, str]] | None = None) -> dict[str, MissionView]:
+    live = units if units is not None else _live_units(missions)
     # Read the records after the units: a unit is gone only once its end hook has written the
     # run's record, so a record read now has every end that a missing unit implies.
     fresh = {m.id: m for m in store.missions(m.id for m in missions)}
