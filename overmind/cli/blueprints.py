@@ -62,7 +62,7 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     applied = blueprints.apply(blueprint, prune=prune, on_wait=waiting)
     record = applied.record
     if as_json and not wait_:
-        fmt.print_json({"id": record.id, "name": record.name, **applied.plan.to_json()})
+        fmt.print_json({**applied.plan.to_json(), "id": record.id, "name": record.name})
     elif not as_json:
         click.echo(_summary(applied))
     if not wait_:

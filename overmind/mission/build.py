@@ -22,7 +22,8 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
                activity_timeout: str | None = None, provider: str = "raw", restart: str = "never",
                max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                backoff_max: str | None = None, parent: str | None = None, max_children: int | None = None,
-               max_cost_usd: float | None = None, check_installed: bool = True, **agent: Any) -> MissionSpec:
+               max_cost_usd: float | None = None, check_installed: bool = True, no_memory: bool = False,
+               **agent: Any) -> MissionSpec:
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
     For an agent, the words are its prompt, and its CLI must be installed (`check_installed`)."""
     from overmind.providers import check_agent_spec, require_installed
@@ -60,6 +61,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         parent=parent,
         max_children=max_children,
         max_cost_usd=max_cost_usd,
+        memory=not no_memory,
     )
     check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
     if spec.provider != "raw" and check_installed:
@@ -76,6 +78,7 @@ def as_agent_run(spec: MissionSpec) -> MissionSpec:
     argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
     argv += [f"{flag}={value}" for flag, value in agent_flags(spec.agent)]
     argv += [f"--env={key}={value}" for key, value in spec.env.items()]
+    argv += [] if spec.memory else ["--no-memory"]
     return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))
 
 

@@ -67,6 +67,7 @@ class MissionSpec:
     max_children: int | None = None  # cap on this mission's whole subtree
     max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
+    memory: bool = True  # agents consult and feed Akasha, the shared memory (--no-memory: neither)
 
     def __post_init__(self) -> None:
         if self.provider == "raw" and not self.command.strip():

@@ -101,6 +101,13 @@ class UnitSignals:
         await self.bus.call(Message(destination=SYSTEMD, path=MANAGER_PATH, interface=f"{SYSTEMD}.Manager",
                                     member="Subscribe"))
 
+    async def read_units(self, units: list[str], properties: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """These units' properties over this connection (see systemd/properties.py)."""
+        from overmind.systemd.properties import read_units
+
+        assert self.bus is not None
+        return await read_units(self.bus, units, properties)
+
     def close(self) -> None:
         if self.bus is not None:
             self.bus.disconnect()

@@ -3,7 +3,8 @@ every view live.
 
 Startup shows the missions from one listing (ps's fast path), then opens the change feed; from
 then on rows change when systemd signals (via the feed), not on a timer. Memory and CPU change
-without any signal, so the running missions' figures are read again every few seconds.
+without any signal, so the running missions' figures are read again from cgroupfs every few
+seconds (no systemd call).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FLUSH_S = 0.03  # changes arriving within this are shown in one redraw
-RESOURCES_S = 5.0  # how often the running missions' memory and CPU are read again
+RESOURCES_S = 2.0  # how often the running missions' memory and CPU are read again (cgroupfs only)
 COSTS_S = 2.0  # after an agent's change, read what agents spent at most this often
 
 
@@ -167,9 +168,9 @@ class Nexus(App[None]):
             self.run_worker(self._reread(running), exit_on_error=False, group="reread", exclusive=True)
 
     async def _reread(self, running: list[View]) -> None:
-        from overmind.control.missions import reread
+        from overmind.control.usage import refresh
 
-        for view in await self.attempt(reread, running) or []:
+        for view in await self.attempt(refresh, running) or []:
             if view.id in self.views:
                 self.views[view.id] = view
                 if self._dirty is not None:

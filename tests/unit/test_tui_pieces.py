@@ -1,5 +1,4 @@
-"""The TUI's pure pieces: commands and aliases, the filter, DAG stages, and the control layer's
-arrangement of views that the TUI shares with `ps`."""
+"""The TUI's pure pieces: commands and aliases, the filter, DAG stages, and counting held views."""
 
 from __future__ import annotations
 
@@ -7,7 +6,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from overmind.control.missions import arrange, tally
+from overmind.control.missions import tally
 from overmind.errors import OvermindError
 from overmind.mission.status import Status
 from overmind.tui import commands
@@ -52,20 +51,9 @@ def test_dag_stages_put_each_agent_one_past_its_latest_dependency() -> None:
 
 
 class _View(NamedTuple):
-    id: str
-    parent: str | None
-    created_at: float
     status: Status
 
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id}
 
-
-def test_views_already_read_are_arranged_as_ps_lists_them() -> None:
-    views: list[Any] = [_View("a", None, 1, Status("stopped")), _View("b", None, 2, Status("running")),
-                        _View("c", "b", 3, Status("running")), _View("d", None, 4, Status("killed"))]
-    assert [r.view.id for r in arrange(views, views)] == ["b", "c", "a"]
-    tree = arrange(views, views, include_killed=True, tree=True)
-    assert [(r.lead, r.view.id) for r in tree] == [("", "a"), ("", "b"), ("└─ ", "c"), ("", "d")]
-    assert tree[1].children == ("c",)
-    assert tally(views) == {"killed": 1, "running": 2, "stopped": 1}
+def test_views_already_read_are_counted_by_status() -> None:
+    views: list[Any] = [_View(Status("running")), _View(Status("killed")), _View(Status("running"))]
+    assert tally(views) == {"killed": 1, "running": 2}

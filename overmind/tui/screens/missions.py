@@ -76,8 +76,7 @@ class Missions(View):
     def _arranged(self) -> list[Row]:
         from overmind.control.missions import arrange
 
-        known = list(self.nexus.views.values())
-        rows = arrange(known, known, self.include_killed, self.as_tree)
+        rows = arrange(list(self.nexus.views.values()), self.include_killed, self.as_tree)
         return [row for row in rows if self.filter.keeps(*cells.searchable(row))]
 
     def _cells(self, row: Row) -> list[str | Text]:

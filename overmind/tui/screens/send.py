@@ -14,6 +14,8 @@ from textual.widgets import Input, Label, RichLog
 
 from overmind.tui.failures import one_line
 
+PART_STYLES = {"tool": "cyan", "tool output": "dim", "tool error": "red", "denied": "bold red", "session": "dim"}
+
 
 class Send(ModalScreen[None]):
     DEFAULT_CSS = """
@@ -63,14 +65,16 @@ class Send(ModalScreen[None]):
 
         reply = self.query_one(RichLog)
         try:
-            async for said in agents.conversation(self.ref, after):
-                if said.ended is not None:
-                    reply.write(Text(f"the session has ended: {said.ended}", style="bold red"))
-                    return
-                for line in said.lines:
-                    reply.write(line)
-                if said.result is not None:
-                    reply.write(Text(said.result.summary(), style="red" if said.result.is_error else "green"))
+            async for step in agents.follow_timeline(self.ref, after):
+                for kind, text in step.parts:
+                    if kind == "you":
+                        continue  # shown as it was sent
+                    if kind == "exit":
+                        reply.write(Text(f"the session has ended: {text}", style="bold red"))
+                        return
+                    reply.write(Text(f"[{kind}] {text}", style=PART_STYLES.get(kind, "")) if kind != "text" else text)
+                if step.result is not None:
+                    reply.write(Text(step.result.summary(), style="red" if step.result.is_error else "green"))
         except Exception as failure:
             self.query_one("#error", Label).update(one_line(failure))
 
