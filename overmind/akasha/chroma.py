@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind.akasha import INSTALL_HINT, AkashaError
 from overmind.akasha.config import Backend, local_path
-from overmind.akasha.store import COLLECTION
+
+if TYPE_CHECKING:
+    from overmind.akasha.embedder import Embedder
 
 HTTP_TIMEOUT = float(os.environ.get("OVERMIND_AKASHA_HTTP_TIMEOUT") or 10)  # seconds per request to a server
 CONNECT_TIMEOUT = 3.0
-_SPACE = {"hnsw": {"space": "cosine"}}
 
 
 def _chromadb() -> Any:
@@ -31,11 +32,15 @@ def _chromadb() -> Any:
     return chromadb
 
 
-def open_collection(backend: Backend) -> Any:
-    return _open_remote(backend) if backend.url else _open_local(local_path())
+def open_collection(backend: Backend, embedder: Embedder) -> Any:
+    """The memories' collection, made with the embedder's model (a local one out of date is rebuilt:
+    see layout.py)."""
+    return _open_remote(backend, embedder) if backend.url else _open_local(local_path(), embedder)
 
 
-def _open_local(path: Path) -> Any:
+def _open_local(path: Path, embedder: Embedder) -> Any:
+    from overmind.akasha.layout import open_current
+
     chromadb = _chromadb()
     database = path / "chroma.sqlite3"
     if path.exists() and not path.is_dir():
@@ -45,12 +50,16 @@ def _open_local(path: Path) -> Any:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         client = chromadb.PersistentClient(path=str(path), settings=_settings(chromadb))
-        return client.get_or_create_collection(COLLECTION, embedding_function=None, configuration=_SPACE)
+        return open_current(client, embedder, local=True, where=str(path))
+    except AkashaError:
+        raise
     except Exception as exc:  # chromadb raises many kinds: every one means the same to the user
         raise _damaged(path, _first_line(exc)) from exc
 
 
-def _open_remote(backend: Backend) -> Any:
+def _open_remote(backend: Backend, embedder: Embedder) -> Any:
+    from overmind.akasha.layout import open_current
+
     chromadb = _chromadb()
     from urllib.parse import urlsplit
 
@@ -70,7 +79,9 @@ def _open_remote(backend: Backend) -> Any:
         session = getattr(getattr(client, "_server", None), "_session", None)
         if isinstance(session, httpx.Client):
             session.timeout = timeout
-        return client.get_or_create_collection(COLLECTION, embedding_function=None, configuration=_SPACE)
+        return open_current(client, embedder, local=False, where=backend.url)
+    except AkashaError:
+        raise
     except Exception as exc:
         raise unreachable(backend, exc) from exc
 

@@ -9,6 +9,7 @@ same vectors an order of magnitude faster.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from pathlib import Path
@@ -54,13 +55,24 @@ def model_files() -> tuple[Path, Path]:
     return model, tokenizer
 
 
+def model_name(model: Path) -> str:
+    """What collections are stamped with: the packaged model's name, or for a model of one's own
+    (OVERMIND_AKASHA_MODEL_DIR) its directory's name and a fingerprint of the file, so vectors of
+    two different models never meet in one collection."""
+    if not os.environ.get("OVERMIND_AKASHA_MODEL_DIR"):
+        return MODEL_NAME
+    digest = hashlib.sha256(str(model.stat().st_size).encode())
+    with model.open("rb") as f:
+        digest.update(f.read(1 << 20))
+    return f"{model.parent.name}-{digest.hexdigest()[:12]}"
+
+
 class Embedder:
     """Texts -> unit vectors (float32, DIMENSIONS wide), so a dot product is the cosine."""
 
-    name = MODEL_NAME
-
     def __init__(self, threads: int | None = None) -> None:
         model, tokenizer_file = model_files()
+        self.name = model_name(model)
         try:
             import onnxruntime
             from tokenizers import Tokenizer

@@ -51,10 +51,9 @@ class Handlers:
     def op_status(self, request: dict[str, Any]) -> dict[str, Any]:
         import os
 
-        from overmind.akasha.embedder import MODEL_NAME
-
         return {"pid": os.getpid(), "rss": self.service.rss(), "uptime": time.time() - self.service.started,
-                "idle_timeout": self.service.idle, "model": MODEL_NAME,
+                "idle_timeout": self.service.idle,
+                "model": self.service.model_name(),
                 "backends": [backend.describe() for backend in self.service.stores]}
 
     def op_remember(self, store: MemoryStore, request: dict[str, Any]) -> dict[str, Any]:

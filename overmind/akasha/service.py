@@ -59,13 +59,21 @@ class Service:
             self._embedder = Embedder()
         return self._embedder
 
+    def model_name(self) -> str:
+        """The model's name, without loading it for that (a model of one's own is named once loaded)."""
+        if self._embedder is not None:
+            return str(self._embedder.name)
+        from overmind.akasha.embedder import MODEL_NAME
+
+        return MODEL_NAME
+
     def store(self, backend: Backend) -> MemoryStore:
         if backend not in self.stores:
             from overmind.akasha.chroma import open_collection
             from overmind.akasha.store import MemoryStore
 
             embedder = self.embedder()
-            self.stores[backend] = MemoryStore(open_collection(backend), embedder)
+            self.stores[backend] = MemoryStore(open_collection(backend, embedder), embedder)
         return self.stores[backend]
 
     def forget_store(self, backend: Backend) -> None:

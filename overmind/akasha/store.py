@@ -23,11 +23,9 @@ if TYPE_CHECKING:
 
     from overmind.akasha.embedder import Embedder
 
-COLLECTION = "overmind-memories"
 DUPLICATE = 0.95  # cosine similarity at which a memory counts as one already known in its scope
-# chromadb's HNSW search, asked for a few neighbours among 10,000 similar texts, missed the true
-# nearest one for most queries of the labelled set; asked for 150 or more it returned it first
-# (recall@3 0.32 -> 0.67, benchmarks/akasha.py). So every search asks for this many and ranks here.
+# Every search asks chromadb for this many neighbours and ranks them here: enough that filtering
+# by scope and kind afterwards rarely needs a second, filtered search.
 CANDIDATES = 200
 _PAGE = 1000
 _Row = tuple[str, str | None, dict[str, Any]]  # id, text (if asked for), metadata

@@ -38,7 +38,7 @@ async def read_units(bus: MessageBus, units: Sequence[str], properties: Sequence
 async def _read_unit(bus: MessageBus, unit: str, properties: Sequence[str]) -> dict[str, str]:
     from dbus_fast import Message, MessageType
 
-    from overmind.systemd.signals import unit_object_path
+    from overmind.systemd.objects import unit_object_path
 
     wanted = set(properties)
     shown: dict[str, str] = {}

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from overmind.systemd.signals import unit_object_path
+from overmind.systemd.objects import unit_object_path
 from tests.helpers import Overmind, die_with_parent, must, wait_until
 
 LATENCY_S = 0.2
