@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 SYSTEMD = "org.freedesktop.systemd1"
 INTERFACES = (f"{SYSTEMD}.Unit", f"{SYSTEMD}.Service")
+IN_FLIGHT = 8
 
 
 def as_shown(name: str, value: Any) -> str:
@@ -31,7 +32,15 @@ def as_shown(name: str, value: Any) -> str:
 
 async def read_units(bus: MessageBus, units: Sequence[str], properties: Sequence[str]) -> dict[str, dict[str, str]]:
     """The `properties` of each loaded unit among `units`, by unit name (units not loaded are left out)."""
-    found = await asyncio.gather(*(_read_unit(bus, unit, properties) for unit in units))
+    # A few calls in flight at once: enough to overlap the round trips, few enough that the bus
+    # socket's buffer never fills (dbus-fast then fails its write with EAGAIN).
+    gate = asyncio.Semaphore(IN_FLIGHT)
+
+    async def read(unit: str) -> dict[str, str]:
+        async with gate:
+            return await _read_unit(bus, unit, properties)
+
+    found = await asyncio.gather(*(read(unit) for unit in units))
     return {unit: props for unit, props in zip(units, found, strict=True) if props.get("LoadState") == "loaded"}
 
 
