@@ -21,6 +21,8 @@ from overmind.systemd.journal import Entry, format_entry
 # journald's cursors: `s=<hex>;i=<hex>;b=<hex>;m=<hex>;t=<hex>;x=<hex>`
 CURSOR = re.compile(r"[a-z]=[0-9a-f]{1,64}(;[a-z]=[0-9a-f]{1,64}){0,15}")
 
+RECENT = 10.0  # seconds after a run's end during which reading its lines first syncs journald
+
 __all__ = ["Entry", "Selection", "earlier", "follow", "format_entry", "lines", "parse_since", "select", "to_json"]
 
 
@@ -61,8 +63,18 @@ def lines(selection: Selection, count: int | None = None, since: float | None = 
           follow: bool = False) -> Iterator[Entry]:
     """The selection's lines in time order (the last `count`, those after `since`); with follow,
     then every new line as journald writes it (journalctl waits on inotify: no polling)."""
+    if _ended_lately(selection):
+        journal.sync()
     found = journal.entries(selection.missions, selection.known, lines=count, since=since, follow=follow)
     return (selection.labelled(entry) for entry in found)
+
+
+def _ended_lately(selection: Selection) -> bool:
+    """A run ended in the last seconds: journald may still hold its last lines in stream buffers
+    (a last line without a newline waits for its stream's end), so `wait X && logs X` asks
+    journald to write them out first. Only then: the sync costs a few milliseconds."""
+    now = time.time()
+    return any(m.last_exit is not None and now - m.last_exit.at < RECENT for m in selection.missions)
 
 
 def earlier(selection: Selection, cursor: str, count: int) -> list[Entry]:

@@ -11,6 +11,10 @@
 # of well under PIPE_BUF bytes: lines of units ending at once never interleave, and a killed hook
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
 # the restart number and the backoff. What this prints goes to the mission's journal.
+#
+# These run for every start and end of every mission, so they start no other program on the way
+# (stopping hundreds of missions at once is bounded by them): times are the kernel's uptime with
+# the boot's id, read by the shell itself, and turned into dates when the line is read.
 
 set -u
 verb=$1
@@ -19,16 +23,10 @@ dir=${OVERMIND_STATE_DIR:?}/runs
 log=$dir/log
 ended_file=$dir/$mission.ended
 run=${INVOCATION_ID:--}
-
-now() {
-    date +%s.%N
-}
-
-ended() {
-    count=0
-    [ -f "$ended_file" ] && read -r count <"$ended_file"
-    echo "${count:-0}"
-}
+read -r now _ </proc/uptime
+read -r boot </proc/sys/kernel/random/boot_id
+ended=0
+[ -f "$ended_file" ] && read -r ended <"$ended_file"
 
 memory_limit_hit() {
     # The kernel's OOM killer fired in this cgroup: cgroup v2 memory.events or v1 memory.oom_control.
@@ -51,15 +49,14 @@ memory_limit_hit() {
 case $verb in
 start)
     [ -d "$dir" ] || mkdir -p "$dir"
-    restart=$(ended)
-    if [ "$restart" -gt 0 ]; then
+    if [ "${ended:-0}" -gt 0 ]; then
         backoff=${2:-0}
         ceiling=${3:-0}
         if [ "$backoff" -gt 0 ]; then
             # systemd waited RestartSec= (the backoff); sleep what backoff * 2^(n-1) adds to it.
             delay=$backoff
             n=1
-            while [ "$n" -lt "$restart" ] && [ "$delay" -lt "$ceiling" ]; do
+            while [ "$n" -lt "$ended" ] && [ "$delay" -lt "$ceiling" ]; do
                 delay=$((delay * 2))
                 n=$((n + 1))
             done
@@ -67,9 +64,10 @@ start)
             extra=$((delay - backoff))
             [ "$extra" -gt 0 ] && sleep "$((extra / 1000)).$(printf %03d $((extra % 1000)))"
         fi
-        echo "--- restart #$restart at $(date -u '+%Y-%m-%d %H:%M:%S UTC') ---"
+        echo "--- restart #$ended at $(date -u '+%Y-%m-%d %H:%M:%S UTC') ---"
+        read -r now _ </proc/uptime  # after the backoff
     fi
-    printf 'start %s %s %s\n' "$mission" "$(now)" "$run" >>"$log"
+    printf 'start %s %s %s %s\n' "$mission" "$now" "$boot" "$run" >>"$log"
     ;;
 pid)
     printf 'pid %s %s %s\n' "$mission" "$run" "${MAINPID:--}" >>"$log"
@@ -82,11 +80,14 @@ end)
     if [ "$result" = oom-kill ] || { [ "$result" != success ] && memory_limit_hit; }; then
         oom=1
     fi
-    # journald may still hold the run's last lines (a last line without a newline waits for the
-    # end of its stream): have it write them before our own line, and that one before the end is
-    # recorded, so `overmind wait X && overmind logs X` shows them all, in order. Asking journald
-    # needs the right to (root has it); elsewhere this is skipped.
-    journalctl --sync >/dev/null 2>&1
+    # journald may still hold the run's last lines (a last line without a newline waits for the end
+    # of its stream): have it write them before our own line, and keep this hook alive until that
+    # line is written too, so `overmind wait X && overmind logs X` shows them all, in order. Each
+    # sync costs journald an fsync, so a run ended from outside by TERM, KILL, INT or HUP (a stop,
+    # a kill: `stop --all` of hundreds at once) skips them. Only root may ask; elsewhere a no-op.
+    sync=journalctl
+    case $code:$status:$oom in killed:TERM:0 | killed:KILL:0 | killed:INT:0 | killed:HUP:0) sync=: ;; esac
+    $sync --sync >/dev/null 2>&1
     if [ "$oom" = 1 ]; then
         echo "--- killed: memory limit reached (MemoryMax) ---"
     elif [ "$result" = watchdog ]; then
@@ -100,10 +101,10 @@ end)
     else
         echo "--- killed by signal $status ---"
     fi
-    journalctl --sync >/dev/null 2>&1
+    $sync --sync >/dev/null 2>&1
     [ -d "$dir" ] || mkdir -p "$dir"
-    echo "$(($(ended) + 1))" >"$ended_file"
-    printf 'exit %s %s %s %s %s %s %s\n' "$mission" "$(now)" "$run" "${result:--}" "${code:--}" "${status:--}" \
-        "$oom" >>"$log"
+    echo "$((${ended:-0} + 1))" >"$ended_file"
+    printf 'exit %s %s %s %s %s %s %s %s\n' "$mission" "$now" "$boot" "$run" "${result:--}" "${code:--}" \
+        "${status:--}" "$oom" >>"$log"
     ;;
 esac

@@ -2,9 +2,11 @@
 
 Every mission's hooks append lines to one file, `<state dir>/runs/log`:
 
-    start <mission> <epoch> <invocation>
+    start <mission> <uptime> <boot id> <invocation>
     pid   <mission> <invocation> <pid>
-    exit  <mission> <epoch> <invocation> <service result> <exit code> <exit status> <oom 0|1>
+    exit  <mission> <uptime> <boot id> <invocation> <service result> <exit code> <exit status> <oom 0|1>
+
+(the hooks read the kernel's uptime themselves rather than start `date`; it becomes a date here)
 
 so knowing whether anything ended since the last look is one stat(). New lines are read from the
 offset the store remembers, in one transaction with the rows they become: two readers never both
@@ -73,12 +75,13 @@ def _take(store: Store, path: Path, offset: int) -> int:
         data = f.read()
     end = data.rfind(b"\n") + 1  # a line still being written is left for next time
     known = store.mission_ids()
+    clock = _Clock(path)
     for raw in data[:end].splitlines():
         line = _Line(raw.decode("utf-8", errors="replace"))
         if line.mission not in known:
             continue  # a mission forgotten (gc, a blueprint's replaced agent) while its last run ended
         try:
-            _apply(store, line)
+            _apply(store, line, clock)
         except (ValueError, IndexError) as error:
             print(f"overmind: warning: ignored a damaged run record in {path}: {raw[:120]!r} ({error})",
                   file=sys.stderr)
@@ -86,20 +89,44 @@ def _take(store: Store, path: Path, offset: int) -> int:
     return offset + end
 
 
-def _apply(store: Store, line: _Line) -> None:
+def _apply(store: Store, line: _Line, clock: _Clock) -> None:
     words = line.words
     if line.problem:
         raise ValueError(line.problem)
     if line.kind == "start":
-        store.run_started(line.mission, words[3], float(words[2]))
+        store.run_started(line.mission, words[4], clock.epoch(words[2], words[3]))
     elif line.kind == "pid":
         store.run_pid(line.mission, words[2], int(words[3]) if words[3].isdigit() else None)
     elif line.kind == "exit":
-        started, pid = store.run_going(line.mission, words[3])
-        store.record_exit(line.mission, Exit(float(words[2]), _field(words[4]), _field(words[5]), _field(words[6]),
-                                             words[7] == "1", started, pid))
+        started, pid = store.run_going(line.mission, words[4])
+        store.record_exit(line.mission, Exit(clock.epoch(words[2], words[3]), _field(words[5]), _field(words[6]),
+                                             _field(words[7]), words[8] == "1", started, pid))
     else:
         raise ValueError(f"unknown record {line.kind!r}")
+
+
+class _Clock:
+    """Uptimes of this boot as dates. A line from an earlier boot (the machine restarted before any
+    overmind read it) gets the time its file was last written: the closest the log can tell."""
+
+    def __init__(self, path: Path) -> None:
+        self.boot = _boot_id()
+        self.offset = time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
+        self.path = path
+
+    def epoch(self, uptime: str, boot: str) -> float:
+        if boot == self.boot:
+            return self.offset + float(uptime)
+        float(uptime)  # a malformed line is still refused
+        return self.path.stat().st_mtime
+
+
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def _field(word: str) -> str:
@@ -124,8 +151,5 @@ def _rotate(store: Store, directory: Path, offsets: dict[str, int]) -> None:
 
 
 def forget(state: Path, mission_id: str) -> None:
-    """A collected mission's restart counter goes (its lines in the log were read long ago)."""
-    try:
-        (runs_dir(state) / f"{mission_id}.ended").unlink()
-    except FileNotFoundError:
-        pass
+    """A collected mission's files go (its lines in the log were read long ago)."""
+    (runs_dir(state) / f"{mission_id}.ended").unlink(missing_ok=True)

@@ -98,6 +98,20 @@ def records(options: list[str], identifiers: list[str]) -> Iterator[dict[str, An
         raise OvermindError(f"journalctl failed: {detail[-1] if detail else proc.returncode}")
 
 
+def sync() -> None:
+    """Have journald write out what it has received (what streams still buffer included), as
+    `journalctl --sync` asks it. Only root may ask; for others it is a no-op, and a line still in
+    a stream's buffer shows a moment later."""
+    argv = ["journalctl", "--sync"]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=user_env(), timeout=10, check=False)
+        trace.note(f"{trace.command(argv)} -> {proc.returncode}", started)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
 def timestamp(record: dict[str, Any]) -> float:
     return int(record.get("__REALTIME_TIMESTAMP", 0)) / 1e6
 
