@@ -14,11 +14,13 @@ from overmind import names
 from overmind.errors import MissionNotFound, OvermindError
 from overmind.status import derive
 from overmind.store import Mission, Store, state_dir
+from overmind.store_worktrees import WorktreeStore
 from overmind.systemd import manager
 from overmind.views import MissionView
 
 if TYPE_CHECKING:
     from overmind import tree
+    from overmind.isolation.start import Prepared
     from overmind.providers import Result
     from overmind.spec import MissionSpec
 
@@ -154,6 +156,9 @@ class Missions:
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)
         spec, slice_name = self._placement(spec)
+        prepared = self._isolate(spec, name, generated)
+        if prepared is not None:
+            spec = prepared.spec
         mission = Mission(
             id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
             command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=spec.to_record(),
@@ -162,16 +167,23 @@ class Missions:
         self.store.add(mission)
         from overmind.units import transient_unit_args
 
-        args = [f"--slice={slice_name}", *transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()))]
+        extra = prepared.properties if prepared else None
+        args = [f"--slice={slice_name}",
+                *transient_unit_args(spec, mission.id, name, unit, str(state_dir().resolve()), extra_properties=extra)]
+        block = prepared is not None and prepared.blocking
         try:
-            proc = manager.systemd_run(args, check=False)
+            proc = manager.systemd_run(args, check=False, block=block)
             if _already_exists(proc.stderr) and self._release_finished_unit(unit):
-                proc = manager.systemd_run(args, check=False)
+                proc = manager.systemd_run(args, check=False, block=block)
         except OvermindError:
             self.store.remove(mission.id)
             raise
         if proc.returncode != 0:
             self.store.remove(mission.id)
+            if prepared is not None and not _already_exists(proc.stderr):
+                from overmind import isolation
+
+                raise isolation.start_failed(prepared, name, unit, proc.stderr)
             if _already_exists(proc.stderr):
                 if generated:
                     raise _NameTaken(name)
@@ -179,6 +191,16 @@ class Missions:
             detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown error"
             raise OvermindError(f"systemd refused to start mission '{name}': {detail}")
         return mission
+
+    def _isolate(self, spec: MissionSpec, name: str, generated: bool) -> Prepared | None:
+        """The mission's own worktree, ports and services, when it gets them."""
+        from overmind import isolation
+
+        if not isolation.applies(spec):
+            return None
+        if generated and spec.isolation.worktree is None and WorktreeStore(self.store).get(name) is not None:
+            raise _NameTaken(name)  # a generated name must not land in an earlier mission's worktree
+        return isolation.prepare(spec, name, self.store)
 
     def _release_finished_unit(self, unit: str) -> bool:
         """A finished mission's failed unit stays loaded until reset; a new mission may then
@@ -236,7 +258,7 @@ class Missions:
         if subtree:
             manager.systemctl("stop", self._children_slice(mission), check=False)
         if self._owns_unit(mission):
-            manager.systemctl("stop", mission.unit)
+            manager.systemctl("stop", mission.unit, *_companions(mission))
         return [*subtree, mission]
 
     def kill(self, mission: Mission, cascade: bool = False) -> list[Mission]:
@@ -283,7 +305,7 @@ class Missions:
         if self._owns_unit(mission):
             manager.systemctl("kill", "--signal=SIGKILL", mission.unit, check=False)
             # stop cancels a pending restart and waits out the ExecStopPost hook.
-            manager.systemctl("stop", mission.unit, check=False)
+            manager.systemctl("stop", mission.unit, *_companions(mission), check=False)
             manager.systemctl("reset-failed", mission.unit, check=False)
 
     def _owns_unit(self, mission: Mission) -> bool:
@@ -308,6 +330,15 @@ class Missions:
 
 def _already_exists(stderr: str) -> bool:
     return any(marker in stderr for marker in _ALREADY_EXISTS)
+
+
+def _companions(mission: Mission) -> list[str]:
+    """The units that end with the mission: its worktree's services, unless another mission uses them."""
+    if not (mission.spec.get("isolation") or {}).get("worktree"):
+        return []
+    from overmind import isolation
+
+    return isolation.companions(mission)
 
 
 def _in_pipeline(mission: Mission) -> bool:

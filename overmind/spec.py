@@ -81,6 +81,19 @@ class RestartPolicy:
     backoff_max: float | None = None
 
 
+ISOLATION_MODES = ("auto", "worktree", "none")
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Where a mission works: `auto` gives agents (not plain commands) started inside a git work
+    tree their own worktree, ports and services; `worktree` always, `none` never."""
+
+    mode: str = "auto"
+    base: str | None = None  # the branch, tag or commit a new worktree starts from (default: HEAD)
+    worktree: str | None = None  # a named worktree several missions share; default: the mission's name
+
+
 @dataclass(frozen=True)
 class MissionSpec:
     command: str
@@ -97,6 +110,7 @@ class MissionSpec:
     max_children: int | None = None  # cap on this mission's whole subtree
     max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
+    isolation: Isolation = field(default_factory=Isolation)
 
     def __post_init__(self) -> None:
         if self.provider == "raw" and not self.command.strip():
@@ -113,6 +127,12 @@ class MissionSpec:
                                 hint="use never, on-failure or always")
         if self.restart.max_restarts is not None and self.restart.max_restarts < 0:
             raise OvermindError("--max-restarts must be 0 or more")
+        if self.isolation.mode not in ISOLATION_MODES:
+            raise OvermindError(f"unknown isolation {self.isolation.mode!r}", hint="use auto, worktree or none")
+        if self.isolation.worktree is not None:
+            from overmind.isolation.paths import check_worktree_name
+
+            check_worktree_name(self.isolation.worktree)
         cwd = os.path.abspath(os.path.expanduser(self.cwd))
         if not os.path.isdir(cwd):
             raise OvermindError(f"working directory {self.cwd!r} does not exist")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-SCHEMA_VERSION = 3  # 2: agent events and session ids; 3: ritual runs
+SCHEMA_VERSION = 4  # 2: agent events and session ids; 3: ritual runs; 4: worktrees and port leases
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS missions (
     id TEXT PRIMARY KEY,
@@ -64,6 +64,23 @@ CREATE TABLE IF NOT EXISTS ritual_runs (
     oom INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
+CREATE TABLE IF NOT EXISTS worktrees (
+    name TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    branch TEXT NOT NULL,
+    base TEXT NOT NULL,
+    base_commit TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    setup_done_at REAL
+);
+CREATE TABLE IF NOT EXISTS port_leases (
+    port INTEGER PRIMARY KEY,
+    worktree TEXT NOT NULL REFERENCES worktrees (name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    leased_at REAL NOT NULL,
+    UNIQUE (worktree, name)
+);
 """
 # Every schema change so far only adds tables, so migrating an older database is running the
 # (idempotent) schema again: existing rows stay as they are.

@@ -13,7 +13,7 @@ from overmind.spec import RESTART_POLICIES, MissionSpec
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
-_INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
+INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
@@ -44,7 +44,7 @@ def describe(name: str, command: str, width: int = 80, kind: str = "mission") ->
 
 def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     """What every run of the spec sees: the caller's basics, the spec's variables, overmind's state."""
-    env = {key: os.environ[key] for key in _INHERITED_ENV if key in os.environ}
+    env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     # The agent can call the same overmind (spawn children, wait on them) from inside its unit.
     tools = os.path.dirname(sys.executable)
     path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")

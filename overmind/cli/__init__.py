@@ -22,7 +22,7 @@ def die(error: OvermindError) -> None:
 # objects cost milliseconds that `run`, `ps` and `logs` should not pay.
 _LAZY = {"quest": "overmind.cli.quests", "ritual": "overmind.cli.rituals", "rituals": "overmind.cli.rituals",
          "doctor": "overmind.cli.doctor", "agents": "overmind.cli.blueprints", "apply": "overmind.cli.blueprints",
-         "diff": "overmind.cli.blueprints"}
+         "diff": "overmind.cli.blueprints", "worktree": "overmind.cli.worktree"}
 
 
 class OvermindGroup(click.Group):

@@ -78,22 +78,43 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     else:
         ordered = sorted(views.values(), key=lambda v: (v.status.finished, v.mission.created_at))
         order = [("", v) for v in ordered]
+    envs = _environments([v.mission for _, v in order], missions)
     if as_json:
         fmt.print_json([v.to_json() | {"children": [c.id for c in family.children.get(v.mission.id, [])]}
-                        for _, v in order])
+                        | envs.get(v.mission.id, NO_ENVIRONMENT) for _, v in order])
         return
     if not order:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    # What agents are doing (their STATUS=), in its own column when any of them says.
+    # What agents are doing (their STATUS=), in its own column when any of them says; where
+    # they work (worktree and ports) when any of them has a worktree.
     activity = any(v.activity for _, v in order)
+    isolated = bool(envs)
     headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
-               "COMMAND")
+               *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
     rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
              fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
-             *([fmt.truncate(v.activity or "-", 40)] * activity), v.command_line)
+             *([fmt.truncate(v.activity or "-", 40)] * activity),
+             *(_environment_cells(envs.get(v.mission.id)) if isolated else ()), v.command_line)
             for lead, v in order]
-    click.echo(fmt.table(headers, rows, shrinkable=(1, 3, 8) if activity else (1, 3)))
+    shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
+    click.echo(fmt.table(headers, rows, shrinkable=shrinkable))
+
+
+NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
+
+
+def _environments(chosen: list, missions) -> dict[str, dict[str, Any]]:
+    """Worktree, branch, ports and services of the missions that have a worktree."""
+    from overmind import isolation
+
+    return isolation.describe(chosen, missions.store)
+
+
+def _environment_cells(env: dict[str, Any] | None) -> tuple[str, str]:
+    if not env or not env["worktree"]:
+        return "-", "-"
+    return env["worktree"]["name"], ",".join(str(port) for port in dict.fromkeys(env["ports"].values())) or "-"
 
 
 @click.command()
@@ -103,7 +124,7 @@ def info(ref: str, as_json: bool) -> None:
     """Everything known about one mission."""
     missions = _missions()
     view = missions.view(missions.resolve(ref))
-    data = view.to_json()
+    data = view.to_json() | _environments([view.mission], missions).get(view.mission.id, NO_ENVIRONMENT)
     if as_json:
         fmt.print_json(data)
         return
@@ -131,6 +152,13 @@ def info(ref: str, as_json: bool) -> None:
     ]
     if data["status_text"]:
         fields.insert(1, ("activity", data["status_text"]))
+    if data["worktree"]:
+        fields[fields.index(("cwd", data["cwd"])) + 1:0] = [
+            ("worktree", f"{data['worktree']['name']} ({data['worktree']['path']})"),
+            ("branch", f"{data['branch']} (from {data['worktree']['base']})"),
+            ("ports", " ".join(f"{variable}={port}" for variable, port in data["ports"].items()) or "-"),
+            ("services", ", ".join(f"{s['name']} ({s['state']}" + (f", port {s['port']})" if s["port"] else ")")
+                                   for s in data["services"]) or "-")]
     print_fields(fields)
 
 
@@ -145,8 +173,11 @@ def print_fields(fields: list[tuple[str, object]]) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
 @click.option("--lines", "-n", type=click.IntRange(min=0), help="Show only the last N lines.")
 @click.option("--since", help="Show lines since a time, e.g. '10 min ago' or '2026-01-31 09:00'.")
+@click.option("--service", metavar="SERVICE",
+              help="The output of one of the mission's services (.overmind.yml), or of its worktree's setup.")
 @json_option
-def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as_json: bool) -> None:
+def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, service: str | None,
+         as_json: bool) -> None:
     """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME).
 
     A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
@@ -155,6 +186,12 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as
     missions = _missions()
     known = missions.store.all()
     chosen = [missions.resolve(ref)] if ref else known
+    if service is not None:
+        from overmind import isolation
+
+        if ref is None:
+            raise OvermindError("--service needs a mission", hint="overmind logs NAME --service SERVICE")
+        chosen = known = [isolation.service_log_source(chosen[0], service, missions.store)]
     labels = {m.id: m.name for m in known}
     blueprint = ref is not None and chosen[0].type == "blueprint"
     if blueprint:
@@ -262,14 +299,22 @@ def _wait_and_exit(missions, chosen: list, timeout: float | None, as_json: bool 
 
 
 @click.command()
+@click.option("--worktrees", is_flag=True,
+              help="Also remove worktrees nobody works in whose work is merged (others are listed, kept).")
 @json_option
-def gc(as_json: bool) -> None:
+def gc(worktrees: bool, as_json: bool) -> None:
     """Forget finished and killed missions (their journal lines stay in the journal)."""
     removed = _missions().collect()
-    if as_json:
-        fmt.print_json([{"id": m.id, "name": m.name} for m in removed])
-    else:
+    if not as_json:
         click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
+    collected = []
+    if worktrees:
+        from overmind.cli.worktree import collect_worktrees
+
+        collected = collect_worktrees(as_json)
+    if as_json:
+        missions = [{"id": m.id, "name": m.name} for m in removed]
+        fmt.print_json({"missions": missions, "worktrees": collected} if worktrees else missions)
 
 
 COMMANDS = [run, ps, info, logs, wait, stop, kill, gc]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from overmind.spec import MissionSpec
+    from overmind.spec import Isolation, MissionSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +42,14 @@ _TREE_OPTIONS = (
     click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one."),
     click.option("--max-cost-usd", type=click.FloatRange(min=0),
                  help="Refuse new children once those below have spent this."),
+)
+_ISOLATION_OPTIONS = (
+    click.option("--worktree/--no-worktree", "worktree", default=None,
+                 help="Work in an own git worktree with own ports and services (.overmind.yml); "
+                      "default: agents yes, plain commands no."),
+    click.option("--base", metavar="REF", help="Branch, tag or commit a new worktree starts from (default: HEAD)."),
+    click.option("--worktree-name", metavar="NAME",
+                 help="Work in this named worktree (several missions may share one); default: the mission's name."),
 )
 _TYPE_OPTION = click.option("--type", "type", type=click.Choice(["task", "session"]), default="task",
                             show_default=True,
@@ -95,10 +103,15 @@ wait_option = click.option("--wait", "wait_", is_flag=True, help="Wait for it to
 command_argument = click.argument("command", nargs=-1, metavar="COMMAND|PROMPT")
 
 
+def isolation_options(function: F) -> F:
+    """Whether the mission gets its own worktree, ports and services, and which."""
+    return _apply(_ISOLATION_OPTIONS, function)
+
+
 def launch_options(function: F) -> F:
-    """What `run` and `quest run` share: how and where it runs, restarts, tree, --wait, --json, COMMAND."""
-    return _apply((mission_options, restart_options, tree_options, wait_option, json_option, command_argument),
-                  function)
+    """What `run` and `quest run` share: how and where it runs, restarts, tree, isolation, --wait, --json, COMMAND."""
+    return _apply((mission_options, restart_options, tree_options, isolation_options, wait_option, json_option,
+                   command_argument), function)
 
 
 def command_line(words: tuple[str, ...]) -> str:
@@ -113,11 +126,20 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
                  max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                  backoff_max: str | None = None, parent: str | None = None,
                  max_children: int | None = None, max_cost_usd: float | None = None,
+                 worktree: bool | None = None, base: str | None = None, worktree_name: str | None = None,
                  **agent: Any) -> MissionSpec:
     """The spec the shared options describe (their values exactly as click passes them);
     `agent` holds the agent CLI's options (AGENT_FIELDS)."""
     from overmind.providers import AgentOptions, require_installed
-    from overmind.spec import Limits, MissionSpec, RestartPolicy, parse_cpu_quota, parse_duration, parse_env, parse_size
+    from overmind.spec import (
+        Limits,
+        MissionSpec,
+        RestartPolicy,
+        parse_cpu_quota,
+        parse_duration,
+        parse_env,
+        parse_size,
+    )
 
     unknown = set(agent) - set(AGENT_FIELDS)
     if unknown:
@@ -152,10 +174,23 @@ def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = 
         parent=parent,
         max_children=max_children,
         max_cost_usd=max_cost_usd,
+        isolation=isolation(worktree, base, worktree_name),
     )
     if spec.provider != "raw":
         require_installed(spec.provider, spec.env)
     return spec
+
+
+def isolation(worktree: bool | None, base: str | None, worktree_name: str | None) -> Isolation:
+    """--worktree/--no-worktree, --base and --worktree-name as a spec's Isolation."""
+    from overmind.errors import OvermindError
+    from overmind.spec import Isolation
+
+    if worktree is False and (base or worktree_name):
+        raise OvermindError("--no-worktree cannot take --base or --worktree-name")
+    chosen = worktree or base is not None or worktree_name is not None
+    return Isolation(mode="worktree" if chosen else "none" if worktree is False else "auto", base=base,
+                     worktree=worktree_name)
 
 
 class NameThenCommand(click.Command):

@@ -61,8 +61,11 @@ def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     return _call(["systemctl", "--user", "--no-pager", "--no-ask-password", *args], check)
 
 
-def systemd_run(args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return _call(["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args], check)
+def systemd_run(args: Sequence[str], check: bool = True, block: bool = False) -> subprocess.CompletedProcess[str]:
+    """Create and start a transient unit; with block, return only once its start job is done
+    (after the units it is ordered after, e.g. a mission's services, are ready)."""
+    return _call(["systemd-run", "--user", "--quiet", *([] if block else ["--no-block"]), "--no-ask-password",
+                  *args], check)
 
 
 def show(units: Iterable[str], properties: Sequence[str]) -> list[dict[str, str]]:

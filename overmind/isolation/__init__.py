@@ -1,0 +1,69 @@
+"""Per-mission isolation: a git worktree, leased ports and the repository's services
+(`.overmind.yml`), supervised by systemd next to the mission.
+
+The rest of overmind calls only what is here. Importing this package costs nothing: the
+modules behind each entry point load when it is called, so `run` without isolation pays nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from overmind.errors import OvermindError
+    from overmind.isolation.start import Prepared
+    from overmind.spec import MissionSpec
+    from overmind.store import Mission, Store
+
+
+def applies(spec: MissionSpec) -> bool:
+    """Whether a mission gets a worktree: agents started inside a git work tree do unless told
+    not to (--no-worktree), plain commands only when asked (--worktree)."""
+    if spec.isolation.mode != "auto":
+        return spec.isolation.mode == "worktree"
+    if spec.provider == "raw":
+        return False
+    from overmind.isolation.git import inside_work_tree
+
+    return inside_work_tree(spec.cwd)
+
+
+def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
+    """Worktree, ports, files and service units for mission `name`; the returned Prepared holds
+    the spec to start (cwd and environment in the worktree) and the unit properties it needs."""
+    from overmind.isolation.start import prepare as prepare_environment
+
+    return prepare_environment(spec, name, store)
+
+
+def start_failed(prepared: Prepared, name: str, unit: str, stderr: str) -> OvermindError:
+    """The error to show for a mission whose start job failed, after undoing what its run started."""
+    from overmind.isolation.failures import explain
+
+    return explain(prepared, name, unit, stderr)
+
+
+def companions(mission: Mission) -> list[str]:
+    """The units to stop together with the mission: its worktree's services and setup, unless
+    another mission is bound to them (a worktree shared by a pipeline)."""
+    from overmind.isolation.describe import companions as worktree_companions
+
+    return worktree_companions(mission)
+
+
+def service_log_source(mission: Mission, service: str, store: Store) -> Mission:
+    """`logs NAME --service S`: the mission as seen through service S's unit (or `setup`), so the
+    journal is read for that unit's lines since the worktree was made."""
+    from overmind.isolation.describe import log_source
+
+    return log_source(mission, service, store)
+
+
+def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
+    """For ps/info --json: mission id -> worktree, branch, ports and services (missions without
+    a worktree are left out)."""
+    if not any((m.spec.get("isolation") or {}).get("worktree") for m in missions):
+        return {}
+    from overmind.isolation.describe import describe_missions
+
+    return describe_missions(missions, store)

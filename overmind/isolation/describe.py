@@ -1,0 +1,112 @@
+"""What `ps`, `info` and `worktree ls` show of a mission's environment: its worktree, branch,
+ports and services, from the store and one `systemctl show` for all the service units."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from overmind import names
+from overmind.errors import OvermindError
+from overmind.isolation import cache, env, service_units
+from overmind.isolation.model import Contract
+from overmind.store import Mission, Store
+from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.systemd import manager
+
+
+def worktree_of(mission: Mission) -> str | None:
+    name = (mission.spec.get("isolation") or {}).get("worktree")
+    return name if isinstance(name, str) else None
+
+
+def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
+    """Loaded service and setup units (of one worktree, or of all): unit -> its properties."""
+    prefix = names.unit_prefix()
+    patterns = [service_units.service_units_pattern(worktree),
+                service_units.setup_unit(worktree) if worktree else f"{prefix}-setup@*.service"]
+    shown = manager.show(patterns, ["Id", "LoadState", "ActiveState", "SubState", "BoundBy", "RequiredBy"])
+    return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
+
+
+def companions(mission: Mission) -> list[str]:
+    worktree = worktree_of(mission)
+    if worktree is None:
+        return []
+    states = unit_states(worktree)
+    own = {mission.unit, *states}  # the services and setup depend on each other, too
+    others = {user for props in states.values() for key in ("BoundBy", "RequiredBy")
+              for user in props.get(key, "").split()} - own
+    if others and any(props.get("ActiveState") not in ("inactive", "failed")
+                      for props in manager.show(sorted(others), ["Id", "ActiveState"])):
+        return []  # another mission still works with them
+    return [unit for unit, props in states.items() if props.get("ActiveState") != "inactive"]
+
+
+def contract_or_none(repo: str) -> Contract | None:
+    """The repository's contract for display; a file broken since the mission started shows nothing."""
+    try:
+        return cache.contract_of(repo)
+    except OvermindError:
+        return None
+
+
+def services(record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """Declared services with their unit's state, and units of services no longer declared."""
+    contract = contract_or_none(record.repo)
+    shown: list[dict[str, Any]] = []
+    declared = contract.services if contract else ()
+    for service in declared:
+        unit = service_units.service_unit(record.name, service.name)
+        props = states.get(unit, {})
+        shown.append({"name": service.name, "kind": service.kind, "image": service.image,
+                      "port": leases.get(service.variable), "unit": unit,
+                      "state": props.get("ActiveState", "inactive"), "sub_state": props.get("SubState", "dead")})
+    known = {entry["unit"] for entry in shown}
+    prefix = service_units.service_units_pattern(record.name).removesuffix("*.service")
+    for unit, props in sorted(states.items()):
+        if unit.startswith(prefix) and unit not in known:
+            shown.append({"name": unit.removeprefix(prefix).removesuffix(".service"), "kind": None, "image": None,
+                          "port": None, "unit": unit,
+                          "state": props.get("ActiveState", ""), "sub_state": props.get("SubState", "")})
+    return shown
+
+
+def fields(record: WorktreeRecord | None, leases: dict[str, int], states: dict[str, dict[str, str]]) -> dict[str, Any]:
+    if record is None:
+        return {"worktree": None, "branch": None, "ports": {}, "services": []}
+    contract = contract_or_none(record.repo)
+    injected = env.ports(contract, leases) if contract else {k: str(v) for k, v in leases.items()}
+    return {"worktree": {"name": record.name, "path": record.path, "base": record.base},
+            "branch": record.branch,
+            "ports": {k: int(v) for k, v in sorted(injected.items(), key=lambda item: (int(item[1]), item[0]))},
+            "services": services(record, leases, states)}
+
+
+def describe_missions(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
+    records = WorktreeStore(store)
+    leases = records.all_leases()
+    states = unit_states()
+    described = {}
+    for mission in missions:
+        worktree = worktree_of(mission)
+        if worktree is not None:
+            described[mission.id] = fields(records.get(worktree), leases.get(worktree, {}), states)
+    return described
+
+
+def log_source(mission: Mission, service: str, store: Store) -> Mission:
+    worktree = worktree_of(mission)
+    record = WorktreeStore(store).get(worktree) if worktree else None
+    if record is None:
+        raise OvermindError(f"mission '{mission.name}' has no worktree, so no services",
+                            hint="services come with a worktree: overmind run --worktree ...")
+    contract = contract_or_none(record.repo)
+    declared = [s.name for s in contract.services] if contract else []
+    if service == "setup":
+        unit = service_units.setup_unit(record.name)
+    elif service in declared or service_units.service_unit(record.name, service) in unit_states(record.name):
+        unit = service_units.service_unit(record.name, service)
+    else:
+        raise OvermindError(f"mission '{mission.name}' has no service {service!r}",
+                            hint=f"its services: {', '.join([*declared, 'setup'])}")
+    return mission._replace(unit=unit, name=f"{mission.name}/{service}", created_at=record.created_at)

@@ -1,0 +1,161 @@
+"""Preparing a mission's isolated environment before its unit starts: the worktree, its ports,
+its copied and linked files, and its service units, in the order they depend on each other:
+
+    containers -> setup (once per worktree) -> command services -> the mission
+
+Every unit is created with `--no-block`; the mission's own unit, ordered after all of them,
+is then created blocking, so `run` returns once the services are ready, or says why not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from dataclasses import dataclass, field
+
+from overmind.errors import OvermindError
+from overmind.isolation import cache, env, files, git, ports, service_units, worktrees
+from overmind.isolation.images import missing_image
+from overmind.isolation.model import Contract, Service
+from overmind.spec import MissionSpec
+from overmind.store import Store
+from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.systemd import manager
+
+_RUNNING = ("active", "activating", "reloading")
+
+
+@dataclass
+class Prepared:
+    """What the mission's unit needs from its environment, and what to undo if it cannot start."""
+
+    spec: MissionSpec  # working directory in the worktree, environment with the ports
+    worktree: WorktreeRecord
+    contract: Contract
+    leases: dict[str, int]
+    services: list[str] = field(default_factory=list)  # the worktree's service units
+    setup: str | None = None  # the setup unit, while the worktree's setup has not succeeded yet
+    created: list[str] = field(default_factory=list)  # units this run created
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The mission unit's dependencies: bound to its services, after its setup."""
+        props: dict[str, str] = {}
+        if self.services:
+            props["BindsTo"] = " ".join(self.services)
+        if self.setup:
+            props["Requires"] = self.setup
+        after = [*self.services, *([self.setup] if self.setup else [])]
+        if after:
+            props["After"] = " ".join(after)
+        return props
+
+    @property
+    def blocking(self) -> bool:
+        """Start the mission's unit waiting for its start job: there is something to wait for."""
+        return bool(self.services or self.setup)
+
+
+def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
+    checkout = git.checkout_of(spec.cwd)
+    contract = cache.contract_of(checkout.repo)
+    worktree_name = spec.isolation.worktree or name
+    unit_names = [service_units.service_unit(worktree_name, s.name) for s in contract.services]
+    setup_name = service_units.setup_unit(worktree_name)
+    states = _states([*unit_names, setup_name])
+    to_start = [s for s, unit in zip(contract.services, unit_names, strict=True) if states.get(unit) not in _RUNNING]
+    podman = service_units.podman() if any(s.kind == "docker" for s in to_start) else None
+    if podman is not None:
+        problem = missing_image(contract, [s for s in to_start if s.kind == "docker"], podman)
+        if problem:
+            raise problem
+    in_use = any(state in _RUNNING for state in states.values())
+    record, leases, notes = provide(checkout, contract, worktree_name, spec.isolation.base, store, in_use)
+    mission_env = env.mission(contract, leases, record)
+    relative = os.path.relpath(spec.cwd, checkout.toplevel)
+    cwd = os.path.normpath(os.path.join(record.path, relative)) if not relative.startswith("..") else record.path
+    isolation = dataclasses.replace(spec.isolation, mode="worktree", worktree=record.name)
+    prepared = Prepared(
+        spec=dataclasses.replace(spec, cwd=cwd if os.path.isdir(cwd) else record.path,
+                                 env={**mission_env, **spec.env}, isolation=isolation),
+        worktree=record, contract=contract, leases=leases, services=unit_names, notes=notes,
+        setup=setup_name if contract.setup and (record.setup_done_at is None or states.get(setup_name) in _RUNNING)
+        else None,
+    )
+    _start_units(prepared, to_start, states, mission_env, podman)
+    return prepared
+
+
+def provide(checkout: git.Checkout, contract: Contract, name: str, base: str | None, store: Store,
+            in_use: bool = False) -> tuple[WorktreeRecord, dict[str, int], list[str]]:
+    """The worktree `name` with its leased ports, created (and its files copied and linked) if new."""
+    records = WorktreeStore(store)
+    record, fresh = worktrees.acquire(checkout, name, base, records)
+    leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
+    notes = files.populate(checkout.repo, record.path, contract) if fresh else []
+    return record, leases, notes
+
+
+def _states(units: list[str]) -> dict[str, str]:
+    """ActiveState of each unit systemd has loaded (failed ones are reset, so they can be made again)."""
+    shown = manager.show(units, ["Id", "LoadState", "ActiveState"]) if units else []
+    states = {props.get("Id", ""): props.get("ActiveState", "") for props in shown
+              if props.get("LoadState") == "loaded"}
+    failed = [unit for unit, state in states.items() if state == "failed"]
+    if failed:
+        manager.systemctl("reset-failed", *failed, check=False)
+    return {unit: state for unit, state in states.items() if state != "failed"}
+
+
+def _start_units(prepared: Prepared, to_start: list[Service], states: dict[str, str], mission_env: dict[str, str],
+                 podman: str | None) -> None:
+    contract, record, leases = prepared.contract, prepared.worktree, prepared.leases
+    docker = [s for s in contract.services if s.kind == "docker"]
+    docker_units = [service_units.service_unit(record.name, s.name) for s in docker]
+    waves: list[list[list[str]]] = [[], [], []]
+    for service in docker:
+        if service in to_start and podman is not None:
+            waves[0].append(service_units.docker_unit_args(
+                record.name, record.path, service, env.service(contract, service, leases, record),
+                env.arguments(contract, service, leases, record), leases.get(service.variable), podman, after=[]))
+    if prepared.setup and states.get(prepared.setup) not in _RUNNING:
+        waves[1].append(service_units.setup_unit_args(record.name, record.path, contract, mission_env,
+                                                      after=docker_units))
+    command_after = [*docker_units, *([prepared.setup] if prepared.setup else [])]
+    for service in contract.services:
+        if service.kind == "command" and service in to_start:
+            waves[2].append(service_units.command_unit_args(
+                record.name, record.path, service, env.service(contract, service, leases, record),
+                leases[service.variable], after=command_after))
+    for wave in waves:
+        _launch(wave, prepared)
+
+
+def _launch(wave: list[list[str]], prepared: Prepared) -> None:
+    """Create one wave's units at once (they do not depend on each other)."""
+    if not wave:
+        return
+    env = manager.user_env()
+    procs = [(args[0].removeprefix("--unit="), subprocess.Popen(
+        ["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args], env=env,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) for args in wave]
+    problems = []
+    for unit, proc in procs:
+        _, stderr = proc.communicate()
+        if proc.returncode == 0:
+            prepared.created.append(unit)
+        else:
+            problems.append(f"{unit}: {stderr.strip().splitlines()[-1] if stderr.strip() else proc.returncode}")
+    if problems:
+        undo(prepared)
+        raise OvermindError(f"systemd refused to start a service: {problems[0]}")
+
+
+def undo(prepared: Prepared, mission_unit: str | None = None) -> None:
+    """The units a failed start created go (the worktree and its leases stay: they are kept)."""
+    units = [*prepared.created, *([mission_unit] if mission_unit else [])]
+    if units:
+        manager.systemctl("stop", *units, check=False)
+        manager.systemctl("reset-failed", *units, check=False)

@@ -1,0 +1,78 @@
+"""Creating a mission's worktree, or finding the one it already has.
+
+A worktree is registered in the store before git creates it (the name is claimed atomically,
+so two runs never share one by accident), and a worktree git has but the store lost (a crash
+between the two) is adopted rather than recreated: nothing in it is ever thrown away here.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from overmind.errors import OvermindError
+from overmind.isolation import git
+from overmind.isolation.paths import branch_of, worktree_path
+from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+
+EXCLUDE_PATTERN = "/.overmind/"
+
+
+class WorktreeTaken(OvermindError):
+    """The name belongs to another repository's worktree (a generated name then tries another)."""
+
+
+def acquire(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
+    """The worktree `name` of this repository, created if needed; True if it was just created."""
+    existing = records.get(name)
+    if existing is not None:
+        if existing.repo != checkout.repo:
+            raise WorktreeTaken(f"the worktree {name!r} belongs to another repository ({existing.repo})",
+                                hint="choose another --name, or remove it there with 'overmind worktree rm'")
+        if os.path.isdir(existing.path):
+            if base is not None and git.resolve_commit(base, checkout.toplevel) != existing.base_commit:
+                raise OvermindError(f"the worktree {name!r} already exists (from {existing.base}); --base cannot "
+                                    "move it", hint=f"overmind worktree rm {name}, or run without --base")
+            return existing, False
+        records.remove(name)  # deleted by hand: its leases go with the record
+    return create(checkout, name, base, records), True
+
+
+def create(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> WorktreeRecord:
+    path = worktree_path(checkout.repo, name)
+    branch = branch_of(name)
+    git.exclude_locally(checkout.common_dir, EXCLUDE_PATTERN)
+    if base is None:
+        commit = checkout.head
+        base = checkout.branch.removeprefix("refs/heads/") if checkout.branch else commit
+    else:
+        commit = git.resolve_commit(base, checkout.toplevel)
+    record = WorktreeRecord(name=name, repo=checkout.repo, path=path, branch=branch, base=base,
+                            base_commit=commit, created_at=time.time())
+    try:
+        records.add(record)
+    except sqlite3.IntegrityError:
+        raise WorktreeTaken(f"a worktree named {name!r} is being created by another run") from None
+    try:
+        if os.path.lexists(path):
+            _adopt(path, branch)
+        elif git.branch_exists(branch, checkout.repo):
+            raise OvermindError(f"the branch {branch} already exists, without a worktree",
+                                hint=f"choose another --name, or delete the branch (git branch -D {branch})")
+        else:
+            git.git(["worktree", "add", "--quiet", "-b", branch, path, commit], checkout.repo)
+    except BaseException:
+        records.remove(name)
+        raise
+    return record
+
+
+def _adopt(path: str, branch: str) -> None:
+    """A worktree git made for this name before the store knew of it; anything else is refused."""
+    proc = git.git(["rev-parse", "--show-toplevel", "--symbolic-full-name", "HEAD"], path, check=False)
+    lines = proc.stdout.split()
+    if proc.returncode != 0 or len(lines) != 2 or os.path.realpath(lines[0]) != os.path.realpath(path) \
+            or lines[1] != f"refs/heads/{branch}":
+        raise OvermindError(f"{path} already exists and is not the worktree of {branch}",
+                            hint="move it away, or choose another --name")
