@@ -164,7 +164,16 @@ class Store:
         self.db.execute("PRAGMA synchronous = NORMAL")
 
     def _migrate(self) -> None:
-        self.db.execute("PRAGMA journal_mode = WAL")
+        # Switching to WAL needs the database to itself and does not wait on busy_timeout: many
+        # first runs at once (a fresh state directory) would fail with "database is locked".
+        for attempt in range(200):
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == 199:
+                    raise
+                time.sleep(0.05)
         with self.transaction():
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self.db.execute(statement)

@@ -26,3 +26,4 @@ python3 -m venv .venv
 # compat mode: a plain path entry, not an import hook that costs ~20 ms at every start
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
 ./scripts/install-claude.sh
+./scripts/install-podman.sh  # container services of isolated missions, and their tests

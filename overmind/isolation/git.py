@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from overmind.errors import OvermindError
@@ -105,3 +107,13 @@ def exclude_locally(common_dir: str, pattern: str) -> None:
     os.makedirs(info, exist_ok=True)
     with open(exclude, "a", encoding="utf-8") as f:
         f.write(f"\n# overmind's mission worktrees\n{pattern}\n")
+
+
+@contextmanager
+def worktree_lock(repo: str) -> Iterator[None]:
+    """One `git worktree add/remove` at a time per repository: run side by side, git reads
+    another's half-written admin folder ("failed to read .git/worktrees/x/commondir")."""
+    from overmind.locks import exclusive
+
+    with exclusive(f"git-worktrees-{zlib.crc32(repo.encode()):08x}", timeout=120):
+        yield

@@ -135,9 +135,11 @@ def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
             result.saved = keeping.save(record, contract, work)
         _teardown(store, record, contract, force, result)
         _unlink_links(record, contract)
-        git.git(["worktree", "remove", "--force", "--force", record.path], record.repo)
+        with git.worktree_lock(record.repo):
+            git.git(["worktree", "remove", "--force", "--force", record.path], record.repo)
     else:
-        git.git(["worktree", "prune"], record.repo, check=False)
+        with git.worktree_lock(record.repo):
+            git.git(["worktree", "prune"], record.repo, check=False)
         result.notes.append(f"its folder {record.path} was already gone")
     if git.branch_exists(record.branch, record.repo):
         if result.saved is None and git.git(["merge-base", "--is-ancestor", f"refs/heads/{record.branch}",

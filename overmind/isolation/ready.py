@@ -1,17 +1,19 @@
 """A service's readiness check, run by systemd as its unit's `ExecStartPost=`: the unit (and so
 the mission bound to it) becomes active only once this exits 0.
 
-    python -m overmind.isolation.ready --service db --timeout 60 --tcp 3101
-    python -m overmind.isolation.ready --service db --timeout 60 --command 'pg_isready -h 127.0.0.1'
+    python -I -S .../ready.py --service db --timeout 60 --tcp 3101
+    OVERMIND_READY_COMMAND='pg_isready -h 127.0.0.1' python -I -S .../ready.py --service db --timeout 60
 
-`--tcp`: a connection to the port on 127.0.0.1 is accepted. `--command`: a shell command
-(in the unit's directory and environment) exits 0. Either is retried until the timeout; what
-went wrong is the last line the service writes to the journal.
+`--tcp`: a connection to the port on 127.0.0.1 is accepted. Otherwise the shell command in
+$OVERMIND_READY_COMMAND (in the unit's directory and environment; see unit_exec for why not on
+the command line) exits 0. Either is retried until the timeout; what went wrong is the last line
+the service writes to the journal. Stdlib only: it runs by path, without site.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -41,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="overmind.isolation.ready")
     parser.add_argument("--service", required=True)
     parser.add_argument("--timeout", type=float, required=True)
-    check = parser.add_mutually_exclusive_group(required=True)
-    check.add_argument("--tcp", type=int, metavar="PORT")
-    check.add_argument("--command")
+    parser.add_argument("--tcp", type=int, metavar="PORT")
     options = parser.parse_args(argv)
+    options.command = os.environ.get("OVERMIND_READY_COMMAND", "")
+    if options.tcp is None and not options.command:
+        parser.error("give --tcp PORT or $OVERMIND_READY_COMMAND")
     deadline = time.monotonic() + options.timeout
     while True:
         if options.tcp is not None:

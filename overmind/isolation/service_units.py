@@ -13,26 +13,31 @@ Containers: `Type=notify` with `--sdnotify=conmon` (ready when the container run
 nothing behind), `KillMode=mixed`, `Delegate=yes`, `--log-driver=passthrough` (the container's
 output goes straight to the journal under the unit's name), `ExecStop=` removes the container
 gracefully and `ExecStopPost=` removes what a crash left.
+
+Every command line here is plain words; what comes from `.overmind.yml` travels in the unit's
+environment (see unit_exec for why).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shlex
 import shutil
+import sys
 from collections.abc import Mapping
 
 from overmind import names
 from overmind.errors import OvermindError
+from overmind.isolation import ready, unit_exec
 from overmind.isolation.model import Contract, Service
-from overmind.units import INHERITED_ENV, describe, python_command, quote_exec_arg
+from overmind.units import INHERITED_ENV
 
-# ExecStopPost= of a container unit: remove what is left of the container unless it stopped cleanly.
-_UNLESS_CLEAN = '[ "$SERVICE_RESULT" = success ] || exec "$@" >/dev/null'
-_QUIETLY = 'exec "$@" >/dev/null'  # podman rm prints the container's name: not the service's output
-# ExecStartPre= of a container unit with named volumes: $1 podman, $2 $3 labels, then the volumes.
-_CREATE_VOLUMES = ('p=$1; a=$2; b=$3; shift 3; for v; do "$p" volume exists "$v" || '
-                   '"$p" volume create --label "$a" --label "$b" "$v" >/dev/null || exit; done')
 START_MARGIN = 30.0  # seconds a unit may take to start beyond its readiness (or setup) timeout
 LABEL = "io.overmind"
+_PLAIN = re.compile(r"[A-Za-z0-9_./:@=+,-]+")  # what a unit's command line may hold, reload after reload
+_ESCAPED = re.compile(r"[$;%\\\"'\x00-\x1f]")
 
 
 def service_unit(worktree: str, service: str) -> str:
@@ -64,43 +69,60 @@ def podman() -> str:
     return found
 
 
-def _base_env() -> dict[str, str]:
-    import os
+def plain(*words: str) -> str:
+    """A command line for an Exec*= property, of words that need no escaping (at most quotes,
+    for a path with spaces)."""
+    line = []
+    for word in words:
+        if _PLAIN.fullmatch(word):
+            line.append(word)
+        elif not _ESCAPED.search(word):
+            line.append(f'"{word}"')
+        else:
+            raise OvermindError(f"{word!r} cannot go on a unit's command line",
+                                hint="move overmind (or the repository) to a path without $ ; % \\ or quotes")
+    return " ".join(line)
 
-    return {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
+
+def _helper(module: object, *words: str) -> list[str]:
+    """A stdlib-only helper of ours, run by path without site (fast, and nothing to escape)."""
+    return [sys.executable, "-I", "-S", os.path.abspath(str(getattr(module, "__file__", ""))), *words]
 
 
-def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str, str]) -> list[str]:
+def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str, str], argv: list[str],
+            path: str) -> list[str]:
     props = {"SyslogIdentifier": names.log_identifier(unit), "StopWhenUnneeded": "yes",
              "MemoryAccounting": "yes", "CPUAccounting": "yes", "TasksAccounting": "yes", **props}
-    args = [f"--unit={unit}", f"--description={description}"]
+    base = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
+    args = [f"--unit={unit}", f"--description={description}", f"--working-directory={path}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
-    args += [f"--setenv={key}={value}" for key, value in {**_base_env(), **env}.items()]
-    return args
+    args += [f"--setenv={key}={value}" for key, value in {**base, **env, "OVERMIND_ARGV": json.dumps(argv)}.items()]
+    return [*args, "--", *_helper(unit_exec, "exec")]
 
 
 def _restart(service: Service) -> dict[str, str]:
     return {"Restart": service.restart, "RestartSec": "1s"}
 
 
-def _ready_probe(service: Service, host_port: int | None) -> dict[str, str]:
-    ready = service.ready
-    if ready.kind == "none":
-        return {}
-    target = ["--command", ready.command or ""] if ready.kind == "command" else ["--tcp", str(host_port)]
-    probe = python_command("overmind.isolation.ready", "--service", service.name, "--timeout",
-                           f"{ready.timeout:g}", *target)
-    return {"ExecStartPost": probe}
+def _ready_probe(service: Service, host_port: int | None) -> tuple[dict[str, str], dict[str, str]]:
+    """ExecStartPost= running the readiness check, and the environment it reads its command from."""
+    check = service.ready
+    if check.kind == "none":
+        return {}, {}
+    target = [] if check.kind == "command" else ["--tcp", str(host_port)]
+    probe = plain(*_helper(ready, "--service", service.name, "--timeout", f"{check.timeout:g}", *target))
+    return {"ExecStartPost": probe}, ({"OVERMIND_READY_COMMAND": check.command or ""} if check.kind == "command"
+                                      else {})
 
 
 def command_unit_args(worktree: str, path: str, service: Service, env: Mapping[str, str],
                       host_port: int, after: list[str]) -> list[str]:
     unit = service_unit(worktree, service.name)
+    probe, probe_env = _ready_probe(service, host_port)
     props = {"Type": "exec", "TimeoutStartSec": f"{service.ready.timeout + START_MARGIN:g}s",
-             "TimeoutStopSec": f"{service.stop_timeout:g}s", **_restart(service),
-             **_ready_probe(service, host_port), **_ordering(after)}
-    args = _common(unit, describe(f"{worktree}.{service.name}", service.command or "", kind="service"), env, props)
-    return [*args, f"--working-directory={path}", "--", *literal(["/bin/sh", "-c", service.command or ""])]
+             "TimeoutStopSec": f"{service.stop_timeout:g}s", **_restart(service), **probe, **_ordering(after)}
+    return _common(unit, f"overmind service {worktree}.{service.name} (command)", {**env, **probe_env}, props,
+                   ["/bin/sh", "-c", service.command or ""], path)
 
 
 def docker_unit_args(worktree: str, path: str, service: Service, env: Mapping[str, str], arguments: list[str],
@@ -108,18 +130,15 @@ def docker_unit_args(worktree: str, path: str, service: Service, env: Mapping[st
     unit = service_unit(worktree, service.name)
     container = container_name(worktree, service.name)
     remove = [podman_path, "rm", "--force", "--ignore", "--time"]
-    graceful = " ".join(quote_exec_arg(a) for a in ["/bin/sh", "-c", _QUIETLY, "sh", *remove,
-                                                    f"{service.stop_timeout:g}", container])
-    leftover = " ".join(quote_exec_arg(a) for a in [*remove, "0", container])
+    probe, probe_env = _ready_probe(service, host_port)
     props = {
         "Type": "notify", "NotifyAccess": "all", "KillMode": "mixed", "Delegate": "yes",
         "SuccessExitStatus": "143", "TimeoutStartSec": f"{service.ready.timeout + START_MARGIN:g}s",
-        "TimeoutStopSec": f"{service.stop_timeout + 15:g}s", **_restart(service),
-        **_ready_probe(service, host_port),
+        "TimeoutStopSec": f"{service.stop_timeout + 15:g}s", **_restart(service), **probe,
         **_volume_creation(worktree, service, podman_path),
-        "ExecStop": graceful,
+        "ExecStop": plain(*_helper(unit_exec, "quiet", *remove, f"{service.stop_timeout:g}", container)),
         # After a clean stop ExecStop has removed it; after a crash or a failed start, this does.
-        "ExecStopPost": " ".join(quote_exec_arg(a) for a in ["/bin/sh", "-c", _UNLESS_CLEAN, "sh"]) + " " + leftover,
+        "ExecStopPost": plain(*_helper(unit_exec, "unless-clean", *remove, "0", container)),
         **_ordering(after),
     }
     run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon", "--cgroups=split",
@@ -129,11 +148,11 @@ def docker_unit_args(worktree: str, path: str, service: Service, env: Mapping[st
         run.append(f"--publish=127.0.0.1:{host_port}:{service.port}")
     run += [f"--env={key}" for key in env]  # values come from the unit's environment, not its command line
     for volume in service.volumes:
-        source = volume_name(worktree, volume.source) if volume.named else f"{path}/{volume.source}"
+        source = volume_name(worktree, volume.source) if volume.named else os.path.join(path, volume.source)
         run.append(f"--volume={source}:{volume.target}{':ro' if volume.read_only else ''}")
     run += ["--", service.image or "", *arguments]
-    args = _common(unit, describe(f"{worktree}.{service.name}", service.image or "", kind="service"), env, props)
-    return [*args, f"--working-directory={path}", "--", *literal(run)]
+    return _common(unit, f"overmind service {worktree}.{service.name} ({service.image})", {**env, **probe_env},
+                   props, run, path)
 
 
 def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[str, str]:
@@ -143,25 +162,18 @@ def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[
     if not volumes:
         return {}
     labels = [f"{LABEL}.worktree={worktree}", f"{LABEL}.prefix={names.unit_prefix()}"]
-    args = ["/bin/sh", "-c", _CREATE_VOLUMES, "sh", podman_path, *labels, *volumes]
-    return {"ExecStartPre": " ".join(quote_exec_arg(a) for a in args)}
+    return {"ExecStartPre": plain(*_helper(unit_exec, "volumes", podman_path, *labels, "--", *volumes))}
 
 
 def setup_unit_args(worktree: str, path: str, contract: Contract, env: Mapping[str, str],
                     after: list[str]) -> list[str]:
     """One oneshot unit running the setup commands in order, each echoed to the journal first;
     it stays active while missions need it, so their restarts do not run it again."""
-    script = 'for step; do printf "+ %s\\n" "$step"; /bin/sh -c "$step" || exit; done'
+    steps = [f"printf '+ %s\\n' {shlex.quote(step)}\n/bin/sh -c {shlex.quote(step)} || exit" for step in contract.setup]
     props = {"Type": "oneshot", "RemainAfterExit": "yes", "TimeoutStartSec": f"{contract.setup_timeout:g}s",
              **_ordering(after)}
-    args = _common(setup_unit(worktree), describe(worktree, "setup", kind="setup"), env, props)
-    return [*args, f"--working-directory={path}", "--", *literal(["/bin/sh", "-c", script, "setup", *contract.setup])]
-
-
-def literal(argv: list[str]) -> list[str]:
-    """Words of a command line exactly as given: systemd would expand `$VAR`/`${VAR}` in them
-    itself, and turn `$$` into `$`, before the shell ever sees them."""
-    return [word.replace("$", "$$") for word in argv]
+    return _common(setup_unit(worktree), f"overmind setup of worktree {worktree}", env, props,
+                   ["/bin/sh", "-c", "\n".join(steps)], path)
 
 
 def _ordering(after: list[str]) -> dict[str, str]:

@@ -61,7 +61,8 @@ def create(checkout: git.Checkout, name: str, base: str | None, records: Worktre
             raise OvermindError(f"the branch {branch} already exists, without a worktree",
                                 hint=f"choose another --name, or delete the branch (git branch -D {branch})")
         else:
-            git.git(["worktree", "add", "--quiet", "-b", branch, path, commit], checkout.repo)
+            with git.worktree_lock(checkout.repo):
+                git.git(["worktree", "add", "--quiet", "-b", branch, path, commit], checkout.repo)
     except BaseException:
         records.remove(name)
         raise

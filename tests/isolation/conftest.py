@@ -44,3 +44,26 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     git(path, "init", "--quiet", "--initial-branch=main")
     commit(path, {"README.md": "hello\n", "src/app.txt": "v1\n"}, "initial")
     yield path
+
+
+@pytest.fixture(scope="session")
+def port_range() -> tuple[int, int]:
+    """A range of ports of this test run's own, away from the default 3100-3999."""
+    base = 30000 + secrets.randbelow(150) * 200
+    return base, base + 199
+
+
+@pytest.fixture(scope="session")
+def containers_cleaned(run_env: dict[str, str]) -> Iterator[None]:
+    """Whatever this run's services left (units, containers, volumes) goes at the end."""
+    yield
+    prefix = run_env["OVERMIND_UNIT_PREFIX"]
+    for pattern in (f"{prefix}-svc@*.service", f"{prefix}-setup@*.service"):
+        for action in ("stop", "reset-failed"):
+            subprocess.run(["systemctl", "--user", action, pattern], env=run_env, capture_output=True)
+    label = f"label=io.overmind.prefix={prefix}"
+    for kind in ("container", "volume"):
+        listed = subprocess.run(["podman", kind, "ls", "--all" if kind == "container" else "--quiet", "--quiet",
+                                 f"--filter={label}"], capture_output=True, text=True)
+        if listed.stdout.split():
+            subprocess.run(["podman", kind, "rm", "--force", *listed.stdout.split()], capture_output=True)

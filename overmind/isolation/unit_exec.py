@@ -1,0 +1,57 @@
+"""Small programs the service units run, started by path as `python -I -S unit_exec.py VERB ...`
+(stdlib only: no site, no overmind import, ~10 ms).
+
+Why they exist: systemd 252 writes a transient unit's command lines to its unit file with `$`,
+`;` and `\\` escaped in a way it does not read back, and re-reads that file on every
+`daemon-reload`, which any process may run at any time. A unit started (or restarted) after one
+would then run a changed command. So a unit's command lines carry only plain words; whatever
+comes from `.overmind.yml` (shell lines, a container's command) travels in its environment,
+which survives a reload intact.
+
+    exec                        run the JSON argv in $OVERMIND_ARGV (in place of this process)
+    quiet CMD...                run CMD with its standard output dropped (podman rm prints names)
+    unless-clean CMD...         run CMD quietly unless $SERVICE_RESULT is "success" (ExecStopPost=)
+    volumes PODMAN LABEL... -- VOLUME...   create the named Podman volumes that do not exist yet
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def _quiet(argv: list[str]) -> int:
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=False).returncode
+
+
+def _volumes(args: list[str]) -> int:
+    podman, rest = args[0], args[1:]
+    split = rest.index("--")
+    labels, volumes = rest[:split], rest[split + 1:]
+    for volume in volumes:
+        if _quiet([podman, "volume", "exists", volume]) != 0:
+            code = _quiet([podman, "volume", "create", *(f"--label={label}" for label in labels), volume])
+            if code != 0:
+                return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    verb, args = argv[0], argv[1:]
+    if verb == "exec":
+        command = json.loads(os.environ.pop("OVERMIND_ARGV"))
+        os.execvp(command[0], command)
+    if verb == "quiet":
+        return _quiet(args)
+    if verb == "unless-clean":
+        return 0 if os.environ.get("SERVICE_RESULT") == "success" else _quiet(args)
+    if verb == "volumes":
+        return _volumes(args)
+    print(f"unit_exec: unknown verb {verb!r}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
