@@ -156,12 +156,14 @@ class Missions:
     def _start_named(self, spec: MissionSpec, name: str, generated: bool) -> Mission:
         unit = names.unit_name(name)
         spec, slice_name = self._placement(spec)
+        record = spec.to_record()  # as asked: a blueprint compares it with its file
         prepared = self._isolate(spec, name, generated)
         if prepared is not None:
             spec = prepared.spec
+            record["worktree"] = prepared.worktree.name
         mission = Mission(
             id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
-            command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=spec.to_record(),
+            command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=record,
             created_at=time.time(), killed_at=None, stop_requested_at=None,
         )
         self.store.add(mission)
@@ -334,7 +336,7 @@ def _already_exists(stderr: str) -> bool:
 
 def _companions(mission: Mission) -> list[str]:
     """The units that end with the mission: its worktree's services, unless another mission uses them."""
-    if not (mission.spec.get("isolation") or {}).get("worktree"):
+    if not mission.spec.get("worktree"):
         return []
     from overmind import isolation
 

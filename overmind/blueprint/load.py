@@ -22,7 +22,7 @@ from overmind.blueprint.locate import KeyLines
 from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, Timing, member_name
 from overmind.errors import OvermindError
 from overmind.providers import PROVIDERS, AgentOptions
-from overmind.spec import Limits, MissionSpec, RestartPolicy, parse_env
+from overmind.spec import Isolation, Limits, MissionSpec, RestartPolicy, parse_env
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 AGENT_KEYS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd")
@@ -152,10 +152,11 @@ class _Checker:
                                            ' use type = "session" for an agent that keeps running')
         options = self.agent_options(at, table)
         timing = self.timing(at, table)
+        isolation = self.isolation(at, table)
         command = self.command(at, table)
         cwd = self.cwd(at, table.cwd)
         env = self.env(at, table.env)
-        if options is None or command is None or cwd is None or env is None:
+        if options is None or command is None or cwd is None or env is None or isolation is None:
             return None
         try:
             spec = MissionSpec(
@@ -165,7 +166,7 @@ class _Checker:
                 restart=RestartPolicy(policy=table.restart, max_restarts=table.max_restarts,
                                       max_seconds=table.max_seconds, backoff=table.backoff,
                                       backoff_max=table.backoff_max),
-                activity_timeout=table.activity_timeout,
+                activity_timeout=table.activity_timeout, isolation=isolation,
                 **({"stop_timeout": table.stop_timeout} if table.stop_timeout is not None else {}),
             )
         except OvermindError as error:
@@ -186,6 +187,15 @@ class _Checker:
         for key in unsupported:
             self.problem((*at, key), f"does not apply to {table.provider} agents")
         return None if unsupported else options
+
+    def isolation(self, at: KeyPath, table: Any) -> Isolation | None:
+        """isolation = "worktree" | "none", and a shared `worktree` (which implies "worktree")."""
+        if table.isolation == "none" and (table.worktree is not None or table.base is not None):
+            self.problem((*at, "worktree" if table.worktree is not None else "base"),
+                         'does not apply with isolation = "none"')
+            return None
+        chosen = table.isolation or ("worktree" if table.worktree is not None or table.base is not None else "auto")
+        return Isolation(mode=chosen, base=table.base, worktree=table.worktree)
 
     def timing(self, at: KeyPath, table: Any) -> Timing | None:
         """A `schedule` makes the agent a ritual: a task on its own clock, outside the graph."""

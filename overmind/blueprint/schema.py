@@ -79,6 +79,11 @@ class AgentTable(BaseModel):
     max_turns: int | None = Field(default=None, ge=1)
     append_system_prompt: str | None = None
     max_budget_usd: float | None = Field(default=None, gt=0)
+    # where it works: its own worktree (with the repository's ports and services), a named
+    # worktree shared with other agents (a pipeline's stages, in order), or the directory itself
+    isolation: Literal["worktree", "none"] | None = None
+    worktree: str | None = None
+    base: str | None = None
     # a scheduled agent is a ritual, as `overmind ritual add` makes them
     schedule: str | None = None
     persistent: bool | None = None

@@ -62,7 +62,7 @@ def service_log_source(mission: Mission, service: str, store: Store) -> Mission:
 def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
     """For ps/info --json: mission id -> worktree, branch, ports and services (missions without
     a worktree are left out)."""
-    if not any((m.spec.get("isolation") or {}).get("worktree") for m in missions):
+    if not any(m.spec.get("worktree") for m in missions):
         return {}
     from overmind.isolation.describe import describe_missions
 

@@ -15,7 +15,7 @@ from overmind.systemd import manager
 
 
 def worktree_of(mission: Mission) -> str | None:
-    name = (mission.spec.get("isolation") or {}).get("worktree")
+    name = mission.spec.get("worktree")
     return name if isinstance(name, str) else None
 
 

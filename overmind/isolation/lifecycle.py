@@ -30,7 +30,7 @@ def record_of(store: Store, name: str) -> WorktreeRecord:
 
 
 def missions_in(store: Store, name: str) -> list[Mission]:
-    return [m for m in store.all() if (m.spec.get("isolation") or {}).get("worktree") == name]
+    return [m for m in store.all() if m.spec.get("worktree") == name]
 
 
 def busy(store: Store, record: WorktreeRecord) -> tuple[list[str], list[str]]:

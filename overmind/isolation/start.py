@@ -52,6 +52,13 @@ class Prepared:
             props["After"] = " ".join(after)
         return props
 
+    def merged_into(self, properties: dict[str, str]) -> dict[str, str]:
+        """`properties` (a blueprint agent's After=, Requires=, ...) with the environment's added."""
+        merged = dict(properties)
+        for key, value in self.properties.items():
+            merged[key] = f"{merged[key]} {value}" if merged.get(key) else value
+        return merged
+
     @property
     def blocking(self) -> bool:
         """Start the mission's unit waiting for its start job: there is something to wait for."""
