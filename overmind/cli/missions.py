@@ -48,11 +48,14 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
         if failure:
             raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
                                 hint=f"overmind logs {mission.name}")
+    where = _workplace(mission, missions)
     if as_json:
-        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
+        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit, **where}))
     else:
         noun = "quest" if mission.type == "quest" else "mission"
-        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}")
+        ports = " ".join(f"{variable}={port}" for variable, port in where.get("ports", {}).items())
+        inside = f" in worktree {where['worktree']['name']}" + (f", {ports}" if ports else "") if where else ""
+        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}{inside}")
     if wait_:
         _wait_and_exit(missions, [mission], None, quiet=as_json)
 
@@ -99,6 +102,15 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
             for lead, v in order]
     shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
     click.echo(fmt.table(headers, rows, shrinkable=shrinkable))
+
+
+def _workplace(mission: Any, missions: Any) -> dict[str, Any]:
+    """A just-started mission's worktree, branch and ports (no services: they are starting)."""
+    if not mission.spec.get("worktree"):
+        return {}
+    from overmind import isolation
+
+    return isolation.workplace(mission, missions.store)
 
 
 NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}

@@ -72,7 +72,7 @@ def add(name: str, base: str | None, cwd: str, as_json: bool) -> None:
 
     from overmind.isolation import cache, git
     from overmind.isolation.paths import check_worktree_name
-    from overmind.isolation.start import provide
+    from overmind.isolation.worktrees import provide
 
     check_worktree_name(name)
     checkout = git.checkout_of(os.path.abspath(cwd))

@@ -59,6 +59,13 @@ def service_log_source(mission: Mission, service: str, store: Store) -> Mission:
     return log_source(mission, service, store)
 
 
+def workplace(mission: Mission, store: Store) -> dict[str, Any]:
+    """Where a mission works: its worktree, branch and ports (what `run` prints)."""
+    from overmind.isolation.describe import workplace as of_mission
+
+    return of_mission(mission, store)
+
+
 def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
     """For ps/info --json: mission id -> worktree, branch, ports and services (missions without
     a worktree are left out)."""

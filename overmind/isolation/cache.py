@@ -39,7 +39,7 @@ def contract_of(repo: str) -> Contract:
     from overmind.isolation.contract import read
 
     contract = read(path, text)
-    _write(cached, {"format": _FORMAT, "path": path, "text": text, "contract": contract.to_json()})
+    write_json(cached, {"format": _FORMAT, "path": path, "text": text, "contract": contract.to_json()})
     return contract
 
 
@@ -47,8 +47,9 @@ def _cache_file(path: str) -> str:
     return str(state_dir() / "contracts" / f"{zlib.crc32(path.encode()):08x}.json")
 
 
-def _write(target: str, entry: dict[str, object]) -> None:
-    """Atomically: a concurrent run reads the old entry or the new one, never half of one."""
+def write_json(target: str, entry: object) -> None:
+    """Atomically: a concurrent run reads the old entry or the new one, never half of one. A
+    failure is ignored: what is written here only saves time."""
     os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
     temporary = f"{target}.{os.getpid()}.tmp"
     try:
@@ -56,4 +57,4 @@ def _write(target: str, entry: dict[str, object]) -> None:
             json.dump(entry, f)
         os.replace(temporary, target)
     except OSError:
-        pass  # the cache only saves time
+        pass

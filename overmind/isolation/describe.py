@@ -82,6 +82,17 @@ def fields(record: WorktreeRecord | None, leases: dict[str, int], states: dict[s
             "services": services(record, leases, states)}
 
 
+def workplace(mission: Mission, store: Store) -> dict[str, Any]:
+    worktree = worktree_of(mission)
+    records = WorktreeStore(store)
+    record = records.get(worktree) if worktree else None
+    if record is None:
+        return {}
+    data = fields(record, records.leases(record.name), {})
+    del data["services"]
+    return data
+
+
 def describe_missions(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
     records = WorktreeStore(store)
     leases = records.all_leases()

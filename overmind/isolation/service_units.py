@@ -125,8 +125,9 @@ def command_unit_args(worktree: str, path: str, service: Service, env: Mapping[s
                    ["/bin/sh", "-c", service.command or ""], path)
 
 
-def docker_unit_args(worktree: str, path: str, service: Service, env: Mapping[str, str], arguments: list[str],
-                     host_port: int | None, podman_path: str, after: list[str]) -> list[str]:
+def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env: Mapping[str, str],
+                     arguments: list[str], host_port: int | None, podman_path: str, after: list[str]) -> list[str]:
+    """A container's unit; it runs in the repository (the worktree may still be being made)."""
     unit = service_unit(worktree, service.name)
     container = container_name(worktree, service.name)
     remove = [podman_path, "rm", "--force", "--ignore", "--time"]
@@ -152,7 +153,7 @@ def docker_unit_args(worktree: str, path: str, service: Service, env: Mapping[st
         run.append(f"--volume={source}:{volume.target}{':ro' if volume.read_only else ''}")
     run += ["--", service.image or "", *arguments]
     return _common(unit, f"overmind service {worktree}.{service.name} ({service.image})", {**env, **probe_env},
-                   props, run, path)
+                   props, run, repo)
 
 
 def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[str, str]:

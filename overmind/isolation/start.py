@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 
 from overmind.errors import OvermindError
@@ -30,14 +31,13 @@ _RUNNING = ("active", "activating", "reloading")
 class Prepared:
     """What the mission's unit needs from its environment, and what to undo if it cannot start."""
 
-    spec: MissionSpec  # working directory in the worktree, environment with the ports
+    spec: MissionSpec  # once prepared: working directory in the worktree, environment with the ports
     worktree: WorktreeRecord
     contract: Contract
     leases: dict[str, int]
     services: list[str] = field(default_factory=list)  # the worktree's service units
     setup: str | None = None  # the setup unit, while the worktree's setup has not succeeded yet
     created: list[str] = field(default_factory=list)  # units this run created
-    notes: list[str] = field(default_factory=list)
 
     @property
     def properties(self) -> dict[str, str]:
@@ -78,31 +78,83 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
         problem = missing_image(contract, [s for s in to_start if s.kind == "docker"], podman)
         if problem:
             raise problem
-    in_use = any(state in _RUNNING for state in states.values())
-    record, leases, notes = provide(checkout, contract, worktree_name, spec.isolation.base, store, in_use)
+    records = WorktreeStore(store)
+    record, fresh = worktrees.claim(checkout, worktree_name, spec.isolation.base, records)
+    try:
+        in_use = any(state in _RUNNING for state in states.values())
+        leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
+    except BaseException:
+        if fresh:
+            records.remove(record.name)
+        raise
     mission_env = env.mission(contract, leases, record)
-    relative = os.path.relpath(spec.cwd, checkout.toplevel)
-    cwd = os.path.normpath(os.path.join(record.path, relative)) if not relative.startswith("..") else record.path
-    isolation = dataclasses.replace(spec.isolation, mode="worktree", worktree=record.name)
     prepared = Prepared(
-        spec=dataclasses.replace(spec, cwd=cwd if os.path.isdir(cwd) else record.path,
-                                 env={**mission_env, **spec.env}, isolation=isolation),
-        worktree=record, contract=contract, leases=leases, services=unit_names, notes=notes,
+        spec=spec, worktree=record, contract=contract, leases=leases, services=unit_names,
         setup=setup_name if contract.setup and (record.setup_done_at is None or states.get(setup_name) in _RUNNING)
         else None,
     )
-    _start_units(prepared, to_start, states, mission_env, podman)
+    starter = _Starter(prepared, checkout.repo, to_start, states, podman)
+    try:
+        # Containers that need nothing from the worktree start first: their ~150 ms of starting
+        # overlap with git making the worktree.
+        starter.containers(early=True)
+        if fresh:
+            worktrees.materialize(checkout, record, records)
+            for note in files.populate(checkout.repo, record.path, contract):
+                print(f"overmind: {note}", file=sys.stderr)
+        starter.containers(early=False)
+        starter.setup(mission_env)
+        starter.commands()
+    except BaseException:
+        undo(prepared)
+        raise
+    # the same place in the worktree as in the checkout it was started from, if the worktree has it
+    relative = os.path.relpath(spec.cwd, checkout.toplevel)
+    cwd = os.path.normpath(os.path.join(record.path, relative))
+    prepared.spec = dataclasses.replace(
+        spec, cwd=cwd if not relative.startswith("..") and os.path.isdir(cwd) else record.path,
+        env={**mission_env, **spec.env},
+        isolation=dataclasses.replace(spec.isolation, mode="worktree", worktree=record.name))
     return prepared
 
 
-def provide(checkout: git.Checkout, contract: Contract, name: str, base: str | None, store: Store,
-            in_use: bool = False) -> tuple[WorktreeRecord, dict[str, int], list[str]]:
-    """The worktree `name` with its leased ports, created (and its files copied and linked) if new."""
-    records = WorktreeStore(store)
-    record, fresh = worktrees.acquire(checkout, name, base, records)
-    leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
-    notes = files.populate(checkout.repo, record.path, contract) if fresh else []
-    return record, leases, notes
+class _Starter:
+    """Creates the service units in their order: containers, the setup, command services."""
+
+    def __init__(self, prepared: Prepared, repo: str, pending: list[Service], states: dict[str, str],
+                 podman: str | None):
+        self.prepared = prepared
+        self.repo = repo
+        self.pending = pending  # services whose units do not run yet
+        self.states = states
+        self.podman = podman
+        contract = prepared.contract
+        self.docker_units = [service_units.service_unit(prepared.worktree.name, s.name) for s in contract.services
+                             if s.kind == "docker"]
+
+    def containers(self, early: bool) -> None:
+        """Early: those without a folder of the worktree mounted (it may not exist yet)."""
+        prepared, record = self.prepared, self.prepared.worktree
+        contract, leases = prepared.contract, prepared.leases
+        chosen = [s for s in self.pending if s.kind == "docker" and early == all(v.named for v in s.volumes)]
+        _launch([service_units.docker_unit_args(
+            record.name, self.repo, record.path, service, env.service(contract, service, leases, record),
+            env.arguments(contract, service, leases, record), leases.get(service.variable), self.podman or "podman",
+            after=[]) for service in chosen], prepared)
+
+    def setup(self, mission_env: dict[str, str]) -> None:
+        prepared = self.prepared
+        if prepared.setup and self.states.get(prepared.setup) not in _RUNNING:
+            _launch([service_units.setup_unit_args(prepared.worktree.name, prepared.worktree.path, prepared.contract,
+                                                   mission_env, after=self.docker_units)], prepared)
+
+    def commands(self) -> None:
+        prepared, record = self.prepared, self.prepared.worktree
+        after = [*self.docker_units, *([prepared.setup] if prepared.setup else [])]
+        _launch([service_units.command_unit_args(
+            record.name, record.path, service, env.service(prepared.contract, service, prepared.leases, record),
+            prepared.leases[service.variable], after=after) for service in self.pending if service.kind == "command"],
+            prepared)
 
 
 def _states(units: list[str]) -> dict[str, str]:
@@ -114,30 +166,6 @@ def _states(units: list[str]) -> dict[str, str]:
     if failed:
         manager.systemctl("reset-failed", *failed, check=False)
     return {unit: state for unit, state in states.items() if state != "failed"}
-
-
-def _start_units(prepared: Prepared, to_start: list[Service], states: dict[str, str], mission_env: dict[str, str],
-                 podman: str | None) -> None:
-    contract, record, leases = prepared.contract, prepared.worktree, prepared.leases
-    docker = [s for s in contract.services if s.kind == "docker"]
-    docker_units = [service_units.service_unit(record.name, s.name) for s in docker]
-    waves: list[list[list[str]]] = [[], [], []]
-    for service in docker:
-        if service in to_start and podman is not None:
-            waves[0].append(service_units.docker_unit_args(
-                record.name, record.path, service, env.service(contract, service, leases, record),
-                env.arguments(contract, service, leases, record), leases.get(service.variable), podman, after=[]))
-    if prepared.setup and states.get(prepared.setup) not in _RUNNING:
-        waves[1].append(service_units.setup_unit_args(record.name, record.path, contract, mission_env,
-                                                      after=docker_units))
-    command_after = [*docker_units, *([prepared.setup] if prepared.setup else [])]
-    for service in contract.services:
-        if service.kind == "command" and service in to_start:
-            waves[2].append(service_units.command_unit_args(
-                record.name, record.path, service, env.service(contract, service, leases, record),
-                leases[service.variable], after=command_after))
-    for wave in waves:
-        _launch(wave, prepared)
 
 
 def _launch(wave: list[list[str]], prepared: Prepared) -> None:

@@ -12,8 +12,10 @@ import sqlite3
 import time
 
 from overmind.errors import OvermindError
-from overmind.isolation import git
+from overmind.isolation import files, git, ports
+from overmind.isolation.model import Contract
 from overmind.isolation.paths import branch_of, worktree_path
+from overmind.store import Store
 from overmind.store_worktrees import WorktreeRecord, WorktreeStore
 
 EXCLUDE_PATTERN = "/.overmind/"
@@ -23,8 +25,9 @@ class WorktreeTaken(OvermindError):
     """The name belongs to another repository's worktree (a generated name then tries another)."""
 
 
-def acquire(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
-    """The worktree `name` of this repository, created if needed; True if it was just created."""
+def claim(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
+    """The worktree `name` of this repository: the one it has, or a new record claiming the name
+    (True), which `materialize` then makes on disk. Ports can be leased in between."""
     existing = records.get(name)
     if existing is not None:
         if existing.repo != checkout.repo:
@@ -36,37 +39,47 @@ def acquire(checkout: git.Checkout, name: str, base: str | None, records: Worktr
                                     "move it", hint=f"overmind worktree rm {name}, or run without --base")
             return existing, False
         records.remove(name)  # deleted by hand: its leases go with the record
-    return create(checkout, name, base, records), True
-
-
-def create(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> WorktreeRecord:
     path = worktree_path(checkout.repo, name)
-    branch = branch_of(name)
-    git.exclude_locally(checkout.common_dir, EXCLUDE_PATTERN)
     if base is None:
         commit = checkout.head
         base = checkout.branch.removeprefix("refs/heads/") if checkout.branch else commit
     else:
         commit = git.resolve_commit(base, checkout.toplevel)
-    record = WorktreeRecord(name=name, repo=checkout.repo, path=path, branch=branch, base=base,
+    record = WorktreeRecord(name=name, repo=checkout.repo, path=path, branch=branch_of(name), base=base,
                             base_commit=commit, created_at=time.time())
     try:
         records.add(record)
     except sqlite3.IntegrityError:
         raise WorktreeTaken(f"a worktree named {name!r} is being created by another run") from None
+    return record, True
+
+
+def materialize(checkout: git.Checkout, record: WorktreeRecord, records: WorktreeStore) -> None:
+    """`git worktree add` for a claimed record (or adopting what git already has there); if that
+    fails, the claim goes."""
+    git.exclude_locally(checkout.common_dir, EXCLUDE_PATTERN)
     try:
-        if os.path.lexists(path):
-            _adopt(path, branch)
-        elif git.branch_exists(branch, checkout.repo):
-            raise OvermindError(f"the branch {branch} already exists, without a worktree",
-                                hint=f"choose another --name, or delete the branch (git branch -D {branch})")
+        if os.path.lexists(record.path):
+            _adopt(record.path, record.branch)
+        elif git.branch_exists(record.branch, checkout.repo):
+            raise OvermindError(f"the branch {record.branch} already exists, without a worktree",
+                                hint=f"choose another --name, or delete the branch (git branch -D {record.branch})")
         else:
             with git.worktree_lock(checkout.repo):
-                git.git(["worktree", "add", "--quiet", "-b", branch, path, commit], checkout.repo)
+                # checkout.workers: the files are written by as many workers as there are cores
+                git.git(["-c", "checkout.workers=0", "worktree", "add", "--quiet", "-b", record.branch, record.path,
+                         record.base_commit], checkout.repo)
     except BaseException:
-        records.remove(name)
+        records.remove(record.name)
         raise
-    return record
+
+
+def acquire(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
+    """The worktree `name` of this repository, created if needed; True if it was just created."""
+    record, fresh = claim(checkout, name, base, records)
+    if fresh:
+        materialize(checkout, record, records)
+    return record, fresh
 
 
 def _adopt(path: str, branch: str) -> None:
@@ -77,3 +90,13 @@ def _adopt(path: str, branch: str) -> None:
             or lines[1] != f"refs/heads/{branch}":
         raise OvermindError(f"{path} already exists and is not the worktree of {branch}",
                             hint="move it away, or choose another --name")
+
+
+def provide(checkout: git.Checkout, contract: Contract, name: str, base: str | None, store: Store,
+            in_use: bool = False) -> tuple[WorktreeRecord, dict[str, int], list[str]]:
+    """The worktree `name` with its leased ports, created (and its files copied and linked) if new."""
+    records = WorktreeStore(store)
+    record, fresh = acquire(checkout, name, base, records)
+    leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
+    notes = files.populate(checkout.repo, record.path, contract) if fresh else []
+    return record, leases, notes
