@@ -15,7 +15,7 @@ from overmind.errors import OvermindError
 from overmind.isolation.model import CONTRACT_FILE, Contract
 from overmind.store import state_dir
 
-_FORMAT = 2  # bump when Contract's JSON changes
+_FORMAT = 3  # bump when Contract's JSON changes
 
 
 def contract_of(repo: str) -> Contract:

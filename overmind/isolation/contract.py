@@ -80,6 +80,7 @@ class ServiceTable(_Strict):
     volumes: list[str] = Field(default_factory=list)
     restart: Literal["no", "on-failure", "always"] = "on-failure"
     stop_timeout: Seconds = 10.0
+    network: Literal["bridge", "host-loopback"] = "bridge"
 
 
 class IsolationTable(_Strict):
@@ -212,8 +213,9 @@ class _Reader:
                 raise self.fail((*where, "docker"), f"invalid image name {json.dumps(table.docker)}")
         elif isinstance(table.command, list):
             raise self.fail((*where, "command"), "a command service runs one shell line: give a string")
-        elif table.volumes:
-            raise self.fail((*where, "volumes"), "volumes are for docker services")
+        elif table.volumes or table.network != "bridge":
+            key = "volumes" if table.volumes else "network"
+            raise self.fail((*where, key), f"{key} is for docker services")
         docker = table.docker is not None
         return Service(
             name=name, kind="docker" if docker else "command",
@@ -222,7 +224,7 @@ class _Reader:
             port=table.port, env=self.environment((*where, "env"), table.env),
             ready=self.ready(where, table), volumes=tuple(self.volume((*where, "volumes", i), text)
                                                          for i, text in enumerate(table.volumes)),
-            restart=table.restart, stop_timeout=table.stop_timeout,
+            restart=table.restart, stop_timeout=table.stop_timeout, network=table.network,
             line=yamlsource.line_of(self.lines, (*where, "docker" if table.docker is not None else "command")),
         )
 

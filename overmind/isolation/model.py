@@ -63,6 +63,7 @@ class Service:
     volumes: tuple[Volume, ...] = ()
     restart: str = "on-failure"
     stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    network: str = "bridge"  # a container's; "host-loopback": the host's 127.0.0.1 as 10.0.2.2
     line: int = 0  # where the service is declared, for errors found later (an unknown image)
 
     @property

@@ -145,6 +145,8 @@ def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env:
     run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon", "--cgroups=split",
            "--log-driver=passthrough", f"--name={container}", f"--label={LABEL}.worktree={worktree}",
            f"--label={LABEL}.service={service.name}", f"--label={LABEL}.prefix={names.unit_prefix()}"]
+    if service.network == "host-loopback":  # slirp4netns: the host's 127.0.0.1 is 10.0.2.2 inside
+        run.append("--network=slirp4netns:allow_host_loopback=true")
     if host_port is not None and service.port is not None:
         run.append(f"--publish=127.0.0.1:{host_port}:{service.port}")
     run += [f"--env={key}" for key in env]  # values come from the unit's environment, not its command line

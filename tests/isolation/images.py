@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tarfile
 
-APPLETS = ("sh", "httpd", "sleep", "echo", "cat", "mkdir", "date", "ls", "wget", "env", "true", "false")
+APPLETS = ("sh", "httpd", "sleep", "echo", "cat", "mkdir", "date", "ls", "nc", "env", "true", "false", "cp")
 REPOSITORY = "localhost/overmind-test-busybox"
 STAND_IN_LABEL = "io.overmind.test-stand-in"
 

@@ -217,3 +217,19 @@ def test_without_podman_services_are_a_clear_error_and_missions_without_them_sti
     without.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
     assert without.info(name)["status"] == "running" and set(without.info(name)["ports"]) == {"PORT"}
     without("stop", name)
+
+
+def test_a_container_on_host_loopback_reaches_what_listens_on_the_hosts_127_0_0_1(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    wait_for_db = ("n=0; until echo | nc -w 1 10.0.2.2 ${DB_PORT} >/dev/null 2>&1; do n=$$((n+1)); "
+                   "[ $$n -gt 100 ] && break; sleep 0.1; done; "
+                   "if [ $$n -le 100 ]; then echo reached; else echo missed; fi > /www/index.html; "
+                   "exec httpd -f -p 8080 -h /www")
+    probe = f"  probe:\n    docker: {image(['true'])}\n    port: 8080\n    network: host-loopback\n" \
+            f"    command: {json.dumps(['sh', '-c', wait_for_db])}\n"
+    contract(repo, port_range, db_service() + probe)
+    om.run("busybox wget -qO- http://127.0.0.1:$PROBE_PORT/ > probe.txt; sleep 300", "--name", name, "--worktree",
+           "--cwd", str(repo))
+    seen = Path(om.info(name)["worktree"]["path"]) / "probe.txt"
+    assert must(lambda: seen.exists() and seen.read_text(), 30, "the probe's answer").strip() == "reached"
+    om("stop", name)
