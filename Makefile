@@ -1,9 +1,15 @@
-.PHONY: install test unit bench clean
+.PHONY: install check test unit bench clean
 
 install:
 	./scripts/bootstrap.sh
 
-test: install
+# Lint, types and the import layers: part of "the tests pass".
+check: install
+	.venv/bin/ruff check overmind tests benchmarks
+	.venv/bin/mypy
+	.venv/bin/lint-imports
+
+test: check
 	OVERMIND_TEST_HOST_RECOVERY=1 .venv/bin/python -m pytest -q
 
 unit: install

@@ -55,8 +55,8 @@ def direct_round_trips(env: dict[str, str], home: str, cwd: str) -> list[float]:
 
 
 def overmind_round_trips(env: dict[str, str], home: str, cwd: str) -> tuple[list[float], list[float], str]:
-    from overmind.channel import request
     from overmind.store import Store
+    from overmind.wrapper.channel import request
 
     subprocess.run(overmind_argv("run", "--provider", "claude", "--type", "session", "--name", "bench",
                                  "--cwd", cwd, "-e", f"HOME={home}"), env=env, check=True, stdout=subprocess.DEVNULL)
@@ -77,17 +77,17 @@ def overmind_round_trips(env: dict[str, str], home: str, cwd: str) -> tuple[list
 
 
 def wrapper_rss_mb(env: dict[str, str]) -> float:
-    from overmind.missions import Missions
+    from overmind.control.missions import get
 
-    view = Missions().view(Missions().resolve("bench"))
-    with open(f"/proc/{view.os_pid}/status") as status:
+    view = get("bench")
+    with open(f"/proc/{view.to_json()['os_pid']}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
 
 
 def subscribe_latencies(mission_id: str) -> list[float]:
     """Wall-clock time from the wrapper storing an event (its `at`) to a subscriber reading it."""
-    from overmind.channel import Channel, request
     from overmind.store import Store
+    from overmind.wrapper.channel import Channel, request
 
     store = Store()
     latencies: list[float] = []

@@ -1,5 +1,5 @@
 """How a blueprint agent becomes a transient unit: the unit `overmind run` would make
-(`overmind.units`), placed in the blueprint's slice and tied into the depends_on graph.
+(`overmind.mission.units`), placed in the blueprint's slice and tied into the depends_on graph.
 
 A task is `Type=oneshot`: it counts as started only once it has finished, so a unit ordered
 after it (`After=`) runs after its end, and `Requires=` fails the dependents' start jobs when it
@@ -14,7 +14,7 @@ import dataclasses
 
 from overmind import names
 from overmind.blueprint.model import Agent, Blueprint
-from overmind.spec import MissionSpec, RestartPolicy
+from overmind.mission.spec import MissionSpec, RestartPolicy
 from overmind.store import Mission
 from overmind.systemd.transient import Property, unit_from_run_args
 
@@ -45,7 +45,7 @@ def dependency_properties(blueprint: Blueprint, agent: Agent, starting: set[str]
 
 
 def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> BusUnit:
-    from overmind.units import runs_in_session_wrapper, transient_unit_args
+    from overmind.mission.units import runs_in_session_wrapper, transient_unit_args
 
     spec = dataclasses.replace(agent.spec, name=mission.name, parent=mission.parent)
     retries: tuple[int, float, float] | None = None

@@ -1,7 +1,8 @@
-"""Carry out a plan, under the blueprint's lock: stop and forget what goes, record what comes,
-create every agent to start in one call to systemd (see `agent_units`), then install or remove
-the scheduled agents' rituals. From then on systemd alone runs the graph: no overmind process
-has to stay alive.
+"""Carry out a plan: stop and forget what goes, record what comes, create every agent to start in
+one call to systemd (see `agent_units`), then install or remove the scheduled agents' rituals.
+From then on systemd alone runs the graph: no overmind process has to stay alive.
+
+The caller holds the blueprint's lock and made the plan (`overmind.control.blueprints`).
 """
 
 from __future__ import annotations
@@ -9,62 +10,54 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from overmind import locks, names
+from overmind import names
 from overmind.blueprint.agent_units import agent_unit, dependency_properties, start_unit
 from overmind.blueprint.model import Agent, Blueprint
-from overmind.blueprint.plan import STARTING, Change, Plan, make_plan
+from overmind.blueprint.plan import STARTING, Change, Plan
 from overmind.errors import OvermindError
-from overmind.missions import Missions
-from overmind.store import Mission, state_dir
+from overmind.store import Blueprint as BlueprintRecord
+from overmind.store import Mission, Store, state_dir
 from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind.isolation.start import Prepared
 
-LOCK_TIMEOUT = 120.0
-
 
 @dataclass(frozen=True)
 class Applied:
-    record: Mission
+    record: BlueprintRecord
     plan: Plan
     started: list[Mission]
 
 
-def apply(blueprint: Blueprint, missions: Missions, prune: bool = True,
-          on_wait: Callable[[], None] | None = None) -> Applied:
-    """Make the running agents match the blueprint. Two applies of one blueprint never act at
-    once: the second waits for the first, then finds its work done."""
-    with locks.exclusive(f"blueprint-{blueprint.name}", LOCK_TIMEOUT, on_wait):
-        plan = make_plan(blueprint, missions)
-        if not prune:
-            plan = _without_pruning(plan)
-        _check_installed(plan)
-        if plan.record is None:
-            record = _new_record(blueprint, missions)
-            try:
-                started = _start(blueprint, plan, record, missions)
-            except BaseException:
-                missions.store.remove(record.id)
-                raise
-        else:
-            record = plan.record
-            missions.store.update_spec(record.id, _record_spec(blueprint))
-            missions.store.unmark(record.id, "stop_requested_at")
-            _retire(plan.of("start", "replace", "prune", kind="mission"), missions)
-            started = _start(blueprint, plan, record, missions)
-        _schedule(blueprint, plan)
-        return Applied(record, plan, started)
-
-
-def _without_pruning(plan: Plan) -> Plan:
+def without_pruning(plan: Plan) -> Plan:
     kept = [dataclasses.replace(c, action="keep", reason="not in the file (--no-prune)") if c.action == "prune"
             else c for c in plan.changes]
     return dataclasses.replace(plan, changes=kept)
+
+
+def execute(plan: Plan, store: Store) -> Applied:
+    """Make the running agents match the plan's blueprint."""
+    blueprint = plan.blueprint
+    _check_installed(plan)
+    if plan.record is None:
+        record = _new_record(blueprint, store)
+        try:
+            started = _start(blueprint, plan, record, store)
+        except BaseException:
+            store.remove_blueprint(record.id)
+            raise
+    else:
+        record = plan.record
+        store.update_blueprint(record.id, blueprint.path, [a.name for a in blueprint.agents], time.time())
+        store.unmark(record.id, "stop_requested_at", table="blueprints")
+        _retire(plan.of("start", "replace", "prune", kind="mission"), store)
+        started = _start(blueprint, plan, record, store)
+    _schedule(blueprint, plan)
+    return Applied(store.blueprint(record.id) or record, plan, started)
 
 
 def _check_installed(plan: Plan) -> None:
@@ -83,27 +76,23 @@ def _check_installed(plan: Plan) -> None:
             raise OvermindError(f"agent '{agent.name}': {error.message}", hint=error.hint) from None
 
 
-def _record_spec(blueprint: Blueprint) -> dict[str, object]:
-    return {"file": blueprint.path, "agents": [a.name for a in blueprint.agents], "applied_at": time.time()}
+def _new_record(blueprint: Blueprint, store: Store) -> BlueprintRecord:
+    """The blueprint's record. It runs nothing itself; its agents run in the children slice of its
+    id, as any mission's children do."""
+    from overmind.mission.tree import children_slice
 
-
-def _new_record(blueprint: Blueprint, missions: Missions) -> Mission:
-    """The blueprint's own mission. It runs nothing itself; its unit is the slice its agents
-    run in (the children slice of its id, as for any mission's children)."""
-    from overmind.tree import children_slice
-
-    mission_id = names.new_id()
-    record = Mission(
-        id=mission_id, name=blueprint.name, unit=children_slice([mission_id]), type="blueprint",
-        provider="-", command=f"blueprint {blueprint.path}", cwd=os.path.dirname(blueprint.path), parent=None,
-        spec=_record_spec(blueprint), created_at=time.time(), killed_at=None, stop_requested_at=None,
+    blueprint_id = names.new_id()
+    record = BlueprintRecord(
+        id=blueprint_id, name=blueprint.name, slice=children_slice([blueprint_id]), file=blueprint.path,
+        cwd=os.path.dirname(blueprint.path), agents=[a.name for a in blueprint.agents], applied_at=time.time(),
+        created_at=time.time(), killed_at=None, stop_requested_at=None,
     )
-    missions.store.add(record)
+    store.add_blueprint(record)
     return record
 
 
 # -- stopping what goes ------------------------------------------------------------------
-def _retire(changes: list[Change], missions: Missions) -> None:
+def _retire(changes: list[Change], store: Store) -> None:
     """Stop the members that are replaced, run again or pruned, and forget their records.
 
     ignore-dependencies: stopping one agent must not stop the running agents that require it
@@ -112,29 +101,28 @@ def _retire(changes: list[Change], missions: Missions) -> None:
     if not old:
         return
     units = [v.mission.unit for v in old]
-    for view in old:
-        missions.store.mark(view.mission.id, "stop_requested_at")
+    store.mark([v.mission.id for v in old], "stop_requested_at")
     manager.systemctl("stop", "--job-mode=ignore-dependencies", *units, check=False)
     manager.systemctl("reset-failed", *units, check=False)
     for view in old:
-        missions.store.remove(view.mission.id)
+        store.remove(view.mission.id)
 
 
 # -- starting what comes -----------------------------------------------------------------
-def _start(blueprint: Blueprint, plan: Plan, record: Mission, missions: Missions) -> list[Mission]:
+def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Store) -> list[Mission]:
     starting = plan.of(*STARTING, kind="mission")
     if not starting:
         return []
-    _check_units_free([names.unit_name(c.name) for c in starting], missions)
+    _check_units_free([names.unit_name(c.name) for c in starting])
     new = {c.name: _member_record(blueprint.agent(c.agent), c, record) for c in starting}
     running = {c.name for c in plan.of("keep", kind="mission") if c.current and not c.current.status.finished}
     state = str(state_dir().resolve())
-    environments = _environments(blueprint, starting, missions)
+    environments = _environments(blueprint, starting, store)
     built = []
     try:
         for change in starting:
             agent = blueprint.agent(change.agent)
-            extra = {"Slice": record.unit, **dependency_properties(blueprint, agent, set(new), running)}
+            extra = {"Slice": record.slice, **dependency_properties(blueprint, agent, set(new), running)}
             prepared = environments.get(change.name)
             if prepared is not None:  # its worktree, with its ports and services
                 agent, extra = dataclasses.replace(agent, spec=prepared.spec), prepared.merged_into(extra)
@@ -144,12 +132,12 @@ def _start(blueprint: Blueprint, plan: Plan, record: Mission, missions: Missions
         from overmind.systemd.bus import start_transient_units
 
         for mission in new.values():
-            missions.store.add(mission)
+            store.add(mission)
         try:
-            start_transient_units(start_unit(blueprint.name, record.unit, [unit for unit, _ in built]), built)
+            start_transient_units(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
         except Exception:
             for mission in new.values():
-                missions.store.remove(mission.id)
+                store.remove(mission.id)
             raise
     except BaseException:
         from overmind.isolation.start import undo
@@ -160,7 +148,7 @@ def _start(blueprint: Blueprint, plan: Plan, record: Mission, missions: Missions
     return list(new.values())
 
 
-def _environments(blueprint: Blueprint, starting: list[Change], missions: Missions) -> dict[str, Prepared]:
+def _environments(blueprint: Blueprint, starting: list[Change], store: Store) -> dict[str, Prepared]:
     """The worktree, ports and services of each starting member that works in one; members
     naming the same `worktree` share it (a pipeline's stages, one after the other)."""
     from overmind import isolation
@@ -169,7 +157,7 @@ def _environments(blueprint: Blueprint, starting: list[Change], missions: Missio
     for change in starting:
         spec = dataclasses.replace(blueprint.agent(change.agent).spec, name=change.name)
         if isolation.applies(spec):
-            prepared[change.name] = isolation.prepare(spec, change.name, missions.store)
+            prepared[change.name] = isolation.prepare(spec, change.name, store)
     return prepared
 
 
@@ -184,7 +172,7 @@ def _schedule(blueprint: Blueprint, plan: Plan) -> None:
         rituals.install(ritual_spec(blueprint, blueprint.agent(change.agent)), replace=True)
 
 
-def _check_units_free(units: list[str], missions: Missions) -> None:
+def _check_units_free(units: list[str]) -> None:
     """A unit of the same name may linger failed from an earlier run; one still active belongs
     to a mission outside this blueprint (its own members were stopped above)."""
     for props in manager.show(units, ["Id", "LoadState", "ActiveState"]):
@@ -198,7 +186,7 @@ def _check_units_free(units: list[str], missions: Missions) -> None:
                             hint=f"overmind stop {name}")
 
 
-def _member_record(agent: Agent, change: Change, record: Mission) -> Mission:
+def _member_record(agent: Agent, change: Change, record: BlueprintRecord) -> Mission:
     spec = dataclasses.replace(agent.spec, name=change.name, parent=record.id)
     return Mission(
         id=names.new_id(), name=change.name, unit=names.unit_name(change.name), type=spec.type,

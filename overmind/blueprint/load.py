@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from overmind import providers
+from overmind.agent_options import AgentOptions
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.locate import KeyLines
 from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, Timing, member_name
 from overmind.errors import OvermindError
-from overmind.providers import PROVIDERS, AgentOptions
-from overmind.spec import Isolation, Limits, MissionSpec, RestartPolicy, parse_env
+from overmind.mission.spec import Isolation, Limits, MissionSpec, RestartPolicy, parse_env
+from overmind.providers import PROVIDERS
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-AGENT_KEYS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd")
 TIMING_KEYS = ("persistent", "randomized_delay", "overlap")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -114,7 +114,7 @@ class _Checker:
         except ValidationError as error:
             for item in error.errors():
                 path: KeyPath = tuple(item["loc"])
-                text = schema.message(item)
+                text = schema.message(dict(item))
                 if item["type"] == "extra_forbidden":
                     known = schema.AgentTable.model_fields if len(path) == 3 else schema.BlueprintFile.model_fields
                     text += _suggestion(str(path[-1]), known)
@@ -127,8 +127,11 @@ class _Checker:
         agents = {agent_name: self.agent(name, agent_name, table) for agent_name, table in parsed.agents.items()}
         self.check_dependencies(parsed.agents)
         self.raise_first()
-        order = topological_order({n: table.depends_on for n, table in parsed.agents.items()})
-        return Blueprint(name=name, path=str(self.file), agents=tuple(agents[n] for n in order))
+        tables: dict[str, Any] = parsed.agents
+        order = topological_order({n: table.depends_on for n, table in tables.items()})
+        found = [agents[n] for n in order]
+        assert all(agent is not None for agent in found)  # raise_first reported any that were not made
+        return Blueprint(name=name, path=str(self.file), agents=tuple(a for a in found if a is not None))
 
     def blueprint_name(self, declared: str | None) -> str:
         name = declared if declared is not None else self.file.stem
@@ -169,24 +172,12 @@ class _Checker:
                 activity_timeout=table.activity_timeout, isolation=isolation,
                 **({"stop_timeout": table.stop_timeout} if table.stop_timeout is not None else {}),
             )
+            providers.check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
         except OvermindError as error:
             self.problem(at, error.message)
             return None
         return Agent(name=name, line=self.lines.line(at), spec=spec, depends_on=tuple(table.depends_on),
                      replicas=table.replicas, timing=timing)
-
-    def agent_options(self, at: KeyPath, table: Any) -> AgentOptions | None:
-        """The agent CLI's own options; each one the provider does not take is named."""
-        if table.provider not in PROVIDERS:
-            self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
-                                            f"{_suggestion(table.provider, PROVIDERS)}")
-            return None
-        options = AgentOptions(**{key: getattr(table, key) for key in AGENT_KEYS})
-        supported = providers.get(table.provider).supported_options
-        unsupported = [key for key in AGENT_KEYS if getattr(table, key) is not None and key not in supported]
-        for key in unsupported:
-            self.problem((*at, key), f"does not apply to {table.provider} agents")
-        return None if unsupported else options
 
     def isolation(self, at: KeyPath, table: Any) -> Isolation | None:
         """isolation = "worktree" | "none", and a shared `worktree` (which implies "worktree")."""
@@ -196,6 +187,22 @@ class _Checker:
             return None
         chosen = table.isolation or ("worktree" if table.worktree is not None or table.base is not None else "auto")
         return Isolation(mode=chosen, base=table.base, worktree=table.worktree)
+
+    def agent_options(self, at: KeyPath, table: Any) -> AgentOptions | None:
+        """The agent CLI's own options; each one the provider does not take is named."""
+        if table.provider not in PROVIDERS:
+            self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
+                                            f"{_suggestion(table.provider, PROVIDERS)}")
+            return None
+        from overmind.blueprint.schema import BLUEPRINT_AGENT_OPTIONS
+
+        keys = [option.name for option in BLUEPRINT_AGENT_OPTIONS]
+        options = AgentOptions(**{key: getattr(table, key) for key in keys})
+        supported = providers.get(table.provider).supported_options
+        unsupported = [key for key in keys if getattr(table, key) is not None and key not in supported]
+        for key in unsupported:
+            self.problem((*at, key), f"does not apply to {table.provider} agents")
+        return None if unsupported else options
 
     def timing(self, at: KeyPath, table: Any) -> Timing | None:
         """A `schedule` makes the agent a ritual: a task on its own clock, outside the graph."""
@@ -212,7 +219,7 @@ class _Checker:
                                  "a scheduled agent runs on its own schedule, after nothing")):
             if wrong:
                 self.problem((*at, key), why)
-        from overmind import schedule
+        from overmind.rituals import schedule
 
         try:
             when = schedule.parse(table.schedule).schedule
@@ -240,7 +247,7 @@ class _Checker:
         if not text.strip() or "\0" in text:
             self.problem((*at, key), "must not be empty" if not text.strip() else "contains a NUL byte")
             return None
-        return text
+        return str(text)
 
     def cwd(self, at: KeyPath, cwd: str | None) -> str | None:
         """Relative to the blueprint file, so applying it from anywhere means the same thing."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from overmind.spec import MissionSpec
+from overmind.mission.spec import MissionSpec
 
 if TYPE_CHECKING:
-    from overmind.schedule import Schedule
+    from overmind.rituals.schedule import Schedule
 
 NAME_MAX = 63  # a unit instance name, like any mission name
 

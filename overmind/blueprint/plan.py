@@ -17,8 +17,8 @@ from overmind.blueprint import scheduled
 from overmind.blueprint.dag import dependents_closure
 from overmind.blueprint.model import Agent, Blueprint
 from overmind.blueprint.progress import is_done, member_info
-from overmind.errors import OvermindError
-from overmind.missions import Missions, MissionView
+from overmind.mission.view import MissionView
+from overmind.store import Blueprint as BlueprintRecord
 from overmind.store import Mission
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Change:
 @dataclass(frozen=True)
 class Plan:
     blueprint: Blueprint
-    record: Mission | None  # the blueprint's own mission, None before its first apply
+    record: BlueprintRecord | None  # the blueprint's record, None before its first apply
     changes: list[Change]
 
     def of(self, *actions: str, kind: str | None = None) -> list[Change]:
@@ -89,22 +89,8 @@ def _state_word(view: MissionView) -> str:
     return "done" if is_done(view.mission) else view.status.label
 
 
-def current_record(missions: Missions, name: str) -> Mission | None:
-    """The blueprint's mission, unless it was killed (then the next apply starts afresh)."""
-    mission = missions.store.get(name)
-    if mission is None or mission.killed_at is not None:
-        return None
-    if mission.type != "blueprint":
-        if not missions.view(mission).status.finished:
-            raise OvermindError(f"a mission named '{name}' is running and it is not a blueprint",
-                                hint="stop it, or set name = \"...\" in the blueprint")
-        return None
-    return mission
-
-
-def make_plan(blueprint: Blueprint, missions: Missions) -> Plan:
-    record = current_record(missions, blueprint.name)
-    members = missions.views(missions.store.children(record.id)) if record else []
+def make_plan(blueprint: Blueprint, record: BlueprintRecord | None, members: list[MissionView]) -> Plan:
+    """Compare the file with the blueprint's record and its members' views (as `ps` sees them)."""
     current: dict[tuple[str, int], MissionView] = {}
     for view in members:
         info = member_info(view.mission)
@@ -115,8 +101,7 @@ def make_plan(blueprint: Blueprint, missions: Missions) -> Plan:
         if agent.timing is not None:
             continue
         for replica, name in blueprint.member_names(agent):
-            view = current.pop((agent.name, replica), None)
-            changes.append(_change(agent, replica, name, view))
+            changes.append(_change(agent, replica, name, current.pop((agent.name, replica), None)))
     _restart_waiting_dependents(blueprint, changes)
     scaled = {a.name: a.replicas for a in blueprint.agents}
     for (agent_name, replica), view in current.items():
@@ -142,8 +127,8 @@ def _ritual_changes(blueprint: Blueprint) -> list[Change]:
         else:
             changes.append(Change("keep", spec.name, agent.name, 1, when, ritual=ritual, kind="ritual"))
     for name, ritual in installed.items():
-        agent = name.removeprefix(f"{blueprint.name}.")
-        changes.append(Change("prune", name, agent, 1, "no longer in the file", ritual=ritual, kind="ritual"))
+        agent_name = name.removeprefix(f"{blueprint.name}.")
+        changes.append(Change("prune", name, agent_name, 1, "no longer in the file", ritual=ritual, kind="ritual"))
     return changes
 
 

@@ -10,15 +10,16 @@ no heavy imports.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple, TypeVar
 
 from overmind.blueprint.dag import CycleError, topological_order
-from overmind.missions import MissionView
-from overmind.status import Status
-from overmind.store import Mission, Store
+from overmind.mission.status import Status
+from overmind.mission.view import MissionView, rounded
+from overmind.store import Blueprint, Mission
 
 FAILED = ("crashed", "skipped", "killed", "unknown")
+T = TypeVar("T", int, float)
 
 
 def member_info(mission: Mission) -> dict[str, Any]:
@@ -50,17 +51,49 @@ def never_started(view: MissionView) -> bool:
     return not unit or unit.get("LoadState") != "loaded" or unit.get("ActiveState") in ("inactive", "failed")
 
 
-class PipelineView(NamedTuple):
-    """A blueprint as `ps`, `info` and `wait` show it: its agents' states summed up."""
+class BlueprintView(NamedTuple):
+    """A blueprint as `ps`, `info`, `wait` and the front ends show it: its agents' states summed up."""
 
-    mission: Mission
+    blueprint: Blueprint
     status: Status
-    unit: dict[str, str]
     members: list[MissionView]
 
-    def __getattr__(self, name: str) -> Any:
-        # Whatever else a mission view tells (its command line, ...), a pipeline tells as a mission.
-        return getattr(MissionView(self.mission, self.status, self.unit), name)
+    @property
+    def kind(self) -> str:
+        return "blueprint"
+
+    @property
+    def type(self) -> str:
+        return "blueprint"
+
+    @property
+    def parent(self) -> str | None:
+        return None
+
+    @property
+    def session_id(self) -> str | None:
+        return None
+
+    @property
+    def unit(self) -> dict[str, str]:
+        """A blueprint runs nothing itself: its agents' units are its members'."""
+        return {}
+
+    @property
+    def id(self) -> str:
+        return self.blueprint.id
+
+    @property
+    def name(self) -> str:
+        return self.blueprint.name
+
+    @property
+    def created_at(self) -> float:
+        return self.blueprint.created_at
+
+    @property
+    def command_line(self) -> str:
+        return f"blueprint {self.blueprint.file}"
 
     @property
     def restarts(self) -> int:
@@ -68,7 +101,7 @@ class PipelineView(NamedTuple):
 
     @property
     def uptime(self) -> float | None:
-        return None if self.status.finished else max(0.0, time.time() - self.mission.created_at)
+        return None if self.status.finished else max(0.0, time.time() - self.blueprint.created_at)
 
     @property
     def memory(self) -> int | None:
@@ -87,27 +120,38 @@ class PipelineView(NamedTuple):
     def cpu_seconds(self) -> float | None:
         return _total(m.cpu_seconds for m in self.members)
 
+    @property
+    def finished_at(self) -> float | None:
+        if not self.status.finished:
+            return None
+        return max((m.finished_at for m in self.members if m.finished_at is not None), default=None)
+
     def to_json(self) -> dict[str, Any]:
-        data = MissionView(self.mission, self.status, self.unit).to_json()
-        data.update(restarts=self.restarts, uptime_s=_round(self.uptime), memory_bytes=self.memory,
-                    cpu_s=_round(self.cpu_seconds), file=self.mission.spec.get("file"), agents=[
-                        {"id": m.mission.id, "name": m.mission.name, "agent": agent_label(m.mission),
-                         "status": m.status.state, "reason": m.status.reason or None,
-                         "exit_code": m.status.exit_code if m.status.finished else None}
-                        for m in self.members])
-        return data
+        """The same fields as a mission's (docs/json.md), plus the file and each agent's state."""
+        b = self.blueprint
+        return {
+            "id": b.id, "name": b.name, "type": "blueprint", "provider": "-",
+            "status": self.status.state, "reason": self.status.reason or None,
+            "exit_code": self.status.exit_code if self.status.finished else None,
+            "restarts": self.restarts, "restart_policy": "never", "uptime_s": rounded(self.uptime),
+            "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds), "os_pid": None, "unit": b.slice,
+            "cgroup": None, "command": self.command_line, "cwd": b.cwd, "parent": None, "limits": {},
+            "status_text": self.activity, "session_id": None, "created_at": b.created_at, "started_at": None,
+            "finished_at": self.finished_at, "file": b.file, "applied_at": b.applied_at,
+            "agents": [{"id": m.mission.id, "name": m.mission.name, "agent": agent_label(m.mission),
+                        "status": m.status.state, "reason": m.status.reason or None,
+                        "exit_code": m.status.exit_code if m.status.finished else None,
+                        "depends_on": member_info(m.mission).get("depends_on", [])}
+                       for m in self.members],
+        }
 
 
-def _total(values: Any) -> Any:
+def _total(values: Iterable[T | None]) -> T | None:
     present = [v for v in values if v is not None]
     return sum(present) if present else None
 
 
-def _round(value: float | None) -> float | None:
-    return round(value, 3) if value is not None else None
-
-
-def summarize(blueprint: Mission, members: list[MissionView]) -> Status:
+def summarize(blueprint: Blueprint, members: list[MissionView]) -> Status:
     if blueprint.killed_at is not None:
         return Status("killed", exit_code=137)
     if any(not m.status.finished for m in members):
@@ -140,7 +184,7 @@ def refine_members(members: list[MissionView], agents: list[str]) -> list[Missio
         for view in by_agent[agent]:
             refined[view.mission.id] = _member_status(view, deps)
     place = {agent: index for index, agent in enumerate(agents)}
-    members = sorted(members, key=lambda v: (place.get(member_info(v.mission).get("agent"), len(place)),
+    members = sorted(members, key=lambda v: (place.get(member_info(v.mission).get("agent", ""), len(place)),
                                             member_info(v.mission).get("replica", 0)))
     return [v._replace(status=refined[v.mission.id]) for v in members]
 
@@ -162,27 +206,18 @@ def _member_status(view: MissionView, deps: list[Status]) -> Status:
     return Status("unknown", "unit gone without an exit record")
 
 
-class Pipelines:
-    """Refines views of blueprints and of their agents; `members` gives the plain views of one
-    blueprint's agents."""
+def progress_word(view: MissionView) -> str:
+    """An agent's state as `apply --wait` and `info` say it: done, failed (why), or its status."""
+    status = view.status
+    if is_done(view.mission):
+        return "done"
+    if status.state == "crashed":
+        return f"failed ({status.reason})" if status.reason else "failed"
+    return status.label
 
-    def __init__(self, store: Store, members: Callable[[str], list[MissionView]]) -> None:
-        self._store = store
-        self._plain_members = members
-        self._members: dict[str, list[MissionView]] = {}
 
-    def members(self, blueprint_id: str) -> list[MissionView]:
-        if blueprint_id not in self._members:
-            record = self._store.get(blueprint_id)
-            agents = record.spec.get("agents", []) if record else []
-            self._members[blueprint_id] = refine_members(self._plain_members(blueprint_id), agents)
-        return self._members[blueprint_id]
-
-    def refine(self, view: MissionView) -> MissionView | PipelineView:
-        mission = view.mission
-        if mission.type == "blueprint":
-            members = self.members(mission.id)
-            return PipelineView(mission, summarize(mission, members), {}, members)
-        if mission.parent and member_info(mission):
-            return next((m for m in self.members(mission.parent) if m.mission.id == mission.id), view)
-        return view
+def settled(pipeline: BlueprintView) -> bool:
+    """Every task has finished and every session is running (or has ended): a fleet keeps running,
+    so waiting for it to end would never return."""
+    return all(m.status.finished or (m.mission.type == "session" and m.status.state == "running")
+               for m in pipeline.members)

@@ -19,7 +19,7 @@ def origin(blueprint: str) -> str:
 
 
 def ritual_spec(blueprint: Blueprint, agent: Agent) -> RitualSpec:
-    from overmind.cli.options import as_agent_run
+    from overmind.mission.build import as_agent_run
     from overmind.rituals import RitualSpec
 
     assert agent.timing is not None

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from overmind.agent_options import AGENT_OPTIONS
 from overmind.errors import OvermindError
-from overmind.spec import parse_cpu_quota, parse_duration, parse_size
+from overmind.quantities import parse_cpu_quota, parse_duration, parse_size
 
 RESTART_ALIASES = {"on_failure": "on-failure"}  # spelled both ways in existing blueprint files
 
@@ -50,14 +51,15 @@ Restart = Annotated[
 ]
 
 
-class AgentTable(BaseModel):
+class _AgentTable(BaseModel):
+    """An [agents.<name>] table; the agent CLI's options are added from AGENT_OPTIONS below."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
     command: str | None = None
     prompt: str | None = None
     provider: str = "raw"
     type: Literal["task", "session"] = "task"
-    model: str | None = None
     cwd: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
     depends_on: list[str] = Field(default_factory=list)
@@ -73,12 +75,6 @@ class AgentTable(BaseModel):
     tasks_max: int | None = Field(default=None, ge=1)
     timeout: Duration | None = None
     replicas: int = Field(default=1, ge=0)
-    # for agent CLIs (provider = "claude" or "codex"), as `overmind run --provider` takes them
-    permission_mode: str | None = None
-    allowed_tools: str | None = None
-    max_turns: int | None = Field(default=None, ge=1)
-    append_system_prompt: str | None = None
-    max_budget_usd: float | None = Field(default=None, gt=0)
     # where it works: its own worktree (with the repository's ports and services), a named
     # worktree shared with other agents (a pipeline's stages, in order), or the directory itself
     isolation: Literal["worktree", "none"] | None = None
@@ -91,11 +87,29 @@ class AgentTable(BaseModel):
     overlap: Literal["skip", "queue"] | None = None
 
 
+def _agent_option_fields() -> dict[str, Any]:
+    """For agent CLIs (provider = "claude" or "codex"): the options `overmind run --provider` takes."""
+    found: dict[str, Any] = {}
+    for option in BLUEPRINT_AGENT_OPTIONS:
+        limit = option.info.minimum
+        if limit is None:
+            found[option.name] = (option.type | None, None)
+        elif option.info.exclusive:
+            found[option.name] = (option.type | None, Field(default=None, gt=limit))
+        else:
+            found[option.name] = (option.type | None, Field(default=None, ge=limit))
+    return found
+
+
+BLUEPRINT_AGENT_OPTIONS = tuple(option for option in AGENT_OPTIONS if option.info.in_blueprints)
+AgentTable = create_model("AgentTable", __base__=_AgentTable, **_agent_option_fields())
+
+
 class BlueprintFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = None
-    agents: dict[str, AgentTable] = Field(default_factory=dict)
+    agents: dict[str, AgentTable] = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 TYPE_MESSAGES = {

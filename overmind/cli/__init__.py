@@ -1,7 +1,8 @@
-"""The `overmind` command line: thin click commands over the mission layer."""
+"""The `overmind` command line: thin click commands over the control layer (`overmind.control`)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -18,24 +19,31 @@ def die(error: OvermindError) -> None:
     sys.exit(error.exit_code)
 
 
-# Commands whose module is imported only when they run (or when help lists them): their click
-# objects cost milliseconds that `run`, `ps` and `logs` should not pay.
-_LAZY = {"quest": "overmind.cli.quests", "ritual": "overmind.cli.rituals", "rituals": "overmind.cli.rituals",
-         "doctor": "overmind.cli.doctor", "agents": "overmind.cli.blueprints", "apply": "overmind.cli.blueprints",
-         "diff": "overmind.cli.blueprints", "worktree": "overmind.cli.worktree"}
+# Every command's module is imported only when it runs (or when help lists them): `overmind run`
+# pays for `run` alone.
+COMMAND_MODULES = {
+    "run": "missions", "ps": "missions", "info": "missions", "logs": "missions", "wait": "missions",
+    "stop": "missions", "kill": "missions", "restart": "missions", "gc": "missions",
+    "send": "sessions", "subscribe": "sessions", "result": "sessions", "attach": "sessions",
+    "events": "events", "claude": "agents", "codex": "agents", "orchestrate": "orchestrate",
+    "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
+    "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
+    "worktree": "worktree",
+}
 
 
 class OvermindGroup(click.Group):
-    """Turns every OvermindError into one line on stderr and a non-zero exit."""
+    """Turns every OvermindError into one line on stderr and a non-zero exit, and any other
+    failure into one line too (the traceback only with --debug)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_LAZY})
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name in _LAZY and cmd_name not in self.commands:
+        if cmd_name in COMMAND_MODULES and cmd_name not in self.commands:
             from importlib import import_module
 
-            for command in import_module(_LAZY[cmd_name]).COMMANDS:
+            for command in import_module(f"overmind.cli.{COMMAND_MODULES[cmd_name]}").COMMANDS:
                 self.add_command(command)
         return super().get_command(ctx, cmd_name)
 
@@ -49,23 +57,39 @@ class OvermindGroup(click.Group):
             sys.exit(0)
         except KeyboardInterrupt:
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as error:
+            from overmind import trace
+
+            if trace.enabled():
+                raise
+            die(_unexpected(error))
+
+
+def _unexpected(error: Exception) -> OvermindError:
+    import sqlite3
+
+    if isinstance(error, sqlite3.Error):
+        return OvermindError(f"the state store failed: {error}",
+                             hint="is the state directory writable, with free space? run with --debug for details")
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return OvermindError(f"{error.strerror}{where}", hint="run with --debug for details")
+    return OvermindError(f"unexpected error: {type(error).__name__}: {error}", hint="run with --debug for details")
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ["OVERMIND_DEBUG"] = "1"
 
 
 @click.group(cls=OvermindGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="overmind")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
+              help="Print every systemd, journald and D-Bus call with its duration; tracebacks for errors.")
 def cli() -> None:
     """A systemd-native supervisor for AI coding agents."""
-
-
-def _register() -> None:
-    from overmind.cli import agents, host, missions, orchestrate, sessions, skills
-
-    for module in (missions, sessions, agents, orchestrate, host, skills):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

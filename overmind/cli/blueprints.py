@@ -1,23 +1,23 @@
-"""Blueprint commands: agents, apply, diff."""
+"""Blueprint commands: agents, apply, diff (and `info` of a blueprint)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from overmind import format as fmt
-from overmind.cli.missions import _missions, print_fields
 from overmind.cli.options import json_option
+from overmind.cli.output import print_fields, stamp
 from overmind.errors import OvermindError
 
+if TYPE_CHECKING:
+    from overmind.blueprint.apply import Applied
+    from overmind.blueprint.model import Agent
+    from overmind.control.missions import View
+
 file_argument = click.argument("file", metavar="FILE")
-
-
-def _load(path: str):  # -> overmind.blueprint.model.Blueprint
-    from overmind.blueprint.load import load
-
-    return load(path)
 
 
 @click.command()
@@ -25,15 +25,14 @@ def _load(path: str):  # -> overmind.blueprint.model.Blueprint
 @json_option
 def agents(file: str, as_json: bool) -> None:
     """List a blueprint's agents, dependencies first."""
-    blueprint = _load(file)
+    from overmind.control.blueprints import agent_to_json, load
+
+    blueprint = load(file)
     if as_json:
-        fmt.print_json([{"name": a.name, "provider": a.spec.provider, "type": a.spec.type,
-                         "model": a.spec.agent.model, "replicas": a.replicas, "depends_on": list(a.depends_on),
-                         "schedule": a.timing.schedule.describe() if a.timing else None,
-                         "command": a.spec.command, "line": a.line} for a in blueprint.agents])
+        fmt.print_json([agent_to_json(a) for a in blueprint.agents])
         return
 
-    def runs(agent) -> str:  # agent: overmind.blueprint.model.Agent
+    def runs(agent: Agent) -> str:
         if agent.timing:
             return f"on schedule: {agent.timing.schedule.describe()}"
         return f"depends on: {', '.join(agent.depends_on)}" if agent.depends_on else "-"
@@ -51,15 +50,16 @@ def agents(file: str, as_json: bool) -> None:
 @json_option
 def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
-    from overmind.blueprint.apply import apply as apply_blueprint
+    from overmind.control import blueprints
+    from overmind.control.host import ready
 
-    blueprint = _load(file)
-    missions = _missions(auto_boot=True)
+    blueprint = blueprints.load(file)
+    ready(auto_boot=True)
 
     def waiting() -> None:
         click.echo(f"overmind: waiting for another apply of '{blueprint.name}' to finish", err=True)
 
-    applied = apply_blueprint(blueprint, missions, prune=prune, on_wait=waiting)
+    applied = blueprints.apply(blueprint, prune=prune, on_wait=waiting)
     record = applied.record
     if as_json and not wait_:
         fmt.print_json({"id": record.id, "name": record.name, **applied.plan.to_json()})
@@ -67,9 +67,7 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
         click.echo(_summary(applied))
     if not wait_:
         return
-    from overmind.blueprint.follow import follow
-
-    pipeline = follow(missions, record, (lambda line: None) if as_json else click.echo)
+    pipeline = blueprints.follow(record, (lambda line: None) if as_json else click.echo)
     if as_json:
         fmt.print_json(pipeline.to_json())
     else:
@@ -77,7 +75,7 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     sys.exit(1 if pipeline.status.state == "failed" else 0)
 
 
-def _summary(applied) -> str:  # applied: overmind.blueprint.apply.Applied
+def _summary(applied: Applied) -> str:
     record, plan = applied.record, applied.plan
     if plan.record is None:
         return f"Started pipeline {record.id} ({record.name})"
@@ -98,10 +96,12 @@ _SIGNS = {"create": "+", "start": ">", "replace": "~", "prune": "-", "keep": "="
 def diff(file: str, as_json: bool) -> None:
     """Show what `apply FILE` would do, changing nothing. Exits 0 without changes, 1 with
     changes, 2 on errors (like `kubectl diff`)."""
-    from overmind.blueprint.plan import make_plan
+    from overmind.control import blueprints
+    from overmind.control.host import ready
 
     try:
-        plan = make_plan(_load(file), _missions())
+        ready()
+        plan = blueprints.plan(blueprints.load(file))
     except OvermindError as error:
         raise OvermindError(error.message, hint=error.hint, exit_code=2) from None
     if as_json:
@@ -115,13 +115,13 @@ def diff(file: str, as_json: bool) -> None:
     sys.exit(1 if plan.changes_anything else 0)
 
 
-def print_pipeline(view, stamp) -> None:  # view: PipelineView, stamp: epoch -> text
+def print_pipeline(view: View) -> None:
     """`info` for a blueprint: the pipeline at a glance, then one line per agent."""
-    from overmind.blueprint.follow import progress_word
-    from overmind.blueprint.progress import agent_label
-    from overmind.blueprint.scheduled import installed
+    from overmind.blueprint.progress import BlueprintView, agent_label, progress_word
+    from overmind.control.blueprints import scheduled_rituals
 
-    scheduled = installed(view.mission.name)
+    assert isinstance(view, BlueprintView)
+    record = view.blueprint
     counts: dict[str, int] = {}
     for member in view.members:
         word = progress_word(member).split(" (")[0]
@@ -129,13 +129,13 @@ def print_pipeline(view, stamp) -> None:  # view: PipelineView, stamp: epoch -> 
     summary = ", ".join(f"{n} {word}" for word, n in counts.items())
     code = f", exit code {view.status.exit_code}" if view.status.finished else ""
     print_fields([
-        ("status", view.status.label + code), ("id", view.mission.id), ("name", view.mission.name),
-        ("type", "blueprint"), ("file", view.mission.spec.get("file", "-")), ("slice", view.mission.unit),
+        ("status", view.status.label + code), ("id", record.id), ("name", record.name),
+        ("type", "blueprint"), ("file", record.file or "-"), ("slice", record.slice),
         ("agents", f"{len(view.members)} ({summary})" if view.members else "0"),
-        ("rituals", ", ".join(f"{r.name} ({r.schedule.describe()})" for r in scheduled.values()) or "-"),
+        ("rituals", ", ".join(f"{r['name']} ({r['schedule']})" for r in scheduled_rituals(record)) or "-"),
         ("restarts", view.restarts), ("memory", fmt.size(view.memory)), ("cpu", fmt.cpu(view.cpu_seconds)),
-        ("uptime", fmt.duration(view.uptime)), ("created", stamp(view.mission.created_at)),
-        ("applied", stamp(view.mission.spec.get("applied_at"))),
+        ("uptime", fmt.duration(view.uptime)), ("created", stamp(record.created_at)),
+        ("applied", stamp(record.applied_at)),
     ])
     if view.members:
         click.echo()

@@ -14,7 +14,7 @@ _MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
 @json_option
 def doctor(as_json: bool) -> None:
     """Check the user manager, journald, linger and the unit directory; exit 1 if anything fails."""
-    from overmind.doctor import run_all
+    from overmind.control.doctor import run_all
 
     checks = run_all()
     if as_json:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from collections import Counter
-
 import click
 
 
@@ -28,9 +25,9 @@ def up() -> None:
 @host.command()
 def down() -> None:
     """Stop the private host and every mission running in it."""
-    from overmind.host import private
+    from overmind.host import pids, private
 
-    if not private.in_use() and private.journald_pid() is None:
+    if not pids.in_use() and pids.journald_pid() is None:
         click.echo("private systemd host is not running")
         return
     private.down()
@@ -41,19 +38,9 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def host_status(as_json: bool) -> None:
     """Show whether the private host runs, and its processes."""
-    click.echo(_render(_host_facts(), as_json))
+    from overmind.control.host import facts
 
-
-def _host_facts() -> dict[str, object]:
-    from overmind.host import manager_socket_present, pid1_is_systemd, pids, private
-    from overmind.systemd.manager import runtime_dir
-
-    return {
-        "mode": "system" if pid1_is_systemd() else ("private" if pids.in_use() else "none"),
-        "user_manager_reachable": manager_socket_present() and not pids.stale(),
-        "runtime_dir": runtime_dir(),
-        **{f"private_{key}": value for key, value in private.status().items()},
-    }
+    click.echo(_render(facts(), as_json))
 
 
 def _render(facts: dict[str, object], as_json: bool) -> str:
@@ -69,20 +56,11 @@ def _render(facts: dict[str, object], as_json: bool) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(as_json: bool) -> None:
     """The systemd version, the host in use, journald, and missions by status."""
-    from overmind.host import ensure_user_manager
-    from overmind.missions import Missions
-    from overmind.systemd import manager
+    from overmind.control.host import status as host_status
 
-    facts = _host_facts()
-    facts["systemd_version"] = manager.version()
-    facts["journald_reachable"] = os.path.exists("/run/systemd/journal/socket")
-    counts: Counter[str] = Counter()
-    if facts["user_manager_reachable"]:
-        ensure_user_manager()
-        missions = Missions()
-        counts.update(view.status.state for view in missions.views(missions.store.all()))
-    facts["missions"] = dict(sorted(counts.items())) if as_json else (
-        ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none")
+    facts = host_status()
+    if not as_json:
+        facts["missions"] = ", ".join(f"{n} {state}" for state, n in facts["missions"].items()) or "none"
     click.echo(_render(facts, as_json))
 
 

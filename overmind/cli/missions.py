@@ -1,28 +1,24 @@
-"""Mission commands: run, ps, info, logs, wait, stop, kill, gc."""
+"""Mission commands: run, ps, info, logs, wait, stop, kill, restart, gc. Parse, call the control
+layer, print."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from overmind import format as fmt
 from overmind.cli.options import agent_options, json_option, launch_options, mission_spec
+from overmind.control.host import ready
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
-    from overmind.spec import MissionSpec
+    from overmind.control.missions import Record, View
+    from overmind.mission.spec import MissionSpec
 
 SESSION_START_TIMEOUT = 60.0
-
-
-def _missions(auto_boot: bool = False):  # -> overmind.missions.Missions
-    from overmind.host import ensure_user_manager
-    from overmind.missions import Missions
-
-    ensure_user_manager(auto_boot=auto_boot)
-    return Missions()
 
 
 @click.command(context_settings={"allow_interspersed_args": False})
@@ -40,15 +36,19 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 
 def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
     """Start a mission, say so in one line, and with wait_ block and exit with its code."""
-    missions = _missions(auto_boot=True)
-    mission = missions.start(spec)
+    from overmind.control import lifecycle
+
+    ready(auto_boot=True)
+    mission = lifecycle.start(spec)
     if spec.type == "session":
         # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).
-        failure = missions.wait_started(mission, SESSION_START_TIMEOUT)
+        failure = lifecycle.wait_started(mission, SESSION_START_TIMEOUT)
         if failure:
             raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
                                 hint=f"overmind logs {mission.name}")
-    where = _workplace(mission, missions)
+    from overmind.control.worktrees import workplace
+
+    where = workplace(mission)
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit, **where}))
     else:
@@ -57,7 +57,7 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
         inside = f" in worktree {where['worktree']['name']}" + (f", {ports}" if ports else "") if where else ""
         click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}{inside}")
     if wait_:
-        _wait_and_exit(missions, [mission], None, quiet=as_json)
+        wait_and_exit([mission], None, quiet=as_json)
 
 
 @click.command()
@@ -67,66 +67,37 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
 @json_option
 def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     """List missions: running ones first, then finished ones not yet collected by gc."""
-    from overmind.tree import Tree
+    from overmind.control.missions import listing
 
-    missions = _missions()
-    known = missions.store.all()
-    family = Tree(known)
-    chosen = family.children.get(missions.resolve(children).id, []) if children else known
-    views = {v.mission.id: v for v in missions.views(chosen)}
-    if not show_all:
-        views = {key: v for key, v in views.items() if v.status.state != "killed"}
-    if tree and not children:
-        order = [(lead, views[m.id]) for lead, m in family.walk() if m.id in views]
-    else:
-        ordered = sorted(views.values(), key=lambda v: (v.status.finished, v.mission.created_at))
-        order = [("", v) for v in ordered]
-    envs = _environments([v.mission for _, v in order], missions)
+    ready()
+    rows = listing(include_killed=show_all, children_of=children, tree=tree)
     if as_json:
-        fmt.print_json([v.to_json() | {"children": [c.id for c in family.children.get(v.mission.id, [])]}
-                        | envs.get(v.mission.id, NO_ENVIRONMENT) for _, v in order])
+        fmt.print_json([row.to_json() for row in rows])
         return
-    if not order:
+    if not rows:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    # What agents are doing (their STATUS=), in its own column when any of them says; where
-    # they work (worktree and ports) when any of them has a worktree.
-    activity = any(v.activity for _, v in order)
-    isolated = bool(envs)
+    # What agents are doing (their STATUS=), in its own column when any of them says; where they
+    # work (worktree and ports) when any of them has a worktree.
+    activity = any(row.view.activity for row in rows)
+    places = {row.view.id: _place(row.view) for row in rows}
+    isolated = any(place != ("-", "-") for place in places.values())
     headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
                *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
-    rows = [(v.mission.id, lead + v.mission.name, v.mission.type, v.status.label, str(v.restarts),
-             fmt.duration(v.uptime), fmt.size(v.memory), fmt.cpu(v.cpu_seconds),
-             *([fmt.truncate(v.activity or "-", 40)] * activity),
-             *(_environment_cells(envs.get(v.mission.id)) if isolated else ()), v.command_line)
-            for lead, v in order]
+    table = [(v.id, row.lead + v.name, v.type, v.status.label, str(v.restarts), fmt.duration(v.uptime),
+              fmt.size(v.memory), fmt.cpu(v.cpu_seconds), *([fmt.truncate(v.activity or "-", 40)] * activity),
+              *(places[v.id] if isolated else ()), v.command_line) for row in rows for v in (row.view,)]
     shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
-    click.echo(fmt.table(headers, rows, shrinkable=shrinkable))
+    click.echo(fmt.table(headers, table, shrinkable=shrinkable))
 
 
-def _workplace(mission: Any, missions: Any) -> dict[str, Any]:
-    """A just-started mission's worktree, branch and ports (no services: they are starting)."""
-    if not mission.spec.get("worktree"):
-        return {}
-    from overmind import isolation
-
-    return isolation.workplace(mission, missions.store)
-
-
-NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
-
-
-def _environments(chosen: list, missions) -> dict[str, dict[str, Any]]:
-    """Worktree, branch, ports and services of the missions that have a worktree."""
-    from overmind import isolation
-
-    return isolation.describe(chosen, missions.store)
-
-
-def _environment_cells(env: dict[str, Any] | None) -> tuple[str, str]:
-    if not env or not env["worktree"]:
+def _place(view: View) -> tuple[str, str]:
+    """A mission's worktree and ports for ps; dashes without one."""
+    environment = getattr(view, "environment", None)
+    if not environment or not environment["worktree"]:
         return "-", "-"
-    return env["worktree"]["name"], ",".join(str(port) for port in dict.fromkeys(env["ports"].values())) or "-"
+    ports = ",".join(str(port) for port in dict.fromkeys(environment["ports"].values()))
+    return environment["worktree"]["name"], ports or "-"
 
 
 @click.command()
@@ -134,24 +105,22 @@ def _environment_cells(env: dict[str, Any] | None) -> tuple[str, str]:
 @json_option
 def info(ref: str, as_json: bool) -> None:
     """Everything known about one mission."""
-    missions = _missions()
-    view = missions.view(missions.resolve(ref))
-    data = view.to_json() | _environments([view.mission], missions).get(view.mission.id, NO_ENVIRONMENT)
+    from overmind.cli.output import print_fields, stamp
+    from overmind.control.missions import get
+
+    ready()
+    view = get(ref)
+    data = view.to_json()
     if as_json:
         fmt.print_json(data)
         return
-    from datetime import datetime
-
-    def stamp(value: float | None) -> str:
-        return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
-
-    if data["type"] == "blueprint":
+    if view.kind == "blueprint":
         from overmind.cli.blueprints import print_pipeline
 
-        print_pipeline(view, stamp)
+        print_pipeline(view)
         return
     limits = ", ".join(f"{k}={v}" for k, v in data["limits"].items()) or "none"
-    fields = [
+    fields: list[tuple[str, object]] = [
         ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
         ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
         ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
@@ -174,12 +143,6 @@ def info(ref: str, as_json: bool) -> None:
     print_fields(fields)
 
 
-def print_fields(fields: list[tuple[str, object]]) -> None:
-    width = max(len(label) for label, _ in fields)
-    for label, value in fields:
-        click.echo(f"{label:>{width}}: {value}")
-
-
 @click.command()
 @click.argument("ref", metavar="[ID|NAME]", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
@@ -193,89 +156,73 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, se
     """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME).
 
     A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
-    from overmind import journal
+    from overmind.control import logs as journal
+    from overmind.systemd.journal import format_entry
 
-    missions = _missions()
-    known = missions.store.all()
-    chosen = [missions.resolve(ref)] if ref else known
-    if service is not None:
-        from overmind import isolation
-
-        if ref is None:
-            raise OvermindError("--service needs a mission", hint="overmind logs NAME --service SERVICE")
-        chosen = known = [isolation.service_log_source(chosen[0], service, missions.store)]
-    labels = {m.id: m.name for m in known}
-    blueprint = ref is not None and chosen[0].type == "blueprint"
-    if blueprint:
-        from overmind.blueprint.progress import agent_label
-
-        chosen = missions.store.children(chosen[0].id)
-        labels.update({m.id: agent_label(m) for m in chosen})
-    chosen = [m for m in chosen if m.type != "blueprint"]  # a blueprint writes no lines of its own
-    since_epoch = _parse_since(since) if since else None
-    names_width = max((len(labels[m.id]) for m in chosen), default=0)
-    found = journal.entries(chosen, known, lines=lines, since=since_epoch, follow=follow)
+    ready()
+    selection = journal.select(ref, service=service)
+    found = journal.lines(selection, count=lines, since=journal.parse_since(since) if since else None,
+                          follow=follow)
     if as_json:
-        for data in journal.with_events(found, missions.store):
+        for data in journal.to_json(found):
             click.echo(json.dumps(data))
         return
+    width = selection.name_width
     for entry in found:
-        entry = entry._replace(name=labels.get(entry.mission_id, entry.name))
-        click.echo(journal.format_entry(entry, with_name=ref is None or blueprint, name_width=names_width))
-
-
-def _parse_since(text: str) -> float:
-    """Absolute ('2026-01-31 09:00', ISO 8601) or relative ('10 min ago', '2h') times."""
-    import re
-    import time
-    from datetime import datetime
-
-    from overmind.spec import parse_duration
-
-    relative = re.fullmatch(r"(.+?)\s*ago", text.strip())
-    if relative or re.fullmatch(r"\d+(\.\d+)?\s*[a-z]+", text.strip()):
-        return time.time() - parse_duration((relative[1] if relative else text).replace(" ", ""), "--since")
-    try:
-        return datetime.fromisoformat(text.strip()).timestamp()
-    except ValueError:
-        raise OvermindError(f"invalid --since {text!r}", hint="use e.g. '10min ago' or '2026-01-31 09:00'") from None
-
-
-def _targets(missions, refs: tuple[str, ...], every: bool, verb: str) -> list:
-    if every and refs:
-        raise OvermindError(f"give mission names or --all to {verb}, not both")
-    if every:
-        return [v.mission for v in missions.views(missions.store.all()) if not v.status.finished]
-    if not refs:
-        raise OvermindError(f"nothing to {verb}", hint=f"overmind {verb} ID|NAME, or --all")
-    return [missions.resolve(ref) for ref in refs]
+        click.echo(format_entry(entry, with_name=selection.with_names, name_width=width))
 
 
 cascade_option = click.option("--cascade", is_flag=True, help="Also end every mission below it, children first.")
+
+
+def _end(verb: str, refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> None:
+    from overmind.control import lifecycle
+
+    ready()
+    chosen = lifecycle.targets(refs, every, verb)
+    ended = (lifecycle.stop if verb == "stop" else lifecycle.kill)(chosen, cascade=cascade)
+    if as_json:
+        fmt.print_json([e.to_json() for e in ended])
+        return
+    for e in ended:
+        click.echo(f"{'stopped' if verb == 'stop' else 'killed'} {e.id} ({e.name})")
 
 
 @click.command()
 @click.argument("refs", nargs=-1, metavar="ID|NAME...")
 @click.option("--all", "every", is_flag=True, help="Stop every running mission.")
 @cascade_option
-def stop(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
+@json_option
+def stop(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> None:
     """Stop missions: SIGTERM to all their processes, SIGKILL after the grace period."""
-    missions = _missions()
-    for mission in _targets(missions, refs, every, "stop"):
-        for ended in missions.stop(mission, cascade=cascade):
-            click.echo(f"stopped {ended.id} ({ended.name})")
+    _end("stop", refs, every, cascade, as_json)
 
 
 @click.command()
 @click.argument("refs", nargs=-1, metavar="ID|NAME...")
 @click.option("--all", "every", is_flag=True, help="Kill every running mission.")
 @cascade_option
-def kill(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
+@json_option
+def kill(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> None:
     """Kill missions with SIGKILL and drop them from ps (logs stay readable by id until gc)."""
-    missions = _missions()
-    for mission in _targets(missions, refs, every, "kill"):
-        for ended in missions.kill(mission, cascade=cascade):
-            click.echo(f"killed {ended.id} ({ended.name})")
+    _end("kill", refs, every, cascade, as_json)
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True, metavar="ID|NAME...")
+@json_option
+def restart(refs: tuple[str, ...], as_json: bool) -> None:
+    """Run missions again: a running one restarts (systemd's restart), a finished, stopped or
+    killed one starts a new run under the same id and name."""
+    from overmind.control import lifecycle
+
+    ready(auto_boot=True)
+    restarted = [lifecycle.restart(ref) for ref in refs]
+    if as_json:
+        fmt.print_json([{"id": m.id, "name": m.name, "unit": m.unit} for m in restarted])
+        return
+    for mission in restarted:
+        click.echo(f"restarted {mission.id} ({mission.name})")
 
 
 @click.command()
@@ -285,16 +232,20 @@ def kill(refs: tuple[str, ...], every: bool, cascade: bool) -> None:
 @json_option
 def wait(refs: tuple[str, ...], timeout: str | None, as_json: bool) -> None:
     """Block until missions finish (restarts included); exit with the mission's exit code."""
-    from overmind.spec import parse_duration
+    from overmind.control.missions import resolve
+    from overmind.quantities import parse_duration
 
-    missions = _missions()
-    chosen = [missions.resolve(ref) for ref in refs]
+    ready()
+    chosen = [resolve(ref) for ref in refs]
     seconds = parse_duration(timeout, "--timeout", plain="ms") if timeout else None
-    _wait_and_exit(missions, chosen, seconds, as_json=as_json)
+    wait_and_exit(chosen, seconds, as_json=as_json)
 
 
-def _wait_and_exit(missions, chosen: list, timeout: float | None, as_json: bool = False, quiet: bool = False) -> None:
-    views = missions.wait(chosen, timeout)
+def wait_and_exit(chosen: Sequence[Record], timeout: float | None, as_json: bool = False,
+                  quiet: bool = False) -> None:
+    from overmind.control.lifecycle import wait as wait_for
+
+    views: list[View] | None = wait_for(chosen, timeout)
     if views is None:
         names = ", ".join(m.name for m in chosen)
         raise OvermindError(f"timeout: {names} still running after {timeout:g}s", exit_code=124)
@@ -302,7 +253,7 @@ def _wait_and_exit(missions, chosen: list, timeout: float | None, as_json: bool 
         fmt.print_json([v.to_json() for v in views] if len(views) > 1 else views[0].to_json())
     elif not quiet:
         for view in views:
-            prefix = f"{view.mission.name}: " if len(views) > 1 else ""
+            prefix = f"{view.name}: " if len(views) > 1 else ""
             reason = view.status.reason
             detail = f": {reason}" if reason and not reason.startswith("exit ") else ""
             click.echo(f"{prefix}finished: {view.status.state}{detail} (exit code {view.status.exit_code})")
@@ -312,21 +263,29 @@ def _wait_and_exit(missions, chosen: list, timeout: float | None, as_json: bool 
 
 @click.command()
 @click.option("--worktrees", is_flag=True,
-              help="Also remove worktrees nobody works in whose work is merged (others are listed, kept).")
+              help="Also remove worktrees nobody works in whose work is merged (the others are listed, kept).")
 @json_option
 def gc(worktrees: bool, as_json: bool) -> None:
     """Forget finished and killed missions (their journal lines stay in the journal)."""
-    removed = _missions().collect()
+    from overmind.control.lifecycle import collect
+
+    ready()
+    removed = collect()
     if not as_json:
         click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
-    collected = []
-    if worktrees:
-        from overmind.cli.worktree import collect_worktrees
+    if not worktrees:
+        if as_json:
+            fmt.print_json([m.to_json() for m in removed])
+        return
+    from overmind.control.worktrees import collect as collect_worktrees
 
-        collected = collect_worktrees(as_json)
+    collected = collect_worktrees()
     if as_json:
-        missions = [{"id": m.id, "name": m.name} for m in removed]
-        fmt.print_json({"missions": missions, "worktrees": collected} if worktrees else missions)
+        fmt.print_json({"missions": [m.to_json() for m in removed], "worktrees": collected.to_json()})
+        return
+    for name, reason in collected.kept:
+        click.echo(f"kept worktree {name}: {reason}")
+    click.echo(f"removed {len(collected.removed)} worktree{'s' if len(collected.removed) != 1 else ''}")
 
 
-COMMANDS = [run, ps, info, logs, wait, stop, kill, gc]
+COMMANDS = [run, ps, info, logs, wait, stop, kill, restart, gc]

@@ -3,14 +3,15 @@ MissionSpec they build."""
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from overmind.agent_options import AGENT_OPTIONS, AgentOption
+
 if TYPE_CHECKING:
-    from overmind.spec import Isolation, MissionSpec
+    from overmind.mission.spec import MissionSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,19 +55,22 @@ _ISOLATION_OPTIONS = (
 _TYPE_OPTION = click.option("--type", "type", type=click.Choice(["task", "session"]), default="task",
                             show_default=True,
                             help="A task runs to its end; a session stays up and takes messages (send, attach).")
+def _agent_option(option: AgentOption) -> Callable[[F], F]:
+    kind: Any = option.type
+    low = option.info.minimum
+    if low is not None:
+        exclusive = option.info.exclusive
+        kind = click.IntRange(min=int(low), min_open=exclusive) if option.type is int else \
+            click.FloatRange(min=low, min_open=exclusive)
+    metavar = {"allowed_tools": "TOOLS", "append_system_prompt": "TEXT", "session_id": "ID"}.get(option.name)
+    return click.option(option.flag, type=kind, metavar=metavar, help=option.info.help)
+
+
 _PROVIDER_OPTIONS = (
     click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
                  help="What runs: a shell command (raw) or an agent CLI given a prompt."),
-    click.option("--model", help="Model for the agent."),
-    click.option("--permission-mode", help="claude: acceptEdits, auto, bypassPermissions, default, dontAsk, plan."),
-    click.option("--allowed-tools", metavar="TOOLS", help="claude: tools allowed without asking, e.g. 'Bash,Edit'."),
-    click.option("--max-turns", type=click.IntRange(min=1), help="claude: stop after N agent turns."),
-    click.option("--append-system-prompt", metavar="TEXT", help="claude: text appended to the system prompt."),
-    click.option("--max-budget-usd", type=click.FloatRange(min=0, min_open=True), help="claude: spending cap."),
-    click.option("--session-id", metavar="ID", help="Resume this conversation (the agent's own session id)."),
+    *(_agent_option(option) for option in AGENT_OPTIONS),
 )
-AGENT_FIELDS = ("model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt", "max_budget_usd",
-                "session_id")
 
 
 def _apply(options: tuple[Callable[[F], F], ...], function: F) -> F:
@@ -109,88 +113,17 @@ def isolation_options(function: F) -> F:
 
 
 def launch_options(function: F) -> F:
-    """What `run` and `quest run` share: how and where it runs, restarts, tree, isolation, --wait, --json, COMMAND."""
+    """What `run` and `quest run` share: how and where it runs, restarts, tree, isolation, --wait, --json,
+    COMMAND."""
     return _apply((mission_options, restart_options, tree_options, isolation_options, wait_option, json_option,
                    command_argument), function)
 
 
-def command_line(words: tuple[str, ...]) -> str:
-    """One argument is a shell command line; several are quoted as separate words."""
-    return words[0] if len(words) == 1 else shlex.join(words) if words else ""
+def mission_spec(command: tuple[str, ...], **options: Any) -> MissionSpec:
+    """The spec the shared options describe (their values exactly as click passes them)."""
+    from overmind.mission.build import build_spec
 
-
-def mission_spec(command: tuple[str, ...], name: str | None = None, type: str = "task", cwd: str = ".",
-                 env: tuple[str, ...] = (), memory_max: str | None = None, cpu_quota: str | None = None,
-                 tasks_max: int | None = None, timeout: str | None = None, stop_timeout: str = "10s",
-                 activity_timeout: str | None = None, provider: str = "raw", restart: str = "never",
-                 max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
-                 backoff_max: str | None = None, parent: str | None = None,
-                 max_children: int | None = None, max_cost_usd: float | None = None,
-                 worktree: bool | None = None, base: str | None = None, worktree_name: str | None = None,
-                 **agent: Any) -> MissionSpec:
-    """The spec the shared options describe (their values exactly as click passes them);
-    `agent` holds the agent CLI's options (AGENT_FIELDS)."""
-    from overmind.providers import AgentOptions, require_installed
-    from overmind.spec import (
-        Limits,
-        MissionSpec,
-        RestartPolicy,
-        parse_cpu_quota,
-        parse_duration,
-        parse_env,
-        parse_size,
-    )
-
-    unknown = set(agent) - set(AGENT_FIELDS)
-    if unknown:
-        raise TypeError(f"unknown mission options: {sorted(unknown)}")
-
-    def duration(text: str | None, what: str, plain: str = "s") -> float | None:
-        return parse_duration(text, what, plain) if text else None
-
-    spec = MissionSpec(
-        command=" ".join(command) if provider != "raw" else command_line(command),
-        agent=AgentOptions(**agent),
-        name=name,
-        cwd=cwd,
-        env=parse_env(env),
-        type=type,
-        provider=provider,
-        limits=Limits(
-            memory_max=parse_size(memory_max, "memory limit") if memory_max else None,
-            cpu_quota=parse_cpu_quota(cpu_quota) if cpu_quota else None,
-            tasks_max=tasks_max,
-            timeout=duration(timeout, "timeout"),
-        ),
-        restart=RestartPolicy(
-            policy=restart,
-            max_restarts=max_restarts,
-            max_seconds=duration(max_seconds, "--max-seconds"),
-            backoff=duration(backoff, "--backoff", plain="ms"),
-            backoff_max=duration(backoff_max, "--backoff-max", plain="ms"),
-        ),
-        activity_timeout=duration(activity_timeout, "--activity-timeout"),
-        stop_timeout=parse_duration(stop_timeout, "stop timeout"),
-        parent=parent,
-        max_children=max_children,
-        max_cost_usd=max_cost_usd,
-        isolation=isolation(worktree, base, worktree_name),
-    )
-    if spec.provider != "raw":
-        require_installed(spec.provider, spec.env)
-    return spec
-
-
-def isolation(worktree: bool | None, base: str | None, worktree_name: str | None) -> Isolation:
-    """--worktree/--no-worktree, --base and --worktree-name as a spec's Isolation."""
-    from overmind.errors import OvermindError
-    from overmind.spec import Isolation
-
-    if worktree is False and (base or worktree_name):
-        raise OvermindError("--no-worktree cannot take --base or --worktree-name")
-    chosen = worktree or base is not None or worktree_name is not None
-    return Isolation(mode="worktree" if chosen else "none" if worktree is False else "auto", base=base,
-                     worktree=worktree_name)
+    return build_spec(command, **options)
 
 
 class NameThenCommand(click.Command):
@@ -215,17 +148,3 @@ class NameThenCommand(click.Command):
                 break
             index += 1
         return super().parse_args(ctx, args)
-
-
-def as_agent_run(spec: MissionSpec) -> MissionSpec:
-    """The plain command that runs an agent spec as its own mission and waits for it: how a
-    ritual's scheduled run starts an agent (visible in ps, logs and result like any other)."""
-    import sys
-    from dataclasses import asdict, replace
-
-    from overmind.providers import AgentOptions
-
-    argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
-    argv += [f"--{key.replace('_', '-')}={value}" for key, value in asdict(spec.agent).items() if value is not None]
-    argv += [f"--env={key}={value}" for key, value in spec.env.items()]
-    return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))

@@ -35,7 +35,7 @@ def orchestrator_prompt(name: str, task: str) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.argument("task", nargs=-1)
 @click.pass_context
-def orchestrate(ctx: click.Context, issue_file: Any, task: tuple[str, ...], name: str | None, as_json: bool,
+def orchestrate(ctx: click.Context, /, issue_file: Any, task: tuple[str, ...], name: str | None, as_json: bool,
                 **options: Any) -> None:
     """Launch an orchestrator session on TASK (or --issue FILE) with the overmind skill."""
     from overmind.cli.missions import run

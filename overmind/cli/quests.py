@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from overmind import format as fmt
-from overmind.cli.missions import _missions, launch
+from overmind.cli.missions import launch
 from overmind.cli.options import json_option, launch_options, mission_spec, provider_option
-
-if TYPE_CHECKING:
-    from overmind.missions import MissionView
-    from overmind.providers import Result
+from overmind.control.host import ready
 
 
 @click.group()
@@ -36,10 +32,10 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 @json_option
 def ls(last: int | None, as_json: bool) -> None:
     """Past and running quests with status, exit code, duration and cost (until `overmind gc`)."""
-    missions = _missions()
-    quests = [m for m in missions.store.all() if m.type == "quest"]
-    views = missions.views(quests[-last:] if last else quests)
-    rows = [_row(view, missions.last_result(view.mission)) for view in views]
+    from overmind.control.missions import quests
+
+    ready()
+    rows = [quest.to_json() for quest in quests(last)]
     if as_json:
         fmt.print_json(rows)
         return
@@ -53,23 +49,6 @@ def ls(last: int | None, as_json: bool) -> None:
          "-" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}",
          datetime.fromtimestamp(r["created_at"]).strftime("%Y-%m-%d %H:%M"), r["command"])
         for r in rows]))
-
-
-def _row(view: MissionView, result: Result | None) -> dict[str, Any]:
-    mission, status = view.mission, view.status
-    if status.finished:
-        end = mission.last_exit.at if mission.last_exit else None
-        duration = end - mission.created_at if end else None
-    else:
-        duration = time.time() - (view.started_at or mission.created_at)
-    return {
-        "id": mission.id, "name": mission.name, "status": status.state, "reason": status.reason or None,
-        "exit_code": status.exit_code if status.finished else None,
-        "duration_s": round(duration, 3) if duration is not None else None,
-        # What the agent reported it cost; a raw command costs nothing that overmind can see.
-        "cost_usd": result.cost_usd if result else None, "provider": mission.provider,
-        "created_at": mission.created_at, "command": mission.command,
-    }
 
 
 COMMANDS = [quest]

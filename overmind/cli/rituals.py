@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from typing import Any
 
 import click
 
 from overmind import format as fmt
-from overmind.cli.options import NameThenCommand, json_option, mission_options, mission_spec, provider_option
-from overmind.errors import OvermindError
+from overmind.cli.options import NameThenCommand, json_option, mission_options, provider_option
+from overmind.cli.output import relative
 
 
 def _ready(auto_boot: bool = False) -> None:
     """Like `run`, only the commands that start something boot the private host."""
-    from overmind.host import ensure_user_manager
+    from overmind.control.host import ready
 
-    ensure_user_manager(auto_boot=auto_boot)
+    ready(auto_boot=auto_boot)
 
 
 @click.group()
@@ -42,39 +41,26 @@ def ritual() -> None:
 def add(name: str, on_calendar: str | None, every: str | None, persistent: bool, randomized_delay: str | None,
         overlap: str, replace: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Add ritual NAME that runs COMMAND on a schedule (a .timer and .service in your unit directory)."""
-    from overmind import names, schedule
-    from overmind.cli.options import as_agent_run
-    from overmind.rituals import RitualSpec, install
-    from overmind.spec import parse_duration
+    from overmind.control import rituals
 
-    names.validate_name(name, "ritual")
-    if (on_calendar is None) == (every is None):
-        raise OvermindError("a ritual needs exactly one of --on-calendar and --every",
-                            hint="e.g. --on-calendar 'Mon..Fri 09:00' or --every 1h")
-    preview = schedule.calendar(on_calendar) if on_calendar is not None else schedule.every(every or "")
-    mission = mission_spec(command, **options)
-    if mission.provider != "raw":
-        mission = as_agent_run(mission)
-    spec = RitualSpec(
-        name=name, mission=mission, schedule=preview.schedule, persistent=persistent,
-        randomized_delay=parse_duration(randomized_delay, "--randomized-delay") if randomized_delay else None,
-        overlap=overlap,
-    )
+    spec, preview = rituals.prepare(name, command, on_calendar=on_calendar, every=every, persistent=persistent,
+                                    randomized_delay=randomized_delay, overlap=overlap, **options)
     _ready(auto_boot=True)
-    installed = install(spec, replace=replace)
+    installed = rituals.add(spec, replace=replace)
+    ritual = installed.ritual
     if as_json:
-        fmt.print_json({"name": name, "timer": spec.timer, "service": spec.service,
-                        "schedule": spec.schedule.describe(), "next_elapses": list(preview.next_elapses),
-                        "changed": installed.changed, "files": [str(p) for p in installed.ritual.files]})
+        fmt.print_json({"name": name, "timer": ritual.timer, "service": ritual.service,
+                        "schedule": ritual.schedule.describe(), "next_elapses": list(preview.next_elapses),
+                        "changed": installed.changed, "files": [str(p) for p in ritual.files]})
     else:
         verb = "added" if installed.changed else "unchanged:"
-        click.echo(f"{verb} ritual {name}, {spec.schedule.describe()} ({spec.timer})")
+        click.echo(f"{verb} ritual {name}, {ritual.schedule.describe()} ({ritual.timer})")
         click.echo("next runs: " + ", ".join(_stamp(at) for at in preview.next_elapses))
     _warn_without_linger()
 
 
 def _warn_without_linger() -> None:
-    from overmind.doctor import linger
+    from overmind.control.doctor import linger
 
     check = linger()
     if check.state != "ok":
@@ -87,11 +73,10 @@ def _warn_without_linger() -> None:
 @json_option
 def ls(as_json: bool) -> None:
     """Rituals with schedule, next run, last run, last result and runs so far."""
-    from overmind.rituals import all_rituals
-    from overmind.rituals.views import views
+    from overmind.control.rituals import listing
 
     _ready()
-    shown = views(all_rituals())
+    shown = listing()
     if as_json:
         fmt.print_json([view.to_json() for view in shown])
         return
@@ -100,7 +85,7 @@ def ls(as_json: bool) -> None:
         return
     headers = ("NAME", "STATE", "SCHEDULE", "NEXT", "LAST", "RESULT", "RUNS", "COMMAND")
     rows = [(v.ritual.name, "enabled" if v.enabled else "disabled", v.ritual.schedule.describe(),
-             _relative(v.next_at), _relative(v.last_run_at), v.result,
+             relative(v.next_at), relative(v.last_run_at), v.result,
              f"{v.runs} ({v.skipped} skipped)" if v.skipped else str(v.runs), v.ritual.command)
             for v in shown]
     click.echo(fmt.table(headers, rows, shrinkable=(0, 2)))
@@ -118,7 +103,7 @@ def rituals(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 def run_now(name: str) -> None:
     """Run ritual NAME now, outside its schedule."""
-    from overmind.rituals import run_now as start
+    from overmind.control.rituals import run_now as start
 
     _ready(auto_boot=True)
     start(name)
@@ -129,7 +114,7 @@ def run_now(name: str) -> None:
 @click.argument("name")
 def enable(name: str) -> None:
     """Schedule ritual NAME again after `disable`."""
-    from overmind.rituals import enable as switch_on
+    from overmind.control.rituals import enable as switch_on
 
     _ready()
     switch_on(name)
@@ -140,7 +125,7 @@ def enable(name: str) -> None:
 @click.argument("name")
 def disable(name: str) -> None:
     """Stop scheduling ritual NAME (a run going on finishes; its files stay)."""
-    from overmind.rituals import disable as switch_off
+    from overmind.control.rituals import disable as switch_off
 
     _ready()
     switch_off(name)
@@ -152,14 +137,14 @@ def disable(name: str) -> None:
 @json_option
 def rm(name: str, as_json: bool) -> None:
     """Remove ritual NAME: stop it, delete its unit files, forget its runs (the journal keeps its output)."""
-    from overmind.rituals import remove
+    from overmind.control.rituals import remove
 
     _ready()
     removed = remove(name)
     if as_json:
-        fmt.print_json({"name": name, "removed": [str(p) for p in removed]})
+        fmt.print_json({"name": name, "removed": removed})
     else:
-        click.echo(f"removed ritual {name}: " + ", ".join(str(p) for p in removed))
+        click.echo(f"removed ritual {name}: " + ", ".join(removed))
 
 
 @ritual.command("logs")
@@ -169,11 +154,11 @@ def rm(name: str, as_json: bool) -> None:
 @json_option
 def logs(name: str, follow: bool, last_runs: int | None, as_json: bool) -> None:
     """Output of every run of ritual NAME, run by run."""
-    from overmind.rituals import get
-    from overmind.rituals.runlog import format_lines, lines
+    from overmind.control.rituals import lines
+    from overmind.rituals.runlog import format_lines
 
     _ready()
-    source = lines(get(name), last_runs, follow)
+    source = lines(name, last_runs, follow)
     if as_json:
         for line in source:
             click.echo(json.dumps(line.to_json()))
@@ -184,13 +169,6 @@ def logs(name: str, follow: bool, last_runs: int | None, as_json: bool) -> None:
 
 def _stamp(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).astimezone().strftime("%a %Y-%m-%d %H:%M:%S %Z")
-
-
-def _relative(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    delta = epoch - time.time()
-    return f"in {fmt.duration(delta)}" if delta >= 0 else f"{fmt.duration(-delta)} ago"
 
 
 COMMANDS = [ritual, rituals]

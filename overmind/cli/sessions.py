@@ -8,42 +8,23 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from overmind import format as fmt
-from overmind.cli.missions import _missions, json_option
+from overmind.cli.options import json_option
+from overmind.control.host import ready
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
-    from overmind.channel import Channel
+    from overmind.providers import Result
 
 TIMED_OUT = 124  # as timeout(1)
-STARTUP_PATIENCE = 30.0  # seconds to wait for a (re)starting wrapper to listen
 
 
-def connect(missions: Any, mission: Any, verb: str, patience: float = STARTUP_PATIENCE) -> Channel:
-    """A channel to the mission's wrapper, waiting up to `patience` seconds for one that is
-    (re)starting; otherwise why nobody answers, in the user's terms."""
-    from overmind.channel import reach
-
-    if mission.provider == "raw" and mission.type != "session":
-        raise OvermindError(f"'{mission.name}' is a plain command: it cannot {verb}",
-                            hint="start a session: overmind run --type session ...")
-    channel, view = reach(missions, mission, patience)
-    if channel is not None:
-        return channel
-    view = view or missions.view(mission)
-    if view.status.finished:
-        raise OvermindError(f"mission '{mission.name}' has ended ({view.status.label})",
-                            hint=f"overmind logs {mission.name}")
-    raise OvermindError(f"mission '{mission.name}' is {view.status.state} and not answering",
-                        hint=f"overmind logs {mission.name}")
-
-
-def _print_result(name: str, result: dict[str, Any], as_json: bool) -> None:
+def _print_result(name: str, result: Result, as_json: bool) -> None:
     if as_json:
-        fmt.print_json(result)
-    elif not result["is_error"]:
-        click.echo(result["text"])
-    if result["is_error"]:
-        raise OvermindError(f"{name}: {result['text']}" if not as_json else f"{name} reported an error")
+        fmt.print_json(result.to_json())
+    elif not result.is_error:
+        click.echo(result.text)
+    if result.is_error:
+        raise OvermindError(f"{name}: {result.text}" if not as_json else f"{name} reported an error")
 
 
 @click.command()
@@ -58,30 +39,28 @@ def send(ref: str, message: tuple[str, ...], wait_: bool, timeout: str | None, a
     With --wait, print the text of the turn's result (--json: text, duration_ms, cost_usd,
     is_error, session_id); exit 1 if the agent reports an error, 124 on --timeout.
     """
+    from overmind.control import agents
+    from overmind.control.missions import resolve_mission
+
     text = sys.stdin.read() if message == ("-",) else " ".join(message)
-    if not text.strip():
-        raise OvermindError("empty message")
     if timeout and not wait_:
         raise OvermindError("--timeout only applies with --wait")
     seconds = None
     if timeout:
-        from overmind.spec import parse_duration
+        from overmind.quantities import parse_duration
 
         seconds = parse_duration(timeout, "--timeout", plain="ms")
-    missions = _missions()
-    mission = missions.resolve(ref)
-    with connect(missions, mission, "take messages") as channel:
-        channel.write({"op": "send", "text": text, "wait": wait_})
-        channel.sock.settimeout(seconds)
-        try:
-            reply = channel.reply()
-        except TimeoutError:
-            raise OvermindError(f"no answer from '{mission.name}' within {(seconds or 0) * 1000:g} ms"
-                                " (the message was sent)", exit_code=TIMED_OUT) from None
-    if wait_:
-        _print_result(mission.name, reply["result"], as_json)
+    ready()
+    try:
+        sent = agents.send(ref, text, wait=wait_, timeout=seconds)
+    except TimeoutError:
+        name = resolve_mission(ref).name
+        raise OvermindError(f"no answer from '{name}' within {(seconds or 0) * 1000:g} ms"
+                            " (the message was sent)", exit_code=TIMED_OUT) from None
+    if wait_ and sent.result is not None:
+        _print_result(resolve_mission(ref).name, sent.result, as_json)
     elif as_json:
-        fmt.print_json({"sent": True, "session_id": reply.get("session_id")})
+        fmt.print_json(sent.to_json())
 
 
 @click.command()
@@ -90,12 +69,11 @@ def send(ref: str, message: tuple[str, ...], wait_: bool, timeout: str | None, a
 def subscribe(ref: str, from_start: bool) -> None:
     """Stream a mission's events as NDJSON until it ends (restarts included); the last line is
     {"type": "exit", "status": ..., "exit_code": ...}."""
-    from overmind.subscription import follow
+    from overmind.control.agents import subscribe as events_of
 
-    missions = _missions()
-    mission = missions.resolve(ref)
+    ready()
     out = sys.stdout.buffer
-    for line in follow(missions, mission, after=0 if from_start else None):
+    for line in events_of(ref, after=0 if from_start else None):
         out.write(line)
         out.flush()
 
@@ -106,19 +84,11 @@ def subscribe(ref: str, from_start: bool) -> None:
 def result(ref: str, as_json: bool) -> None:
     """The last result of an agent mission: its final answer (--json: text, duration_ms,
     cost_usd, is_error, session_id). Exit 1 if the agent reported an error."""
-    missions = _missions()
-    mission = missions.resolve(ref)
-    if mission.provider == "raw":
-        raise OvermindError(f"'{mission.name}' is a plain command: it has no result", hint=f"overmind logs {ref}")
-    found = missions.last_result(mission)
-    if found is None:
-        view = missions.view(mission)
-        if view.status.finished:
-            raise OvermindError(f"'{mission.name}' ended without a result ({view.status.label})",
-                                hint=f"overmind logs {ref}")
-        raise OvermindError(f"'{mission.name}' has no result yet (it is {view.status.state})",
-                            hint=f"overmind wait {ref} && overmind result {ref}")
-    _print_result(mission.name, found.to_json(), as_json)
+    from overmind.control import agents
+    from overmind.control.missions import resolve_mission
+
+    ready()
+    _print_result(resolve_mission(ref).name, agents.result(ref), as_json)
 
 
 @click.command()
@@ -129,15 +99,17 @@ def attach(ref: str) -> None:
     A claude session: its interactive TUI on the same conversation; the headless agent resumes
     when you quit it. A raw session: its terminal; detach with Ctrl-].
     """
-    from overmind.attach import attach_agent, attach_terminal
+    from overmind.cli.attach import attach_agent, attach_terminal
+    from overmind.control.agents import connect
+    from overmind.control.missions import resolve_mission
 
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise OvermindError("attach needs a terminal", hint="run it in an interactive shell")
-    missions = _missions()
-    mission = missions.resolve(ref)
+    ready()
+    mission = resolve_mission(ref)
     if mission.type != "session":
         raise OvermindError(f"'{mission.name}' is a task; only sessions can be attached")
-    with connect(missions, mission, "be attached") as channel:
+    with connect(mission, "be attached") as channel:
         channel.write({"op": "attach"})
         if mission.provider == "raw":
             attach_terminal(channel)
@@ -145,4 +117,4 @@ def attach(ref: str) -> None:
             attach_agent(channel)
 
 
-COMMANDS = [send, subscribe, result, attach]
+COMMANDS: list[Any] = [send, subscribe, result, attach]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 def extra_delay(restart_number: int, backoff: float, ceiling: float) -> float:
     """Seconds to sleep on top of RestartSec= (= backoff) before restart number n (1-based)."""
-    delay = min(backoff * 2 ** (restart_number - 1), ceiling)
+    delay: float = min(backoff * 2 ** (restart_number - 1), ceiling)
     return max(0.0, delay - backoff)
 
 

@@ -13,6 +13,7 @@ import pwd
 import shutil
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from overmind.errors import OvermindError
@@ -73,7 +74,7 @@ def _journal_socket_answers() -> bool:
             return False
 
 
-def _spawn(argv: list[str], env: dict[str, str] | None = None, preexec=None) -> int:
+def _spawn(argv: list[str], env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None) -> int:
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, env=env, preexec_fn=preexec, close_fds=True,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from overmind.errors import OvermindError
     from overmind.isolation.start import Prepared
-    from overmind.spec import MissionSpec
+    from overmind.mission.spec import MissionSpec
     from overmind.store import Mission, Store
 
 
@@ -43,25 +43,31 @@ def start_failed(prepared: Prepared, name: str, unit: str, stderr: str) -> Overm
     return explain(prepared, name, unit, stderr)
 
 
-def companions(mission: Mission) -> list[str]:
-    """The units to stop together with the mission: its worktree's services and setup, unless
-    another mission is bound to them (a worktree shared by a pipeline)."""
-    from overmind.isolation.describe import companions as worktree_companions
+def companions(missions: list[Mission]) -> list[str]:
+    """The units to stop together with these missions: their worktrees' services and setups,
+    unless another mission is bound to them (a worktree shared by a pipeline)."""
+    from overmind.isolation.environment import companions as worktree_companions
 
-    return worktree_companions(mission)
+    return worktree_companions(missions)
+
+
+def worktree_exists(name: str, store: Store) -> bool:
+    from overmind.store.worktrees import WorktreeStore
+
+    return WorktreeStore(store).get(name) is not None
 
 
 def service_log_source(mission: Mission, service: str, store: Store) -> Mission:
     """`logs NAME --service S`: the mission as seen through service S's unit (or `setup`), so the
     journal is read for that unit's lines since the worktree was made."""
-    from overmind.isolation.describe import log_source
+    from overmind.isolation.environment import log_source
 
     return log_source(mission, service, store)
 
 
 def workplace(mission: Mission, store: Store) -> dict[str, Any]:
     """Where a mission works: its worktree, branch and ports (what `run` prints)."""
-    from overmind.isolation.describe import workplace as of_mission
+    from overmind.isolation.environment import workplace as of_mission
 
     return of_mission(mission, store)
 
@@ -71,6 +77,6 @@ def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]
     a worktree are left out)."""
     if not any(m.spec.get("worktree") for m in missions):
         return {}
-    from overmind.isolation.describe import describe_missions
+    from overmind.isolation.environment import describe_missions
 
     return describe_missions(missions, store)

@@ -30,7 +30,7 @@ from overmind.isolation.model import (
     template_variables,
 )
 from overmind.isolation.paths import check_relative
-from overmind.spec import parse_duration
+from overmind.quantities import parse_duration
 
 SERVICE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,30}")
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 from overmind.isolation.model import Contract, Service
-from overmind.store_worktrees import WorktreeRecord
+from overmind.store.worktrees import WorktreeRecord
 
 
 def ports(contract: Contract, leases: dict[str, int]) -> dict[str, str]:

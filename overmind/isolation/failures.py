@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-from overmind import journal, names
+from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation.start import Prepared, undo
-from overmind.systemd import manager
+from overmind.systemd import journal, manager
 
 SHOWN_LINES = 6
 _RESULTS = {"exit-code": "it exited with an error", "timeout": "it timed out", "signal": "it was killed by a signal",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from overmind.isolation import git
 from overmind.isolation.model import Contract
-from overmind.store_worktrees import WorktreeRecord
+from overmind.store.worktrees import WorktreeRecord
 
 SAVED_REFS = "refs/overmind/saved"
 # Commits overmind makes on the user's behalf (saves, merges into branches nobody has checked out).

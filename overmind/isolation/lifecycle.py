@@ -11,14 +11,15 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import env, git, keeping, service_units
-from overmind.isolation.describe import contract_or_none, unit_states
+from overmind.isolation.environment import contract_or_none, unit_states
 from overmind.isolation.model import Contract
 from overmind.store import Mission, Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from overmind.systemd import manager
 
 
@@ -46,11 +47,18 @@ def busy(store: Store, record: WorktreeRecord) -> tuple[list[str], list[str]]:
 
 @dataclass
 class Merged:
+    name: str
+    branch: str
     into: str
     commit: str | None = None  # the merge commit; None when nothing was merged
     conflicts: list[str] = field(default_factory=list)
     already: bool = False
     uncommitted: int = 0  # changes in the worktree that a merge of its branch does not carry
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "branch": self.branch, "into": self.into, "merged": self.commit is not None,
+                "already_merged": self.already, "commit": self.commit, "conflicts": self.conflicts,
+                "uncommitted": self.uncommitted}
 
 
 def merge(record: WorktreeRecord, into: str | None) -> Merged:
@@ -61,7 +69,7 @@ def merge(record: WorktreeRecord, into: str | None) -> Merged:
         raise OvermindError(f"no branch named {target!r} to merge into",
                             hint="give one with --into BRANCH" if into is None else "git branch --list")
     work = keeping.state(record, contract_or_none(record.repo))
-    result = Merged(into=target, uncommitted=len(work.changes))
+    result = Merged(record.name, record.branch, into=target, uncommitted=len(work.changes))
     source = f"refs/heads/{record.branch}"
     if git.git(["merge-base", "--is-ancestor", source, f"refs/heads/{target}"], record.repo,
                check=False).returncode == 0:
@@ -110,6 +118,9 @@ class Removed:
     name: str
     saved: str | None = None  # the ref the work was saved under
     notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "saved": self.saved, "notes": self.notes}
 
 
 def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
@@ -200,7 +211,17 @@ def _remove_volumes(record: WorktreeRecord, result: Removed) -> None:
 
 # -- gc ---------------------------------------------------------------------------------
 
-def collect(store: Store) -> tuple[list[Removed], list[tuple[str, str]]]:
+@dataclass
+class Collected:
+    removed: list[Removed]
+    kept: list[tuple[str, str]]  # name, why
+
+    def to_json(self) -> dict[str, Any]:
+        return {"removed": [r.to_json() for r in self.removed],
+                "kept": [{"name": name, "reason": reason} for name, reason in self.kept]}
+
+
+def collect(store: Store) -> Collected:
     """Remove worktrees nobody works in whose work is all merged, and forget those whose folder
     is gone; returns what went and what was kept (with why)."""
     removed: list[Removed] = []
@@ -218,4 +239,4 @@ def collect(store: Store) -> tuple[list[Removed], list[tuple[str, str]]]:
             removed.append(remove(store, record, force=False))
         except OvermindError as error:
             kept.append((record.name, error.message))
-    return removed, kept
+    return Collected(removed, kept)

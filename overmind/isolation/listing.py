@@ -7,10 +7,10 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.isolation import keeping
-from overmind.isolation.describe import contract_or_none, fields, unit_states
+from overmind.isolation.environment import contract_or_none, fields, unit_states
 from overmind.isolation.lifecycle import missions_in
 from overmind.store import Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
 
 def size_of(path: str) -> int:

@@ -9,21 +9,15 @@ relative, without `..`, and are resolved again before anything is written throug
 from __future__ import annotations
 
 import os
-import re
 
 from overmind.errors import OvermindError
+from overmind.names import validate_worktree_name
 
 WORKTREES_DIR = os.path.join(".overmind", "worktrees")
 BRANCH_PREFIX = "overmind/"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
-def check_worktree_name(name: str) -> str:
-    """The name, if it is one path segment that is also a valid branch name; else a one-line error."""
-    if not _NAME.fullmatch(name) or ".." in name or name.endswith((".", ".lock")):
-        raise OvermindError(f"invalid worktree name {name!r}",
-                            hint="use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit")
-    return name
+check_worktree_name = validate_worktree_name
 
 
 def branch_of(name: str) -> str:

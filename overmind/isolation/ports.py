@@ -7,7 +7,7 @@ import errno
 import socket
 
 from overmind.errors import OvermindError
-from overmind.store_worktrees import WorktreeStore
+from overmind.store.worktrees import WorktreeStore
 
 _NO_FAMILY = (errno.EAFNOSUPPORT, errno.EADDRNOTAVAIL, errno.EPROTONOSUPPORT)
 

@@ -32,7 +32,7 @@ from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import ready, unit_exec
 from overmind.isolation.model import Contract, Service
-from overmind.units import INHERITED_ENV
+from overmind.mission.units import INHERITED_ENV
 
 START_MARGIN = 30.0  # seconds a unit may take to start beyond its readiness (or setup) timeout
 LABEL = "io.overmind"

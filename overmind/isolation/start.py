@@ -19,9 +19,9 @@ from overmind.errors import OvermindError
 from overmind.isolation import cache, env, files, git, ports, service_units, worktrees
 from overmind.isolation.images import missing_image
 from overmind.isolation.model import Contract, Service
-from overmind.spec import MissionSpec
+from overmind.mission.spec import MissionSpec
 from overmind.store import Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from overmind.systemd import manager
 
 _RUNNING = ("active", "activating", "reloading")

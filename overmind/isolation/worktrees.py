@@ -16,7 +16,7 @@ from overmind.isolation import files, git, ports
 from overmind.isolation.model import Contract
 from overmind.isolation.paths import branch_of, worktree_path
 from overmind.store import Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
 EXCLUDE_PATTERN = "/.overmind/"
 

@@ -12,9 +12,10 @@ import importlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
 
 PROVIDERS = ("raw", "claude", "codex")
@@ -58,23 +59,6 @@ class AgentEvent:
     acknowledges: str | None = None  # id of a user message the agent has taken in
     keep: bool = True  # False for protocol chatter that is neither stored nor streamed
     reply_to: str | None = None  # id of a control request this answers
-
-
-@dataclass(frozen=True)
-class AgentOptions:
-    """Options passed through to the agent CLI; None means the CLI's own default."""
-
-    model: str | None = None
-    permission_mode: str | None = None
-    allowed_tools: str | None = None
-    max_turns: int | None = None
-    append_system_prompt: str | None = None
-    max_budget_usd: float | None = None
-    session_id: str | None = None  # a known conversation to resume
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any] | None) -> AgentOptions:
-        return cls(**(record or {}))
 
 
 class Provider(Protocol):
@@ -133,7 +117,8 @@ def get(name: str) -> Provider:
     if name not in PROVIDERS:
         raise OvermindError(f"unknown provider {name!r}", hint=f"use one of: {', '.join(PROVIDERS)}")
     module = importlib.import_module(f"overmind.providers.{name}")
-    return module.PROVIDER()  # parsers keep a little state, so one instance per use
+    provider: Provider = module.PROVIDER()  # parsers keep a little state, so one instance per use
+    return provider
 
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
@@ -142,14 +127,14 @@ _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 def check_agent_spec(provider_name: str, mission_type: str, prompt: str, options: AgentOptions) -> None:
     """What `run` may ask of a provider: sessions where it has them, options it understands."""
     provider = get(provider_name)
-    given = {key for key, value in asdict(options).items() if value is not None}
+    given = set(options.given())
     for key in sorted(given - provider.supported_options):
         raise OvermindError(f"--{key.replace('_', '-')} does not apply to {provider_name} missions")
     if mission_type == "session" and not provider.supports_sessions:
         raise OvermindError(f"{provider_name} has no long-lived sessions", hint="run it as a task (--type task)")
     if provider_name != "raw" and mission_type != "session" and not prompt.strip():
         raise OvermindError("empty prompt", hint=f"overmind run --provider {provider_name} 'PROMPT'")
-    for key, value in asdict(options).items():
+    for key, value in options.given().items():
         if isinstance(value, str) and (not value.strip() or "\0" in value):
             raise OvermindError(f"invalid --{key.replace('_', '-')} {value!r}")
     if options.session_id is not None and not _SESSION_ID.fullmatch(options.session_id):

@@ -7,8 +7,9 @@ import re
 import uuid
 from typing import Any
 
+from overmind.agent_options import AGENT_OPTION_NAMES, AGENT_OPTIONS, AgentOptions
 from overmind.errors import OvermindError
-from overmind.providers import AgentEvent, AgentOptions, Result, first_line, parse_event
+from overmind.providers import AgentEvent, Result, first_line, parse_event
 
 PERMISSION_MODES = ("acceptEdits", "auto", "bypassPermissions", "default", "dontAsk", "plan")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -22,14 +23,11 @@ _TOOL_SUBJECT = {
 
 
 def option_args(options: AgentOptions) -> list[str]:
-    """`--flag=value` throughout: a value can never be taken for another flag."""
-    pairs = (("--model", options.model), ("--permission-mode", options.permission_mode),
-             ("--allowed-tools", options.allowed_tools), ("--max-turns", options.max_turns),
-             ("--append-system-prompt", options.append_system_prompt))
-    args = [f"{flag}={value}" for flag, value in pairs if value is not None]
-    if options.max_budget_usd is not None:
-        args.append(f"--max-budget-usd={options.max_budget_usd:g}")
-    return args
+    """`--flag=value` throughout: a value can never be taken for another flag. claude's flags are
+    overmind's own; the session id goes with the conversation (`conversation_args`)."""
+    given = options.given()
+    return [f"{option.flag}={given[option.name]:g}" if option.type is float else f"{option.flag}={given[option.name]}"
+            for option in AGENT_OPTIONS if option.name in given and option.name != "session_id"]
 
 
 def conversation_args(session_id: str, resume: bool) -> list[str]:
@@ -59,8 +57,7 @@ class ClaudeProvider:
     name = "claude"
     binary = "claude"
     supports_sessions = True
-    supported_options = frozenset({"model", "permission_mode", "allowed_tools", "max_turns", "append_system_prompt",
-                                   "max_budget_usd", "session_id"})
+    supported_options = frozenset(AGENT_OPTION_NAMES)
     inherited_env_prefixes = ("ANTHROPIC_", "CLAUDE_", "IS_SANDBOX", "DISABLE_AUTOUPDATER", "DISABLE_TELEMETRY",
                               "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
     install_hint = "npm install -g @anthropic-ai/claude-code"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from overmind.providers import AgentEvent, AgentOptions, Result, first_line, parse_event
+from overmind.agent_options import AgentOptions
+from overmind.providers import AgentEvent, Result, first_line, parse_event
 
 
 class CodexProvider:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from overmind.providers import AgentEvent, AgentOptions
+from overmind.agent_options import AgentOptions
+from overmind.providers import AgentEvent
 
 
 class RawProvider:

@@ -3,7 +3,8 @@ directory, so they survive reboots and logouts (with linger) without any overmin
 
 The functions here are the whole interface, for the CLI and for blueprints alike:
 
-    from overmind import rituals, schedule
+    from overmind import rituals
+    from overmind.rituals import schedule
     spec = rituals.RitualSpec(name, mission_spec, schedule.parse("Mon..Fri 09:00").schedule,
                               origin="blueprint:team")
     rituals.install(spec, replace=True)              # idempotent: unchanged files are not rewritten

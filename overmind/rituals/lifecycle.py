@@ -10,9 +10,9 @@ from overmind import names
 from overmind.errors import OvermindError
 from overmind.rituals import unitfiles
 from overmind.rituals.model import Ritual, RitualSpec, unit_dir
-from overmind.status import ACTIVE_STATES
 from overmind.store import Store, state_dir
 from overmind.systemd import manager
+from overmind.systemd.manager import ACTIVE_STATES
 
 
 class RitualNotFound(OvermindError):

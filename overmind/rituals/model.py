@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.schedule import Schedule
+from overmind.rituals.schedule import Schedule
 
 if TYPE_CHECKING:
-    from overmind.spec import MissionSpec
+    from overmind.mission.spec import MissionSpec
 
 # skip: a trigger that finds the previous run still going is dropped; queue: it starts one more
 # run as soon as the previous one ends (several such triggers still make one run).

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from overmind import journal
+from overmind.mission.status import exit_reason
 from overmind.names import log_identifier
 from overmind.rituals.model import Ritual
 from overmind.rituals.views import run_going_on
-from overmind.status import exit_reason
 from overmind.store import Exit, Store
-from overmind.systemd import manager
+from overmind.systemd import journal, manager
 
 
 @dataclass(frozen=True)

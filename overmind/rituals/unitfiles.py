@@ -15,8 +15,8 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.names import log_identifier
+from overmind.quantities import span
 from overmind.rituals.model import Ritual, RitualSpec, unit_dir
-from overmind.schedule import span
 
 MARKER = "# Written by overmind: it changes or removes only unit files that begin with this line."
 METADATA_PREFIX = "# overmind-ritual: "
@@ -28,7 +28,7 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
     """{unit file name: content} for the ritual's timer and service."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from overmind.units import (
+    from overmind.mission.units import (
         describe,
         exec_argv,
         limit_properties,

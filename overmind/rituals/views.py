@@ -7,10 +7,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from overmind.mission.status import exit_reason
 from overmind.rituals.model import Ritual
-from overmind.status import ACTIVE_STATES, exit_reason
 from overmind.store import RitualRun, Store
 from overmind.systemd import manager
+from overmind.systemd.manager import ACTIVE_STATES
 
 _PROPERTIES = ("Id", "ActiveState", "UnitFileState", "ExecMainStartTimestampMonotonic")
 
@@ -117,7 +118,7 @@ def _overdue(ritual: Ritual, started: float, last_trigger: float | None) -> bool
         return True  # the timer fired into a run started by hand
     if ritual.schedule.every is not None:
         return now - started >= ritual.schedule.every
-    from overmind.schedule import next_elapse_after
+    from overmind.rituals.schedule import next_elapse_after
 
     due = next_elapse_after(ritual.schedule.calendar or "", started)
     return due is not None and due <= now

@@ -17,7 +17,6 @@ from overmind.systemd import manager
 
 UNIFIED_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 MEMORY_V1_ROOT = "/sys/fs/cgroup/memory"
-ACTIVE = ("active", "activating", "deactivating", "reloading")
 
 
 def list_units(pattern: str) -> dict[str, dict[str, str]]:
@@ -62,11 +61,15 @@ def _memory_bytes(cgroup: str, root: str) -> str:
     return value.strip() if value else ""
 
 
-def _cpu_nsec(cgroup: str, root: str) -> str:
-    for line in (_read(f"{root}{cgroup}/cpu.stat") or "").splitlines():
-        if line.startswith("usage_usec "):
-            return str(int(line.split()[1]) * 1000)
-    return ""
+def cpu_usage_usec(cgroup: str) -> int | None:
+    """CPU time used by a cgroup's processes. cgroup2 keeps usage_usec in every cgroup's cpu.stat,
+    even where systemd's accounting cannot (hybrid hierarchies with cpu and cpuacct mounted apart
+    report CPUUsageNSec unset)."""
+    for root in UNIFIED_ROOTS:
+        for line in (_read(f"{root}{cgroup}/cpu.stat") or "").splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1])
+    return None
 
 
 def _oldest_process(cgroup: str, root: str) -> tuple[int, float] | None:
@@ -86,7 +89,7 @@ def _oldest_process(cgroup: str, root: str) -> tuple[int, float] | None:
 def live_properties(pattern: str) -> dict[str, dict[str, str]]:
     """Per unit: states for all, and MainPID, start time, memory and CPU for active ones."""
     units = list_units(pattern)
-    active = {name for name, props in units.items() if props["ActiveState"] in ACTIVE}
+    active = {name for name, props in units.items() if props["ActiveState"] in manager.ACTIVE_STATES}
     cgroups = find_cgroups(active) if active else {}
     root = _unified_root()
     boot_now = time.clock_gettime(time.CLOCK_BOOTTIME)
@@ -95,7 +98,8 @@ def live_properties(pattern: str) -> dict[str, dict[str, str]]:
         props = units[name]
         props["ControlGroup"] = cgroup
         props["MemoryCurrent"] = _memory_bytes(cgroup, root)
-        props["CPUUsageNSec"] = _cpu_nsec(cgroup, root)
+        usec = cpu_usage_usec(cgroup)
+        props["CPUUsageNSec"] = str(usec * 1000) if usec is not None else ""
         oldest = _oldest_process(cgroup, root)
         if oldest is not None:
             age = boot_now - oldest[1]

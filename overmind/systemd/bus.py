@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from overmind import trace
 from overmind.errors import OvermindError
 from overmind.systemd.manager import user_env
 from overmind.systemd.transient import Property
@@ -27,7 +28,8 @@ def start_transient_units(main: tuple[str, Sequence[Property]],
     import asyncio
 
     try:
-        return asyncio.run(asyncio.wait_for(_start_transient_units(main, aux), CALL_TIMEOUT))
+        with trace.span(f"dbus StartTransientUnit {main[0]} (+{len(aux)} units)"):
+            return asyncio.run(asyncio.wait_for(_start_transient_units(main, aux), CALL_TIMEOUT))
     except TimeoutError:
         raise OvermindError(f"the systemd user manager did not answer within {CALL_TIMEOUT:g}s",
                             hint="check 'overmind host status'") from None

@@ -7,6 +7,7 @@ signals (see `overmind.systemd.signals`) load dbus-fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -14,8 +15,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from overmind import trace
 from overmind.errors import OvermindError
 
+# A unit in one of these states has processes (or is about to, or is ending them).
+ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
 _UNREACHABLE_MARKERS = ("Failed to connect to bus", "Failed to connect to user scope bus")
 
 
@@ -39,11 +43,13 @@ def user_env() -> dict[str, str]:
 
 
 def _call(argv: Sequence[str], check: bool, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    started = time.perf_counter()
     try:
         proc = subprocess.run(
             argv, env=user_env(), capture_output=True, text=True, input=input_text,
             stdin=None if input_text is not None else subprocess.DEVNULL,
         )
+        trace.note(f"{trace.command(argv)} -> {proc.returncode}", started)
     except FileNotFoundError as exc:
         raise OvermindError(f"{argv[0]} is not installed", hint="install systemd (apt-get install systemd)") from exc
     if proc.returncode != 0 and any(m in proc.stderr for m in _UNREACHABLE_MARKERS):
@@ -114,7 +120,15 @@ def parse_show(text: str) -> list[dict[str, str]]:
     return blocks
 
 
+@functools.cache
 def version() -> str:
+    """systemd's version as `systemctl --version` says it ("252"), read once per process."""
     proc = _call(["systemctl", "--version"], check=False)
     first = proc.stdout.splitlines()[0] if proc.stdout else ""
     return first.split(" ", 2)[1] if first.startswith("systemd ") else "unknown"
+
+
+def version_number() -> int:
+    """The version as a number, 0 if unknown: for features that came with a release."""
+    found = version()
+    return int(found) if found.isdigit() else 0

@@ -1,29 +1,149 @@
-"""Waiting on the user manager's D-Bus signals instead of polling.
+"""The user manager's D-Bus signals: which units changed, as they change, without polling.
 
 dbus-fast is imported here only: it costs ~100 ms to import, which the CLI's quick commands
-never pay. Every signal about the unit just triggers a fresh look at the mission, so the
-signals' payloads (and their quirks: each start emits `inactive` first, a collected unit
-reads back `not-found`) never decide anything on their own.
+never pay. After `Subscribe()` the manager announces `UnitNew`, `UnitRemoved`, `JobNew`,
+`JobRemoved` and every unit's `PropertiesChanged`; each only says *which* unit changed. Callers
+then look at the unit afresh, so the signals' payloads (and their quirks: each start emits
+`inactive` first, a collected unit reads back `not-found`) never decide anything on their own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, TypeVar
 
+from overmind.errors import OvermindError
 from overmind.systemd.manager import user_env
+from overmind.trace import traced_async
+
+if TYPE_CHECKING:
+    from dbus_fast import Message
+    from dbus_fast.aio import MessageBus
 
 T = TypeVar("T")
 SYSTEMD = "org.freedesktop.systemd1"
 MANAGER_PATH = "/org/freedesktop/systemd1"
+_UNIT_PATH = f"{MANAGER_PATH}/unit/"
+RELOADED = "*reloaded*"  # stands for "the manager reloaded its unit files" in a batch of changed units
 
 
 def unit_object_path(unit: str) -> str:
     """systemd's object path for a unit: bytes outside [A-Za-z0-9] become _xx."""
     label = "".join(c if c.isascii() and c.isalnum() else "".join(f"_{b:02x}" for b in c.encode()) for c in unit)
-    return f"{MANAGER_PATH}/unit/{label}"
+    return f"{_UNIT_PATH}{label}"
+
+
+def unit_of_path(path: str) -> str | None:
+    """The unit an object path names (the reverse of `unit_object_path`), None for other paths."""
+    if not path.startswith(_UNIT_PATH):
+        return None
+    label = path[len(_UNIT_PATH):]
+    out = bytearray()
+    index = 0
+    while index < len(label):
+        if label[index] == "_" and _is_hex(label[index + 1:index + 3]):
+            out.append(int(label[index + 1:index + 3], 16))
+            index += 3
+        else:
+            out += label[index].encode()
+            index += 1
+    return out.decode(errors="replace")
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(c in "0123456789abcdef" for c in text)
+
+
+class UnitSignals:
+    """One connection to the user bus, subscribed to the manager: `batches()` yields the set of
+    units that changed since the last batch (several signals about one unit come as one).
+    With `units`, only signals about those units (and the manager's own) are delivered at all."""
+
+    def __init__(self, units: Iterable[str] | None = None) -> None:
+        self.units = list(units) if units is not None else None
+        self.bus: MessageBus | None = None
+        self._pending: set[str] = set()
+        self._changed = asyncio.Event()
+        self.received_at = 0.0  # wall-clock time of the last signal, for latency reports
+
+    async def __aenter__(self) -> UnitSignals:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.close()
+
+    @traced_async("dbus Subscribe")
+    async def connect(self) -> None:
+        from dbus_fast import BusType, Message
+        from dbus_fast.aio import MessageBus
+
+        address = user_env()["DBUS_SESSION_BUS_ADDRESS"]
+        try:
+            self.bus = await MessageBus(bus_address=address, bus_type=BusType.SESSION).connect()
+        except (OSError, EOFError) as error:
+            raise OvermindError(f"cannot reach the user's D-Bus ({type(error).__name__}: {error})",
+                                hint="run 'overmind host up' or check 'systemctl --user status dbus'") from None
+        self.bus.add_message_handler(self._on_message)
+        if self.units is None:
+            rules = [f"type='signal',sender='{SYSTEMD}'"]
+        else:
+            rules = [f"type='signal',sender='{SYSTEMD}',path='{unit_object_path(u)}'" for u in self.units]
+            rules += [f"type='signal',sender='{SYSTEMD}',path='{MANAGER_PATH}',member='{member}'"
+                      for member in ("UnitRemoved", "JobRemoved", "UnitNew")]
+        for rule in rules:
+            await self.bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
+                                        interface="org.freedesktop.DBus", member="AddMatch", signature="s",
+                                        body=[rule]))
+        # Without a subscriber the manager does not emit unit signals at all.
+        await self.bus.call(Message(destination=SYSTEMD, path=MANAGER_PATH, interface=f"{SYSTEMD}.Manager",
+                                    member="Subscribe"))
+
+    def close(self) -> None:
+        if self.bus is not None:
+            self.bus.disconnect()
+            self.bus = None
+
+    def _on_message(self, message: Message) -> None:
+        from dbus_fast import MessageType
+
+        if message.message_type != MessageType.SIGNAL:
+            return
+        unit = None
+        if message.member in ("UnitNew", "UnitRemoved") and message.body:
+            unit = message.body[0]
+        elif message.member in ("JobNew", "JobRemoved") and len(message.body) >= 3:
+            unit = message.body[2]
+        elif message.member == "PropertiesChanged":
+            unit = unit_of_path(message.path or "")
+        elif message.member in ("Reloading", "UnitFilesChanged"):
+            unit = RELOADED
+        if unit is None or (self.units is not None and unit not in self.units and unit != RELOADED
+                            and message.member == "PropertiesChanged"):
+            return
+        self._pending.add(str(unit))
+        self.received_at = time.time()
+        self._changed.set()
+
+    async def next_batch(self, timeout: float | None = None) -> set[str] | None:
+        """The units that changed since the last batch, waiting up to `timeout` seconds for one;
+        None if none came in time."""
+        if not self._pending:
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return None
+        self._changed.clear()
+        batch, self._pending = self._pending, set()
+        return batch
+
+    async def batches(self) -> AsyncIterator[set[str]]:
+        while self.bus is not None:
+            batch = await self.next_batch()
+            if batch:
+                yield batch
 
 
 def wait_for(units: list[str], check: Callable[[], T | None], timeout: float | None) -> T | None:
@@ -33,40 +153,13 @@ def wait_for(units: list[str], check: Callable[[], T | None], timeout: float | N
 
 
 async def _wait_for(units: list[str], check: Callable[[], T | None], timeout: float | None) -> T | None:
-    from dbus_fast import BusType, Message, MessageType
-    from dbus_fast.aio import MessageBus
-
-    address = user_env()["DBUS_SESSION_BUS_ADDRESS"]
-    bus = await MessageBus(bus_address=address, bus_type=BusType.SESSION).connect()
-    changed = asyncio.Event()
-
-    def on_message(message: Message) -> None:
-        if message.message_type == MessageType.SIGNAL:
-            changed.set()
-
-    bus.add_message_handler(on_message)
-    rules = [f"type='signal',sender='{SYSTEMD}',path='{unit_object_path(u)}'" for u in units]
-    rules.append(f"type='signal',sender='{SYSTEMD}',path='{MANAGER_PATH}',member='UnitRemoved'")
-    rules.append(f"type='signal',sender='{SYSTEMD}',path='{MANAGER_PATH}',member='JobRemoved'")
-    for rule in rules:
-        await bus.call(Message(destination="org.freedesktop.DBus", path="/org/freedesktop/DBus",
-                               interface="org.freedesktop.DBus", member="AddMatch", signature="s", body=[rule]))
-    # Without a subscriber the manager does not emit unit signals at all.
-    await bus.call(Message(destination=SYSTEMD, path=MANAGER_PATH, interface=f"{SYSTEMD}.Manager",
-                           member="Subscribe"))
     deadline = None if timeout is None else time.monotonic() + timeout
-    try:
+    async with UnitSignals(units) as signals:
         while True:
-            changed.clear()
             result = check()
             if result is not None:
                 return result
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return None
-            try:
-                await asyncio.wait_for(changed.wait(), remaining)
-            except TimeoutError:
-                continue  # one last check before giving up
-    finally:
-        bus.disconnect()
+            await signals.next_batch(remaining)  # on a timeout: one last check before giving up

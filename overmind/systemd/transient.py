@@ -1,6 +1,6 @@
 """systemd-run's arguments as the D-Bus properties of a transient unit.
 
-`overmind.units` describes a mission's unit as `systemd-run` arguments, and `run` hands them to
+`overmind.mission.units` describes a mission's unit as `systemd-run` arguments, and `run` hands them to
 systemd-run. A blueprint needs several units created in one call to the manager (so that one
 start job pulls in the whole graph), which systemd-run cannot do; this turns the same arguments
 into what systemd-run itself would send, so both paths share one description of a unit.
@@ -9,16 +9,11 @@ Only the properties overmind writes are known; any other is a programming error.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Sequence
 from typing import Any
 
-INFINITY = 2**64 - 1
-_TIME_UNITS = {"us": 1, "usec": 1, "ms": 1000, "msec": 1000, "": 1_000_000, "s": 1_000_000, "sec": 1_000_000,
-               "m": 60_000_000, "min": 60_000_000, "h": 3_600_000_000, "hr": 3_600_000_000,
-               "d": 86_400_000_000}
-_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+from overmind.quantities import size_bytes, timespan_usec
 
 _STRINGS = {"Type", "Restart", "SyslogIdentifier", "Slice", "NotifyAccess", "KillMode", "KillSignal",
             "CollectMode", "Description", "WorkingDirectory", "StandardInput", "StandardOutput", "StandardError"}
@@ -33,26 +28,6 @@ _UNIT_LISTS = {"After", "Before", "Requires", "Requisite", "Wants", "BindsTo", "
 _COMMANDS = {"ExecStart", "ExecStartPre", "ExecStartPost", "ExecCondition", "ExecStop", "ExecStopPost"}
 
 Property = tuple[str, str, Any]  # D-Bus name, signature, value
-
-
-def timespan_usec(text: str) -> int:
-    """'10s', '1.5s', '250ms', '5min 30s', 'infinity' -> microseconds."""
-    text = text.strip()
-    if text == "infinity":
-        return INFINITY
-    parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]*)\s*", text)
-    if not parts or "".join(n + u for n, u in parts) != re.sub(r"\s+", "", text):
-        raise ValueError(f"invalid time span {text!r}")
-    return int(sum(float(number) * _TIME_UNITS[unit] for number, unit in parts))
-
-
-def _size(text: str) -> int:
-    if text == "infinity":
-        return INFINITY
-    match = re.fullmatch(r"(\d+)([KMGT]?)", text)
-    if not match:
-        raise ValueError(f"invalid size {text!r}")
-    return int(match[1]) * _SIZE_UNITS[match[2]]
 
 
 def _command(text: str) -> list[tuple[str, list[str], bool]]:
@@ -70,7 +45,7 @@ def property_value(key: str, value: str) -> Property:
     if key in _TIMES:
         return _TIMES[key], "t", timespan_usec(value)
     if key in _NUMBERS:
-        return key, _NUMBERS[key], _size(value)
+        return key, _NUMBERS[key], size_bytes(value)
     if key in _UNIT_LISTS:
         return key, "as", value.split()
     if key in _COMMANDS:

@@ -1,5 +1,5 @@
 """`python -m overmind.wrapper -- COMMAND...`: the agent's parent process inside the unit.
-(`python -m overmind.wrapper --mission` runs agent CLIs and sessions: see wrapper/mission.py.)
+(`python -m overmind.wrapper --mission` runs agent CLIs and sessions: see `run_mission` below.)
 
 It runs the command with its output on pipes, relays that output to the journal unchanged,
 pings the watchdog on activity, and ends exactly as the command did (same exit code, or the
@@ -51,11 +51,29 @@ def end_like(returncode: int) -> None:
     sys.exit(128 + signum)
 
 
+def run_mission() -> int:
+    """Run the agent CLI or session of the mission named by $OVERMIND_MISSION_ID."""
+    import asyncio
+
+    from overmind.store import Store
+    from overmind.wrapper.mission import MissionWrapper
+
+    store = Store()
+    mission = store.get(os.environ.get("OVERMIND_MISSION_ID", ""))
+    if mission is None:
+        print("overmind wrapper: no such mission (OVERMIND_MISSION_ID)", flush=True)
+        return 1
+    wrapper: type[MissionWrapper]
+    if mission.provider == "raw":
+        from overmind.wrapper.terminal import TerminalSession as wrapper
+    else:
+        from overmind.wrapper.session import AgentSession as wrapper
+    return asyncio.run(wrapper(mission, store).run())
+
+
 def main() -> None:
     argv = sys.argv[1:]
     if argv == ["--mission"]:  # agent CLIs and sessions: the mission's spec comes from the store
-        from overmind.wrapper.mission import main as run_mission
-
         end_like(run_mission())
         return
     if argv[:1] == ["--"]:

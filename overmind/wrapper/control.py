@@ -13,7 +13,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from overmind.channel import socket_dir, socket_path
+from overmind.wrapper.channel import socket_dir, socket_path
 
 Handler = Callable[[dict[str, Any], asyncio.StreamReader, "Connection"], Awaitable[None]]
 

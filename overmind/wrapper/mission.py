@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from abc import ABC, abstractmethod
 from typing import Any
 
 from overmind.store import Mission, Store
@@ -20,7 +21,7 @@ from overmind.wrapper.watchdog import ActivityWatchdog
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-class MissionWrapper:
+class MissionWrapper(ABC):
     def __init__(self, mission: Mission, store: Store) -> None:
         self.mission = mission
         self.store = store
@@ -36,12 +37,13 @@ class MissionWrapper:
     def handlers(self) -> dict[str, Handler]:
         return {"status": self.op_status}
 
+    @abstractmethod
     async def run_child(self) -> int:
         """Start the agent, serve it until it exits, return its exit code (negative: signal)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def signal_child(self, signum: int) -> None:
-        raise NotImplementedError
+        """Pass a stop signal on to the agent."""
 
     def describe(self) -> dict[str, Any]:
         return {"state": self.state}
@@ -77,7 +79,7 @@ class MissionWrapper:
             self.closing()
             await self.server.close()
 
-    def closing(self) -> None:
+    def closing(self) -> None:  # noqa: B027 (an optional hook, not abstract)
         """The wrapper is about to end: let open requests finish."""
 
     def begin_attach(self) -> asyncio.Event:
@@ -109,16 +111,3 @@ class MissionWrapper:
     async def op_status(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
         await conn.reply(**self.describe())
 
-
-def main() -> int:
-    """`python -m overmind.wrapper --mission`: run the mission named by $OVERMIND_MISSION_ID."""
-    store = Store()
-    mission = store.get(os.environ.get("OVERMIND_MISSION_ID", ""))
-    if mission is None:
-        print("overmind wrapper: no such mission (OVERMIND_MISSION_ID)", flush=True)
-        return 1
-    if mission.provider == "raw":
-        from overmind.wrapper.terminal import TerminalSession as wrapper
-    else:
-        from overmind.wrapper.session import AgentSession as wrapper  # type: ignore[assignment]
-    return asyncio.run(wrapper(mission, store).run())

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from overmind import providers
+from overmind.agent_options import AgentOptions
 from overmind.names import log_identifier
-from overmind.providers import AgentEvent, AgentOptions, Result, first_line
+from overmind.providers import AgentEvent, Result, first_line
 from overmind.store import Mission, Store
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter

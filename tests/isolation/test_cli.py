@@ -55,9 +55,9 @@ def test_a_conflicting_merge_exits_1_lists_the_files_and_changes_nothing(om: Ove
     assert run_git(repo, "rev-parse", "HEAD") == head and (repo / "src" / "app.txt").read_text() == "ours\n"
     as_json = om("worktree", "merge", name, "--json", check=False)
     assert as_json.returncode == 1
-    assert json.loads(as_json.stdout) | {"uncommitted": 0} == {
-        "name": name, "into": "main", "merged": False, "already_merged": False, "commit": None,
-        "conflicts": ["src/app.txt"], "uncommitted": 0}
+    assert json.loads(as_json.stdout) == {
+        "name": name, "branch": f"overmind/{name}", "into": "main", "merged": False, "already_merged": False,
+        "commit": None, "conflicts": ["src/app.txt"], "uncommitted": 0}
     om("worktree", "rm", "--force", name)
 
 

@@ -12,7 +12,7 @@ from overmind.isolation import env
 from overmind.isolation.cache import contract_of
 from overmind.isolation.contract import read
 from overmind.isolation.model import Contract
-from overmind.store_worktrees import WorktreeRecord
+from overmind.store.worktrees import WorktreeRecord
 from tests.helpers import EXAMPLES
 
 FULL = """\

@@ -11,7 +11,7 @@ import pytest
 
 from overmind.isolation.ports import PortsExhausted, is_free, lease
 from overmind.store import Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
 
 def free_range(size: int) -> tuple[int, int]:

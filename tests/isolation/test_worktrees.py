@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import sqlite3
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from overmind.isolation import files, git, keeping, lifecycle, worktrees
 from overmind.isolation.contract import read
 from overmind.isolation.paths import worktree_path
 from overmind.store import SCHEMA_VERSION, Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from tests.isolation.conftest import commit
 from tests.isolation.conftest import git as run_git
 
@@ -206,22 +205,19 @@ def test_gc_removes_merged_worktrees_keeps_unmerged_ones_and_forgets_vanished_on
     merged, unmerged, vanished = make(repo, "m"), make(repo, "u"), make(repo, "v")
     commit(Path(unmerged.path), {"u.txt": "u\n"})
     run_git(repo, "worktree", "remove", "--force", vanished.path)
-    removed, kept = lifecycle.collect(store)
-    assert sorted(r.name for r in removed) == ["m", "v"] and [name for name, _ in kept] == ["u"]
+    collected = lifecycle.collect(store)
+    assert sorted(r.name for r in collected.removed) == ["m", "v"] and [name for name, _ in collected.kept] == ["u"]
     assert not Path(merged.path).exists() and Path(unmerged.path).exists()
     assert [r.name for r in WorktreeStore(store).all()] == ["u"]
 
 
-def test_an_older_store_gains_the_worktree_tables_and_keeps_its_missions(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)
-    db.executescript("CREATE TABLE missions (id TEXT PRIMARY KEY, name TEXT NOT NULL, unit TEXT NOT NULL, type TEXT"
-                     " NOT NULL, provider TEXT NOT NULL, command TEXT NOT NULL, cwd TEXT NOT NULL, parent TEXT, spec"
-                     " TEXT NOT NULL, created_at REAL NOT NULL, killed_at REAL, stop_requested_at REAL);"
-                     "INSERT INTO missions VALUES ('aaaaaaaa','old','u','task','raw','true','/',NULL,'{}',1,NULL,NULL);"
-                     "PRAGMA user_version = 3;")
-    db.close()
-    store = Store(path)
+def test_a_store_of_the_previous_release_gains_the_worktree_tables_and_keeps_its_missions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copy(Path(__file__).parents[1] / "data" / "store-v3.db", tmp_path / "state.db")
+    monkeypatch.setenv("OVERMIND_STATE_DIR", str(tmp_path))
+    store = Store()
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert store.get("old") is not None and WorktreeStore(store).all() == []
-    assert os.path.exists(path)
+    assert store.get("plain") is not None and WorktreeStore(store).all() == []
+    WorktreeStore(store).add(WorktreeRecord("w", "/r", "/r/w", "overmind/w", "main", "c", 1.0))
+    WorktreeStore(store).lease("w", lambda mine, others: {"PORT": 3100})
+    assert WorktreeStore(store).all_leases() == {"w": {"PORT": 3100}}

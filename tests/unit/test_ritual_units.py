@@ -8,10 +8,10 @@ import pytest
 
 from overmind.errors import OvermindError
 from overmind.hooks.ritual import missed_elapse
+from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
 from overmind.rituals import unitfiles
 from overmind.rituals.model import RitualSpec
-from overmind.schedule import Schedule
-from overmind.spec import Limits, MissionSpec, RestartPolicy
+from overmind.rituals.schedule import Schedule
 from overmind.store import Exit, RitualRun
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from overmind import schedule
 from overmind.errors import OvermindError
+from overmind.rituals import schedule
 
 UTC_OUTPUT = """  Original form: Mon..Fri 09:00
 Normalized form: Mon..Fri *-*-* 09:00:00

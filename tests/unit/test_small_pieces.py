@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from overmind import format as fmt
 from overmind.hooks.restart import extra_delay
-from overmind.journal import Owners
 from overmind.store import Mission
+from overmind.systemd.journal import Owners
 from overmind.systemd.manager import parse_show
 from overmind.systemd.signals import unit_object_path
 

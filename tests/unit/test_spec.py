@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from overmind.errors import OvermindError
+from overmind.mission.spec import MissionSpec, parse_env
 from overmind.names import log_identifier, name_from_unit, random_name, unit_name, validate_name
-from overmind.spec import MissionSpec, parse_cpu_quota, parse_duration, parse_env, parse_size
+from overmind.quantities import parse_cpu_quota, parse_duration, parse_size
 
 
 @pytest.mark.parametrize("text,expected", [("512M", 512 * 1024**2), ("2G", 2 * 1024**3), ("1.5k", 1536),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from overmind.status import derive
+from overmind.mission.status import derive
 from overmind.store import Exit, Mission
 
 

@@ -8,9 +8,10 @@ import sys
 import pytest
 
 from overmind.blueprint.agent_units import retrying_argv
-from overmind.spec import Limits, MissionSpec, RestartPolicy
-from overmind.systemd.transient import INFINITY, timespan_usec, unit_from_run_args
-from overmind.units import transient_unit_args
+from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
+from overmind.mission.units import transient_unit_args
+from overmind.quantities import INFINITY, timespan_usec
+from overmind.systemd.transient import unit_from_run_args
 
 
 def _bus_unit(spec: MissionSpec, **extra: str) -> tuple[str, dict[str, tuple[str, object]]]:

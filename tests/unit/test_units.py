@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from overmind.spec import Limits, MissionSpec, RestartPolicy
-from overmind.units import describe, quote_exec_arg, transient_unit_args
+from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
+from overmind.mission.units import describe, quote_exec_arg, transient_unit_args
 
 
 def _args(spec: MissionSpec, version: int = 252) -> list[str]:
@@ -76,3 +76,18 @@ def test_descriptions_drop_control_characters_and_stay_short() -> None:
     text = describe("n", "echo a\nrm -rf /\t" + "x" * 200)
     assert "\n" not in text and "\t" not in text
     assert len(text) == 80 and text.endswith("…")
+
+
+def test_the_backoff_follows_the_managers_real_version_read_only_when_needed(tmp_path, mocker) -> None:
+    from overmind.mission.units import restart_properties
+    from overmind.systemd import manager
+
+    asked = mocker.patch.object(manager, "version_number", return_value=255)
+    plain = MissionSpec(command="true", cwd=str(tmp_path), restart=RestartPolicy(policy="on-failure"))
+    assert "RestartSteps" not in restart_properties(plain) and not asked.called
+    backing_off = MissionSpec(command="true", cwd=str(tmp_path),
+                              restart=RestartPolicy(policy="on-failure", backoff=0.5, backoff_max=8))
+    native = restart_properties(backing_off)
+    assert (native["RestartSteps"], native["RestartMaxDelaySec"]) == ("4", "8s") and asked.called
+    asked.return_value = 252
+    assert "--backoff=0.5" in restart_properties(backing_off)["ExecStartPre"]

@@ -8,8 +8,9 @@ import re
 import sys
 from collections.abc import Mapping
 
+from overmind.mission.kinds import RESTART_POLICIES
+from overmind.mission.spec import MissionSpec
 from overmind.names import log_identifier
-from overmind.spec import RESTART_POLICIES, MissionSpec
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
@@ -18,6 +19,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
+NATIVE_BACKOFF_SINCE = 254  # RestartSteps= and RestartMaxDelaySec=
 
 
 def _escape(text: str) -> str:
@@ -91,7 +93,9 @@ def python_command(module: str, *args: str) -> str:
     return " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", module, *args))
 
 
-def restart_properties(spec: MissionSpec, systemd_version: int) -> dict[str, str]:
+def restart_properties(spec: MissionSpec, systemd_version: int | None = None) -> dict[str, str]:
+    """Restart=, the start limit, and the backoff: systemd's own from 254 on (the manager's version
+    is read only when a backoff is asked for), else the restart hook's."""
     restart = spec.restart
     props = {"Restart": RESTART_POLICIES[restart.policy]}
     if restart.policy == "never":
@@ -104,7 +108,11 @@ def restart_properties(spec: MissionSpec, systemd_version: int) -> dict[str, str
     if restart.backoff is not None:
         ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, restart.backoff)
         props["RestartSec"] = f"{restart.backoff:g}s"
-        if systemd_version >= 254:  # native exponential backoff
+        if systemd_version is None:
+            from overmind.systemd.manager import version_number
+
+            systemd_version = version_number()
+        if systemd_version >= NATIVE_BACKOFF_SINCE:  # native exponential backoff
             props["RestartMaxDelaySec"] = f"{ceiling:g}s"
             props["RestartSteps"] = str(max(1, math.ceil(math.log2(ceiling / restart.backoff))))
         else:  # the restart hook sleeps the growing part of the delay
@@ -138,7 +146,8 @@ def exec_argv(spec: MissionSpec) -> list[str]:
 
 
 def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
-                        systemd_version: int = 252, extra_properties: Mapping[str, str] | None = None) -> list[str]:
+                        systemd_version: int | None = None,
+                        extra_properties: Mapping[str, str] | None = None) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
     (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     props = {

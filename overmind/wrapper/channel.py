@@ -11,14 +11,10 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.systemd.manager import runtime_dir
-
-if TYPE_CHECKING:
-    from overmind.missions import Missions, MissionView
-    from overmind.store import Mission
 
 
 def socket_dir() -> str:
@@ -71,7 +67,7 @@ class Channel:
         line = self.read_line() if buffered else self._read_line_unbuffered()
         if not line:
             raise OvermindError(f"mission '{self.name}' ended before it answered")
-        answer = json.loads(line)
+        answer: dict[str, Any] = json.loads(line)
         if not answer.get("ok", True):
             raise OvermindError(answer.get("error", "the mission refused the request"), hint=answer.get("hint"))
         return answer
@@ -94,25 +90,3 @@ def request(mission_id: str, name: str, op: str, timeout: float | None = None, *
     with Channel(mission_id, name, timeout) as channel:
         channel.write({"op": op, **fields})
         return channel.reply()
-
-
-def reach(missions: Missions, mission: Mission, patience: float | None) -> tuple[Channel | None, MissionView | None]:
-    """A channel to the mission's wrapper, waiting (on systemd's signals, up to `patience`
-    seconds; None: no limit) while it is (re)starting. (None, view) once the mission has ended,
-    (None, None) if the wait ran out."""
-    try:
-        return Channel(mission.id, mission.name), None
-    except NotListening:
-        pass
-    from overmind.systemd.signals import wait_for
-
-    def channel_or_end() -> tuple[Channel | None, MissionView | None] | None:
-        view = missions.view(missions.store.get(mission.id) or mission)
-        if view.status.finished:
-            return None, view
-        try:
-            return Channel(mission.id, mission.name), view
-        except NotListening:
-            return None
-
-    return wait_for([mission.unit], channel_or_end, patience) or (None, None)

@@ -16,13 +16,13 @@ import os
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from overmind import names
+from overmind import names, trace
 from overmind.errors import OvermindError
-from overmind.store import Mission, Store
+from overmind.store import Mission
 from overmind.systemd.manager import user_env
 
 # OVERMIND_EVENT: on lines an agent wrapper wrote, the seq of the stored event they render.
@@ -35,6 +35,7 @@ class Entry(NamedTuple):
     name: str
     message: str
     event_seq: int | None = None
+    cursor: str | None = None  # journald's cursor: where a follow resumes after this line
 
     def to_json(self) -> dict[str, object]:
         return {"time": datetime.fromtimestamp(self.timestamp).astimezone().isoformat(timespec="milliseconds"),
@@ -69,10 +70,15 @@ class Owners:
         return mission if mission.id in self._wanted else None
 
 
+def _argv(options: list[str], identifiers: list[str]) -> list[str]:
+    argv = ["journalctl", *options, "--no-pager", "--quiet", "--all", "--output=json", f"--output-fields={_FIELDS}"]
+    return argv + [f"SYSLOG_IDENTIFIER={identifier}" for identifier in identifiers] + [f"_UID={os.getuid()}"]
+
+
 def records(options: list[str], identifiers: list[str]) -> Iterator[dict[str, Any]]:
     """journalctl's JSON records of this user's lines with these SYSLOG_IDENTIFIERs, in time order."""
-    argv = ["journalctl", *options, "--no-pager", "--quiet", "--all", "--output=json", f"--output-fields={_FIELDS}"]
-    argv += [f"SYSLOG_IDENTIFIER={identifier}" for identifier in identifiers] + [f"_UID={os.getuid()}"]
+    argv = _argv(options, identifiers)
+    started = time.perf_counter()
     try:
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=user_env(), stdin=subprocess.DEVNULL)
@@ -86,6 +92,7 @@ def records(options: list[str], identifiers: list[str]) -> Iterator[dict[str, An
         if proc.poll() is None:
             proc.terminate()
         proc.wait()
+        trace.note(f"{trace.command(argv)} -> {proc.returncode}", started)
     if proc.returncode not in (0, -15):
         detail = proc.stderr.read().strip().splitlines()
         raise OvermindError(f"journalctl failed: {detail[-1] if detail else proc.returncode}")
@@ -103,24 +110,52 @@ def message(record: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
+async def records_async(options: list[str], identifiers: list[str]) -> AsyncIterator[dict[str, Any]]:
+    """`records` for an event loop (a dashboard or TUI following logs): journalctl in a child
+    process that is ended when the iteration stops."""
+    import asyncio
+
+    try:
+        proc = await asyncio.create_subprocess_exec(*_argv(options, identifiers), stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.DEVNULL, env=user_env(),
+                                                    stdin=asyncio.subprocess.DEVNULL, limit=1 << 24)
+    except FileNotFoundError as exc:
+        raise OvermindError("journalctl is not installed", hint="apt-get install systemd") from exc
+    assert proc.stdout is not None
+    try:
+        while line := await proc.stdout.readline():
+            yield json.loads(line)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
 class _Reader:
     def __init__(self, owners: Owners, since: float) -> None:
         self.owners = owners
         self.since = since
         self.cursor: str | None = None
 
-    def run(self, extra: list[str]) -> Iterator[Entry]:
+    def options(self, extra: list[str]) -> tuple[list[str], list[str]]:
         if self.owners.until is not None:
             extra = [*extra, f"--until=@{self.owners.until:.6f}"]
-        identifiers = [names.log_identifier(unit) for unit in self.owners.units]
-        for record in records(extra, identifiers):
-            at = timestamp(record)
-            mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", at)
-            if mission is not None:
-                self.cursor = record.get("__CURSOR", self.cursor)
-                seq = record.get("OVERMIND_EVENT")
-                yield Entry(at, mission.id, mission.name, message(record),
-                            int(seq) if isinstance(seq, str) and seq.isdigit() else None)
+        return extra, [names.log_identifier(unit) for unit in self.owners.units]
+
+    def entry(self, record: dict[str, Any]) -> Entry | None:
+        at = timestamp(record)
+        mission = self.owners.owner(f"{record.get('SYSLOG_IDENTIFIER')}.service", at)
+        if mission is None:
+            return None
+        self.cursor = record.get("__CURSOR", self.cursor)
+        seq = record.get("OVERMIND_EVENT")
+        return Entry(at, mission.id, mission.name, message(record),
+                     int(seq) if isinstance(seq, str) and seq.isdigit() else None, self.cursor)
+
+    def run(self, extra: list[str]) -> Iterator[Entry]:
+        for record in records(*self.options(extra)):
+            if (entry := self.entry(record)) is not None:
+                yield entry
 
 
 def entries(missions: list[Mission], all_known: list[Mission], lines: int | None = None,
@@ -146,22 +181,26 @@ def entries(missions: list[Mission], all_known: list[Mission], lines: int | None
     yield from reader.run([since_arg, "--lines=all", *(["--follow"] if follow else [])])
 
 
+async def follow_async(missions: list[Mission], all_known: list[Mission], after_cursor: str | None = None,
+                       lines: int = 0) -> AsyncIterator[Entry]:
+    """New entries of `missions` as journald writes them, after `after_cursor` (a line a client
+    already has) or, without one, after the last `lines` lines."""
+    if not missions:
+        return
+    owners = Owners(missions, all_known)
+    reader = _Reader(owners, owners.since)
+    if after_cursor is not None:
+        start = [f"--after-cursor={after_cursor}", "--lines=all"]
+    else:  # the newest lines (those of an earlier owner of a reused name are left out)
+        start = [f"--lines={lines}"]
+    options, identifiers = reader.options([*start, "--follow"])
+    async for record in records_async(options, identifiers):
+        if (entry := reader.entry(record)) is not None:
+            yield entry
+
+
 def format_entry(entry: Entry, with_name: bool, name_width: int = 0) -> str:
     stamp = datetime.fromtimestamp(entry.timestamp).strftime("%Y-%m-%d %H:%M:%S")
     head = f"{stamp} {entry.name:<{name_width}} | " if with_name else f"{stamp} "
     # An agent's multi-line message is one entry: its lines continue under the first.
     return head + entry.message.replace("\n", "\n" + " " * len(head))
-
-
-def with_events(entries: Iterator[Entry], store: Store) -> Iterator[dict[str, object]]:
-    """Entries as JSON; the first line rendered from an agent event carries the event, whole."""
-    attached: set[tuple[str, int]] = set()
-    for entry in entries:
-        data = entry.to_json()
-        key = (entry.mission_id, entry.event_seq or 0)
-        if entry.event_seq is not None and key not in attached:
-            attached.add(key)
-            stored = store.event(entry.mission_id, entry.event_seq)
-            if stored is not None:
-                data["event"] = json.loads(stored.data)
-        yield data

@@ -19,8 +19,8 @@ from typing import Any
 
 import click
 
-from overmind.channel import Channel
 from overmind.errors import OvermindError
+from overmind.wrapper.channel import Channel
 
 DETACH_KEY = b"\x1d"  # Ctrl-]
 # Set by systemd for the unit's own processes; wrong for a process in the user's terminal.

@@ -6,10 +6,11 @@ import time
 from typing import NamedTuple
 
 from overmind.store import Exit, Mission
+from overmind.systemd.manager import ACTIVE_STATES
 
-ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
 # Blueprint agents may also be `waiting` for their dependencies or end `skipped` (never run);
 # a blueprint ends `done` or `failed`.
+CREATION_GRACE = 5.0  # seconds a new mission counts as starting while its unit is created and started
 FINISHED_STATES = ("stopped", "crashed", "killed", "unknown", "skipped", "done", "failed")
 
 
@@ -71,11 +72,18 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
             reason = f"gave up after {restarts} restart{'s' if restarts != 1 else ''}: {status.reason}"
             return Status("crashed", reason, status.exit_code)
         return status
+    starting = time.time() - mission.created_at < CREATION_GRACE
     if loaded and unit is not None:
+        if starting and unit.get("ActiveState") == "inactive" and not _ever_ran(unit):
+            return Status("running")  # loaded, its start job not run yet
         return _from_unit_result(unit)
-    if time.time() - mission.created_at < 5:
+    if starting:
         return Status("running")  # the unit is being created right now
     return Status("unknown", "unit gone without an exit record")
+
+
+def _ever_ran(unit: dict[str, str]) -> bool:
+    return unit.get("ExecMainStartTimestampMonotonic", "0") not in ("", "0")
 
 
 def _would_restart(mission: Mission, exit: Exit) -> bool:

@@ -10,7 +10,7 @@ from overmind.errors import OvermindError
 from overmind.isolation import cache, env, service_units
 from overmind.isolation.model import Contract
 from overmind.store import Mission, Store
-from overmind.store_worktrees import WorktreeRecord, WorktreeStore
+from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from overmind.systemd import manager
 
 
@@ -28,18 +28,21 @@ def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
     return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
 
 
-def companions(mission: Mission) -> list[str]:
-    worktree = worktree_of(mission)
-    if worktree is None:
-        return []
-    states = unit_states(worktree)
-    own = {mission.unit, *states}  # the services and setup depend on each other, too
-    others = {user for props in states.values() for key in ("BoundBy", "RequiredBy")
-              for user in props.get(key, "").split()} - own
-    if others and any(props.get("ActiveState") not in ("inactive", "failed")
-                      for props in manager.show(sorted(others), ["Id", "ActiveState"])):
-        return []  # another mission still works with them
-    return [unit for unit, props in states.items() if props.get("ActiveState") != "inactive"]
+def companions(missions: list[Mission]) -> list[str]:
+    """The service and setup units to stop together with these missions: each of their worktrees'
+    units, unless a mission outside them still works there (a worktree shared by a pipeline)."""
+    chosen: list[str] = []
+    ending = {m.unit for m in missions}
+    for worktree in sorted({name for m in missions if (name := worktree_of(m))}):
+        states = unit_states(worktree)
+        own = ending | set(states)  # the services and setup depend on each other, too
+        others = {user for props in states.values() for key in ("BoundBy", "RequiredBy")
+                  for user in props.get(key, "").split()} - own
+        if others and any(props.get("ActiveState") not in ("inactive", "failed")
+                          for props in manager.show(sorted(others), ["Id", "ActiveState"])):
+            continue  # another mission still works with them
+        chosen += [unit for unit, props in states.items() if props.get("ActiveState") != "inactive"]
+    return chosen
 
 
 def contract_or_none(repo: str) -> Contract | None:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from overmind.errors import OvermindError
+from overmind.quantities import parse_duration, span
 
 PREVIEW = 3  # elapses shown when a ritual is added
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 _ELAPSE_LINE = re.compile(r"^\s*(Next elapse|Iter\. #\d+|\(in UTC\)):\s*(.+?)\s*$")
-_SPAN_UNITS = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
 
 
 @dataclass(frozen=True)
@@ -46,23 +46,7 @@ class Preview:
     next_elapses: tuple[float, ...]  # epoch seconds
 
 
-def span(seconds: float) -> str:
-    """3600 -> '1h', 5400 -> '1h30min', 0.5 -> '500ms': the words systemd itself accepts."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    parts = []
-    rest = round(seconds, 3)
-    for unit, size in _SPAN_UNITS:
-        count = int(rest // size) if unit != "s" else rest
-        if count:
-            parts.append(f"{count:g}{unit}")
-            rest -= count * size
-    return "".join(parts)
-
-
 def every(text: str) -> Preview:
-    from overmind.spec import parse_duration
-
     seconds = parse_duration(text, "--every interval")
     if seconds < 1:
         raise OvermindError(f"--every interval {text!r} is shorter than a second")

@@ -8,46 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
-from overmind.names import validate_name
-from overmind.providers import AgentOptions, check_agent_spec
+from overmind.mission.kinds import MISSION_TYPES, RESTART_POLICIES
+from overmind.names import validate_name, validate_worktree_name
 
-MISSION_TYPES = ("task", "session", "quest", "blueprint")
-RESTART_POLICIES = {"never": "no", "on-failure": "on-failure", "always": "always"}
-
-_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
-_DURATION_UNITS = {
-    "ms": 0.001, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
-}
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED_ENV_PREFIX = "OVERMIND_"
-
-
-def parse_size(text: str, what: str) -> int:
-    """'512M' -> 536870912. Accepts K/M/G/T suffixes (base 1024) and an optional trailing B."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)B?", text.strip(), re.IGNORECASE)
-    if not match or float(match[1]) <= 0:
-        raise OvermindError(f"invalid {what} {text!r}", hint="use a size such as 512M or 2G")
-    return int(float(match[1]) * _SIZE_UNITS[match[2].upper()])
-
-
-def parse_duration(text: str, what: str, plain: str = "s") -> float:
-    """'90s', '5min', '1h', '250ms' or a plain number (of `plain` units) -> seconds."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text.strip().lower())
-    if not match or match[2] not in ("", *_DURATION_UNITS) or float(match[1]) <= 0:
-        raise OvermindError(f"invalid {what} {text!r}", hint="use a duration such as 500ms, 30s, 5min or 2h")
-    return float(match[1]) * _DURATION_UNITS[match[2] or plain]
-
-
-def parse_cpu_quota(text: str) -> int:
-    """'50%' or '50' -> 50 (percent of one CPU; 200 means two full CPUs)."""
-    match = re.fullmatch(r"(\d+)\s*%?", text.strip())
-    if not match or int(match[1]) <= 0:
-        raise OvermindError(f"invalid CPU quota {text!r}", hint="use a percentage such as 50% or 200%")
-    return int(match[1])
 
 
 def parse_env(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -121,7 +91,6 @@ class MissionSpec:
             validate_name(self.name)
         if self.type not in MISSION_TYPES:
             raise OvermindError(f"unknown mission type {self.type!r}")
-        check_agent_spec(self.provider, self.type, self.command, self.agent)
         if self.restart.policy not in RESTART_POLICIES:
             raise OvermindError(f"unknown restart policy {self.restart.policy!r}",
                                 hint="use never, on-failure or always")
@@ -130,9 +99,7 @@ class MissionSpec:
         if self.isolation.mode not in ISOLATION_MODES:
             raise OvermindError(f"unknown isolation {self.isolation.mode!r}", hint="use auto, worktree or none")
         if self.isolation.worktree is not None:
-            from overmind.isolation.paths import check_worktree_name
-
-            check_worktree_name(self.isolation.worktree)
+            validate_worktree_name(self.isolation.worktree)
         cwd = os.path.abspath(os.path.expanduser(self.cwd))
         if not os.path.isdir(cwd):
             raise OvermindError(f"working directory {self.cwd!r} does not exist")
@@ -140,3 +107,13 @@ class MissionSpec:
 
     def to_record(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> MissionSpec:
+        """The spec a mission was recorded with (keys added beside it, e.g. a blueprint's, are left)."""
+        known = {f.name for f in fields(cls)}
+        data = {key: value for key, value in record.items() if key in known}
+        data.update(limits=Limits(**record.get("limits") or {}), restart=RestartPolicy(**record.get("restart") or {}),
+                    agent=AgentOptions.from_record(record.get("agent")),
+                    isolation=Isolation(**record.get("isolation") or {}))
+        return cls(**data)

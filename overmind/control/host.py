@@ -1,0 +1,50 @@
+"""The systemd host missions run on: ready or not, at a glance, and the doctor's checks."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from overmind.control.doctor import Check
+
+
+def ready(auto_boot: bool = False) -> None:
+    """Make sure a user manager answers; with `auto_boot` (as `run` does, as root where systemd is
+    not PID 1) boot the private host. Two stat() calls when it is up."""
+    from overmind.host import ensure_user_manager
+
+    ensure_user_manager(auto_boot=auto_boot)
+
+
+def facts() -> dict[str, Any]:
+    """Which manager missions use (system: the machine's own per-user manager; private: the one
+    overmind boots where systemd is not PID 1; none), and whether it answers."""
+    from overmind.host import manager_socket_present, pid1_is_systemd, pids, private
+    from overmind.systemd.manager import runtime_dir
+
+    return {
+        "mode": "system" if pid1_is_systemd() else ("private" if pids.in_use() else "none"),
+        "user_manager_reachable": manager_socket_present() and not pids.stale(),
+        "runtime_dir": runtime_dir(),
+        **{f"private_{key}": value for key, value in private.status().items()},
+    }
+
+
+def status() -> dict[str, Any]:
+    """`overmind status`: the host's facts, the systemd version, journald, missions by status."""
+    from overmind.control.missions import counts
+    from overmind.systemd import manager
+
+    found = facts()
+    found["systemd_version"] = manager.version()
+    found["journald_reachable"] = os.path.exists("/run/systemd/journal/socket")
+    found["missions"] = counts() if found["user_manager_reachable"] else {}
+    return found
+
+
+def doctor() -> list[Check]:
+    """What missions and rituals rely on, each with what it means and how to fix it."""
+    from overmind.control.doctor import run_all
+
+    return run_all()

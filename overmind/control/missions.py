@@ -1,0 +1,305 @@
+"""Missions and blueprints with their live state, as every front end lists and shows them.
+
+A view joins a record from the store with its unit's live properties; systemd decides while the
+unit is loaded, the run records speak once it is gone (`overmind.mission.status`). Many views
+are read at once from one `list-units` call plus cgroupfs (`overmind.systemd.accounting`):
+this is `ps`'s path, so nothing heavy is imported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from overmind import names
+from overmind.errors import MissionNotFound
+from overmind.mission.kinds import runs_under_wrapper
+from overmind.mission.status import Status, derive
+from overmind.mission.view import MissionView
+from overmind.store import Blueprint, Mission, Store, shared
+from overmind.systemd import manager
+
+if TYPE_CHECKING:
+    from overmind.blueprint.progress import BlueprintView
+    from overmind.providers import Result
+
+UNIT_PROPERTIES = (
+    "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
+    "ExecMainStartTimestamp", "ExecMainStartTimestampMonotonic", "ExecMainCode", "ExecMainStatus",
+    "MemoryCurrent", "CPUUsageNSec", "ControlGroup", "StatusText",
+)
+Record = Mission | Blueprint
+
+
+class View(Protocol):
+    """What a mission's and a blueprint's views both tell (MissionView, BlueprintView)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def parent(self) -> str | None: ...
+    @property
+    def created_at(self) -> float: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def unit(self) -> dict[str, str]: ...
+    @property
+    def activity(self) -> str | None: ...
+    @property
+    def command_line(self) -> str: ...
+    @property
+    def restarts(self) -> int: ...
+    @property
+    def uptime(self) -> float | None: ...
+    @property
+    def memory(self) -> int | None: ...
+    @property
+    def cpu_seconds(self) -> float | None: ...
+    @property
+    def finished_at(self) -> float | None: ...
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class Row(NamedTuple):
+    """One line of a listing: the view, its box-drawing prefix in a tree, its children's ids."""
+
+    view: View
+    lead: str = ""
+    children: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return self.view.to_json() | {"children": list(self.children)}
+
+
+# -- lookup -------------------------------------------------------------------------------
+def resolve(ref: str, store: Store | None = None) -> Record:
+    """A mission or blueprint by id, else the newest of either with that name."""
+    store = store or shared()
+    mission, blueprint = store.get(ref), store.blueprint(ref)
+    if mission is not None and blueprint is not None:
+        if mission.id == ref or (blueprint.id != ref and mission.created_at > blueprint.created_at):
+            return mission
+        return blueprint
+    found: Record | None = mission or blueprint
+    if found is None:
+        raise MissionNotFound(ref)
+    return found
+
+
+def resolve_mission(ref: str, store: Store | None = None) -> Mission:
+    """A mission (not a blueprint) by id or name: for what only missions do (send, attach, result)."""
+    record = resolve(ref, store)
+    if isinstance(record, Blueprint):
+        from overmind.errors import OvermindError
+
+        raise OvermindError(f"'{record.name}' is a blueprint, not a mission",
+                            hint=f"see its agents: overmind info {record.name}")
+    return record
+
+
+def records(store: Store | None = None) -> list[Record]:
+    """Every mission and blueprint, oldest first."""
+    store = store or shared()
+    found: list[Record] = [*store.all(), *store.blueprints()]
+    return sorted(found, key=lambda record: record.created_at)
+
+
+def get(ref: str, store: Store | None = None) -> View:
+    """One mission or blueprint, with every property systemd has about its unit."""
+    store = store or shared()
+    return view(resolve(ref, store), store)
+
+
+def view(record: Record, store: Store | None = None) -> View:
+    store = store or shared()
+    if isinstance(record, Blueprint) or _is_member(record):
+        return views([record], store)[0]
+    props = _owned_unit(record, store)
+    session = store.session_id(record.id) if record.provider != "raw" else None
+    return MissionView(record, derive(record, props), props or {}, session,
+                       _environments([record], store).get(record.id))
+
+
+def views(chosen: Sequence[Record], store: Store | None = None) -> list[View]:
+    """Many missions and blueprints at once, from the fast cgroupfs-based reading of their units."""
+    if not chosen:
+        return []
+    store = store or shared()
+    blueprint_ids = {r.id for r in chosen if isinstance(r, Blueprint)}
+    blueprint_ids |= {r.parent for r in chosen if isinstance(r, Mission) and _is_member(r) and r.parent}
+    members = {bid: store.children(bid) for bid in blueprint_ids}
+    missions = {r.id: r for r in chosen if isinstance(r, Mission)}
+    missions.update({m.id: m for group in members.values() for m in group})
+    plain = _mission_views(list(missions.values()), store)
+    if not blueprint_ids:
+        return [plain[r.id] for r in chosen]
+    from overmind.blueprint.progress import BlueprintView, refine_members, summarize
+
+    refined: dict[str, MissionView] = {}
+    blueprint_views: dict[str, BlueprintView] = {}
+    for bid in blueprint_ids:
+        blueprint = next((r for r in chosen if isinstance(r, Blueprint) and r.id == bid), None) or store.blueprint(bid)
+        if blueprint is None:  # members of a blueprint that was forgotten: shown as they are
+            continue
+        group = refine_members([plain[m.id] for m in members[bid]], blueprint.agents)
+        refined.update({v.mission.id: v for v in group})
+        blueprint_views[bid] = BlueprintView(blueprint, summarize(blueprint, group), group)
+    return [blueprint_views[r.id] if isinstance(r, Blueprint) else refined.get(r.id, plain[r.id]) for r in chosen]
+
+
+FEW = 8  # up to this many missions, asking systemd about their units alone is quicker than a listing
+
+
+def _mission_views(missions: list[Mission], store: Store) -> dict[str, MissionView]:
+    owners = store.unit_owners()
+    live = _live_units(missions)
+    sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
+    environments = _environments(missions, store)
+    found = {}
+    for mission in missions:
+        owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
+        found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id),
+                                        environments.get(mission.id))
+    return found
+
+
+def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
+    """Worktree, branch, ports and services of the missions that work in a worktree."""
+    if not any(m.spec.get("worktree") for m in missions):
+        return {}
+    from overmind import isolation
+
+    return isolation.describe(missions, store)
+
+
+def _live_units(missions: list[Mission]) -> dict[str, dict[str, str]]:
+    """The loaded units' properties: for a few missions, one `systemctl show` of their units; for
+    more, one listing of all mission units plus cgroupfs (`show` costs ~2 ms a unit)."""
+    from overmind.systemd.accounting import live_properties
+
+    if len(missions) <= FEW:
+        shown = manager.show([m.unit for m in missions], UNIT_PROPERTIES)
+        return {p["Id"]: p for p in shown if p.get("LoadState") == "loaded"}
+    live = live_properties(names.unit_pattern())
+    incomplete = [unit for unit, props in live.items() if props.pop("Incomplete", None)]
+    # Agents' wrappers say what they are doing (StatusText), which cgroupfs cannot tell.
+    talking = [m.unit for m in missions
+               if runs_under_wrapper(m.provider, m.type) and m.unit in live and m.unit not in incomplete]
+    for props in manager.show(incomplete, UNIT_PROPERTIES):
+        live[props["Id"]] = props
+    for shown_props in manager.show(talking, ["Id", "StatusText"]):
+        live[shown_props["Id"]]["StatusText"] = shown_props.get("StatusText", "")
+    return live
+
+
+def _owned_unit(mission: Mission, store: Store) -> dict[str, str] | None:
+    if store.unit_owners().get(mission.unit) != mission.id:
+        return None
+    props = manager.show([mission.unit], UNIT_PROPERTIES)
+    return props[0] if props and props[0].get("LoadState") == "loaded" else None
+
+
+def owns_unit(mission: Mission, store: Store | None = None) -> bool:
+    """Whether the mission is the newest with its unit name: only it can own the loaded unit."""
+    return (store or shared()).unit_owners().get(mission.unit) == mission.id
+
+
+def _is_member(mission: Mission) -> bool:
+    """One of a blueprint's agents: its status depends on its blueprint's other agents."""
+    return "blueprint" in mission.spec
+
+
+# -- listings -----------------------------------------------------------------------------
+def listing(include_killed: bool = False, children_of: str | None = None, tree: bool = False,
+            store: Store | None = None) -> list[Row]:
+    """What `ps` lists: running missions first, then finished ones not yet collected; with
+    `tree`, parents above their children; with `children_of`, only that mission's children."""
+    from overmind.mission.tree import Tree
+
+    store = store or shared()
+    known = records(store)
+    family = Tree(known)
+    chosen = family.children.get(resolve(children_of, store).id, []) if children_of else known
+    shown = {v.id: v for v in views(chosen, store) if include_killed or v.status.state != "killed"}
+    if tree and not children_of:
+        order = [(lead, shown[r.id]) for lead, r in family.walk() if r.id in shown]
+    else:
+        order = [("", v) for v in sorted(shown.values(), key=lambda v: (v.status.finished, v.created_at))]
+    return [Row(v, lead, tuple(c.id for c in family.children.get(v.id, []))) for lead, v in order]
+
+
+def running(store: Store | None = None) -> list[Record]:
+    """Every mission and blueprint that has not finished."""
+    store = store or shared()
+    known = records(store)
+    return [r for r, v in zip(known, views(known, store), strict=True) if not v.status.finished]
+
+
+def children(record: Record, store: Store | None = None) -> list[Mission]:
+    return (store or shared()).children(record.id)
+
+
+def subtree(record: Record, store: Store | None = None) -> list[Record]:
+    """Everything below a mission or blueprint, deepest first (children before their parents)."""
+    from overmind.mission.tree import Tree
+
+    return Tree(records(store)).descendants(record)
+
+
+def counts(store: Store | None = None) -> dict[str, int]:
+    """Missions and blueprints by status, for a header or `status`."""
+    found: dict[str, int] = {}
+    for v in views(records(store), store):
+        found[v.status.state] = found.get(v.status.state, 0) + 1
+    return dict(sorted(found.items()))
+
+
+# -- agents' results ----------------------------------------------------------------------
+def last_result(mission: Mission, store: Store | None = None) -> Result | None:
+    """The newest result an agent mission reported (None for plain commands)."""
+    if mission.provider == "raw":
+        return None
+    from overmind.providers import get as provider
+
+    parser = provider(mission.provider)
+    stored = (store or shared()).events_newest_first(mission.id)
+    return next((event.result for item in stored
+                 if (event := parser.parse(item.data)) is not None and event.result is not None), None)
+
+
+class Quest(NamedTuple):
+    view: MissionView
+    result: Result | None
+
+    def to_json(self) -> dict[str, Any]:
+        import time
+
+        mission, status = self.view.mission, self.view.status
+        if status.finished:
+            end = mission.last_exit.at if mission.last_exit else None
+            duration = end - mission.created_at if end else None
+        else:
+            duration = time.time() - (self.view.started_at or mission.created_at)
+        return {
+            "id": mission.id, "name": mission.name, "status": status.state, "reason": status.reason or None,
+            "exit_code": status.exit_code if status.finished else None,
+            "duration_s": round(duration, 3) if duration is not None else None,
+            # What the agent reported it cost; a raw command costs nothing that overmind can see.
+            "cost_usd": self.result.cost_usd if self.result else None, "provider": mission.provider,
+            "created_at": mission.created_at, "command": mission.command,
+        }
+
+
+def quests(last: int | None = None, store: Store | None = None) -> list[Quest]:
+    """Quests (one-shot missions), oldest first; the `last` N only if given."""
+    store = store or shared()
+    chosen = [m for m in store.all() if m.type == "quest"]
+    found = views(chosen[-last:] if last else chosen, store)
+    return [Quest(v, last_result(v.mission, store)) for v in found if isinstance(v, MissionView)]

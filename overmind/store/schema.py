@@ -1,0 +1,130 @@
+"""The store's tables, and how a database of any earlier version is brought up to date.
+
+A new database gets every step in order; an existing one gets the steps after its
+`PRAGMA user_version`. Steps only add, or move rows between tables: a user's data survives.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+_V1 = """
+CREATE TABLE IF NOT EXISTS missions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    type TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    command TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    parent TEXT,
+    spec TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    killed_at REAL,
+    stop_requested_at REAL
+);
+CREATE INDEX IF NOT EXISTS missions_by_name ON missions (name, created_at);
+CREATE TABLE IF NOT EXISTS exits (
+    mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
+    at REAL NOT NULL,
+    service_result TEXT NOT NULL,
+    exit_code TEXT NOT NULL,
+    exit_status TEXT NOT NULL,
+    oom INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS exits_by_mission ON exits (mission_id, at);
+"""
+_V2 = """
+CREATE TABLE IF NOT EXISTS events (
+    mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (mission_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    mission_id TEXT PRIMARY KEY REFERENCES missions (id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL
+);
+"""
+_V3 = """
+CREATE TABLE IF NOT EXISTS ritual_runs (
+    unit TEXT NOT NULL,
+    started_at REAL,
+    at REAL NOT NULL,
+    service_result TEXT NOT NULL,
+    exit_code TEXT NOT NULL,
+    exit_status TEXT NOT NULL,
+    oom INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
+"""
+# Blueprints get a table of their own (they were missions of type "blueprint" that ran nothing),
+# and each run's record keeps when it started and its main process.
+_V4 = """
+CREATE TABLE blueprints (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    slice TEXT NOT NULL,
+    file TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    agents TEXT NOT NULL,
+    applied_at REAL,
+    created_at REAL NOT NULL,
+    killed_at REAL,
+    stop_requested_at REAL
+);
+CREATE INDEX blueprints_by_name ON blueprints (name, created_at);
+INSERT INTO blueprints (id, name, slice, file, cwd, agents, applied_at, created_at, killed_at, stop_requested_at)
+    SELECT id, name, unit, COALESCE(json_extract(spec, '$.file'), ''), cwd,
+           COALESCE(json_extract(spec, '$.agents'), '[]'), json_extract(spec, '$.applied_at'),
+           created_at, killed_at, stop_requested_at
+    FROM missions WHERE type = 'blueprint';
+DELETE FROM missions WHERE type = 'blueprint';
+ALTER TABLE exits ADD COLUMN started_at REAL;
+ALTER TABLE exits ADD COLUMN pid INTEGER;
+"""
+# Missions' worktrees, and the host ports leased to them (a lease lasts as long as its worktree).
+_V5 = """
+CREATE TABLE worktrees (
+    name TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    branch TEXT NOT NULL,
+    base TEXT NOT NULL,
+    base_commit TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    setup_done_at REAL
+);
+CREATE TABLE port_leases (
+    port INTEGER PRIMARY KEY,
+    worktree TEXT NOT NULL REFERENCES worktrees (name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    leased_at REAL NOT NULL,
+    UNIQUE (worktree, name)
+);
+"""
+STEPS = (_V1, _V2, _V3, _V4, _V5)
+VERSION = len(STEPS)
+
+
+def version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def upgrade(db: sqlite3.Connection) -> None:
+    """Apply the missing steps in one transaction (the caller holds the migration lock)."""
+    current = version(db)
+    if current >= VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for step in STEPS[current:]:
+            for statement in filter(str.strip, step.split(";\n")):
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
