@@ -20,7 +20,6 @@ environment (see unit_exec for why).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -30,9 +29,10 @@ from collections.abc import Mapping
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.isolation import ready, unit_exec
+from overmind.isolation import ready
 from overmind.isolation.model import Contract, Service
 from overmind.mission.units import INHERITED_ENV
+from overmind.systemd import unit_exec
 
 START_MARGIN = 30.0  # seconds a unit may take to start beyond its readiness (or setup) timeout
 LABEL = "io.overmind"
@@ -84,9 +84,9 @@ def plain(*words: str) -> str:
     return " ".join(line)
 
 
-def _helper(module: object, *words: str) -> list[str]:
-    """A stdlib-only helper of ours, run by path without site (fast, and nothing to escape)."""
-    return [sys.executable, "-I", "-S", os.path.abspath(str(getattr(module, "__file__", ""))), *words]
+def _probe(*words: str) -> list[str]:
+    """The readiness check (stdlib only), run by path without site: fast, and nothing to escape."""
+    return [sys.executable, "-I", "-S", os.path.abspath(ready.__file__), *words]
 
 
 def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str, str], argv: list[str],
@@ -96,8 +96,9 @@ def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str
     base = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     args = [f"--unit={unit}", f"--description={description}", f"--working-directory={path}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
-    args += [f"--setenv={key}={value}" for key, value in {**base, **env, "OVERMIND_ARGV": json.dumps(argv)}.items()]
-    return [*args, "--", *_helper(unit_exec, "exec")]
+    argv, env = unit_exec.launched(argv, {**base, **env})
+    args += [f"--setenv={key}={value}" for key, value in env.items()]
+    return [*args, "--", *argv]
 
 
 def _restart(service: Service) -> dict[str, str]:
@@ -110,7 +111,7 @@ def _ready_probe(service: Service, host_port: int | None) -> tuple[dict[str, str
     if check.kind == "none":
         return {}, {}
     target = [] if check.kind == "command" else ["--tcp", str(host_port)]
-    probe = plain(*_helper(ready, "--service", service.name, "--timeout", f"{check.timeout:g}", *target))
+    probe = plain(*_probe("--service", service.name, "--timeout", f"{check.timeout:g}", *target))
     return {"ExecStartPost": probe}, ({"OVERMIND_READY_COMMAND": check.command or ""} if check.kind == "command"
                                       else {})
 
@@ -137,9 +138,9 @@ def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env:
         "SuccessExitStatus": "143", "TimeoutStartSec": f"{service.ready.timeout + START_MARGIN:g}s",
         "TimeoutStopSec": f"{service.stop_timeout + 15:g}s", **_restart(service), **probe,
         **_volume_creation(worktree, service, podman_path),
-        "ExecStop": plain(*_helper(unit_exec, "quiet", *remove, f"{service.stop_timeout:g}", container)),
+        "ExecStop": plain(*unit_exec.helper("quiet", *remove, f"{service.stop_timeout:g}", container)),
         # After a clean stop ExecStop has removed it; after a crash or a failed start, this does.
-        "ExecStopPost": plain(*_helper(unit_exec, "unless-clean", *remove, "0", container)),
+        "ExecStopPost": plain(*unit_exec.helper("unless-clean", *remove, "0", container)),
         **_ordering(after),
     }
     run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon", "--cgroups=split",
@@ -165,7 +166,7 @@ def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[
     if not volumes:
         return {}
     labels = [f"{LABEL}.worktree={worktree}", f"{LABEL}.prefix={names.unit_prefix()}"]
-    return {"ExecStartPre": plain(*_helper(unit_exec, "volumes", podman_path, *labels, "--", *volumes))}
+    return {"ExecStartPre": plain(*unit_exec.helper("volumes", podman_path, *labels, "--", *volumes))}
 
 
 def setup_unit_args(worktree: str, path: str, contract: Contract, env: Mapping[str, str],

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from overmind.mission.kinds import RESTART_POLICIES
 from overmind.mission.spec import MissionSpec
 from overmind.names import log_identifier
+from overmind.systemd.unit_exec import launched
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
@@ -169,6 +170,9 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     }
     what = spec.command if spec.provider == "raw" else f"{spec.provider} {spec.type}: {spec.command}".rstrip(": ")
     args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]
+    # systemd 252 writes `$ ; \` of a transient unit's command line to its unit file in a form it
+    # reads back changed, on every daemon-reload: a command with them runs from the environment.
+    argv, env = launched(exec_argv(spec), mission_environment(spec, mission_id, name, state_dir))
     args += [f"--property={key}={value}" for key, value in props.items()]
-    args += [f"--setenv={key}={value}" for key, value in mission_environment(spec, mission_id, name, state_dir).items()]
-    return [*args, "--", *exec_argv(spec)]
+    args += [f"--setenv={key}={value}" for key, value in env.items()]
+    return [*args, "--", *argv]

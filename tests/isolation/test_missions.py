@@ -233,3 +233,19 @@ def test_a_container_on_host_loopback_reaches_what_listens_on_the_hosts_127_0_0_
     seen = Path(om.info(name)["worktree"]["path"]) / "probe.txt"
     assert must(lambda: seen.exists() and seen.read_text(), 30, "the probe's answer").strip() == "reached"
     om("stop", name)
+
+
+def test_a_daemon_reload_while_a_mission_waits_for_its_setup_changes_nothing_it_runs(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    commit(repo, {".overmind.yml": f"isolation:\n  port_range: {port_range[0]}-{port_range[1]}\n"
+                                   "setup: [sleep 2]\n"})
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        started = pool.submit(om.run, "echo port=$PORT; echo done > done.txt; sleep 300", "--name", name,
+                              "--worktree", "--cwd", str(repo))
+        must(lambda: om.systemctl("is-active", f"{om.env['OVERMIND_UNIT_PREFIX']}-setup@{name}.service").stdout
+             .strip() == "activating", what="the setup to run")
+        om.systemctl("daemon-reload")
+        started.result()
+    port = om.info(name)["ports"]["PORT"]
+    assert must(lambda: om.logs(name)) == [f"port={port}"]
+    om("stop", name)
