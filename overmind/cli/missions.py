@@ -46,9 +46,11 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
         if failure:
             raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
                                 hint=f"overmind logs {mission.name}")
-    from overmind.control.worktrees import workplace
+    where: dict[str, Any] = {}
+    if mission.spec.get("worktree"):  # where it works: its worktree and ports
+        from overmind.control.worktrees import workplace
 
-    where = workplace(mission)
+        where = workplace(mission)
     if as_json:
         click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit, **where}))
     else:

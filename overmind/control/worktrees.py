@@ -5,13 +5,12 @@ loses work, and collecting the unused ones. The work is done in `overmind.isolat
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from overmind.isolation.lifecycle import Collected, Merged, Removed
 from overmind.store import Mission, Store, shared
 
-__all__ = ["Collected", "Created", "Merged", "Removed", "Worktree", "collect", "create", "diff", "listing", "merge",
-           "remove", "workplace"]
+if TYPE_CHECKING:  # `run` imports this module for workplace(): the rest loads when asked for
+    from overmind.isolation.lifecycle import Collected, Merged, Removed
 
 
 class Worktree(NamedTuple):
