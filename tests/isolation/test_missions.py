@@ -249,3 +249,17 @@ def test_a_daemon_reload_while_a_mission_waits_for_its_setup_changes_nothing_it_
     port = om.info(name)["ports"]["PORT"]
     assert must(lambda: om.logs(name)) == [f"port={port}"]
     om("stop", name)
+
+
+def test_restart_of_a_stopped_mission_brings_it_back_in_its_worktree_with_its_ports_and_services(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    contract(repo, port_range, db_service())
+    om.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+    before = om.info(name)
+    om("stop", name)
+    assert om.info(name)["services"][0]["state"] == "inactive"
+    om("restart", name)
+    after = om.info(name)
+    assert (after["status"], after["cwd"], after["ports"]) == ("running", before["cwd"], before["ports"])
+    assert after["services"][0]["state"] == "active"
+    om("stop", name)
