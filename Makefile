@@ -1,4 +1,4 @@
-.PHONY: install check test unit bench clean
+.PHONY: install check test unit bench deb dist clean
 
 install:
 	./scripts/bootstrap.sh
@@ -18,5 +18,14 @@ unit: install
 bench: install
 	.venv/bin/python benchmarks/run.py
 
+# The Debian package (dh-virtualenv), into dist/.
+deb:
+	./scripts/install-packaging.sh
+	./scripts/build-deb.sh
+
+# A wheel and an sdist for pipx/pip, into dist/.
+dist: install
+	.venv/bin/python -m build --outdir dist .
+
 clean:
-	rm -rf .venv build *.egg-info
+	rm -rf .venv build dist *.egg-info

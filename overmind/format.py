@@ -70,3 +70,21 @@ def cpu(seconds: float | None) -> str:
 def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=None if isinstance(data, list) and len(data) > 50 else 2, default=str)
     sys.stdout.write("\n")
+
+
+def checklist(items: Sequence[tuple[str, str, str, str | None]], width: int | None = None) -> str:
+    """(mark, name, text, extra line or None) rows as aligned columns, the text wrapped to the
+    terminal under itself. Used for doctor's checks and setup's steps."""
+    import textwrap
+
+    mark_width = max(len(item[0]) for item in items)
+    name_width = max(len(item[1]) for item in items)
+    indent = " " * (mark_width + name_width + 4)
+    room = max((width or terminal_width()) - len(indent), 30)
+    lines = []
+    for mark, name, text, extra in items:
+        paragraphs = [text] if extra is None else [text, extra]
+        wrapped = [part for paragraph in paragraphs for part in textwrap.wrap(paragraph, room)] or [""]
+        lines.append(f"{mark:<{mark_width}}  {name:<{name_width}}  {wrapped[0]}")
+        lines.extend(indent + part for part in wrapped[1:])
+    return "\n".join(lines)

@@ -32,6 +32,8 @@ def timespan_usec(text: str) -> int:
     """A time span as overmind writes unit properties ('10s', '250ms', 'infinity') -> microseconds."""
     if text.strip() == "infinity":
         return INFINITY
+    if text.strip() in ("0", "0s"):
+        return 0
     try:
         return round(parse_duration(text, "time span") * 1_000_000)
     except OvermindError:

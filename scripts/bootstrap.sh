@@ -26,4 +26,5 @@ python3 -m venv .venv
 # compat mode: a plain path entry, not an import hook that costs ~20 ms at every start
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
 ./scripts/install-claude.sh
-./scripts/install-podman.sh  # container services of isolated missions, and their tests
+./scripts/install-podman.sh  # container services, and the real-host test rig
+./scripts/install-packaging.sh  # make deb, the rig's debootstrap, vagrant validate

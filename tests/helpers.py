@@ -82,3 +82,26 @@ def blueprint_file(directory: Path, name: str, agents: dict[str, dict[str, Any]]
     path = directory / f"{name}.toml"
     path.write_text(tomlkit.dumps(document))
     return str(path)
+
+
+_PATHS_WITHOUT: dict[str, str] = {}
+
+
+def path_without(tool: str) -> str:
+    """A PATH with every program this one has except `tool`: tests of a missing agent CLI must not
+    depend on whether the machine has it installed (globally, by npm, as its users often do)."""
+    if tool not in _PATHS_WITHOUT:
+        import tempfile
+
+        farm = Path(tempfile.mkdtemp(prefix=f"overmind-no-{tool}-"))
+        for directory in os.environ.get("PATH", "").split(os.pathsep):
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in entries:
+                link = farm / entry.name
+                if entry.name != tool and not link.exists() and os.access(entry.path, os.X_OK):
+                    link.symlink_to(entry.path)
+        _PATHS_WITHOUT[tool] = str(farm)
+    return _PATHS_WITHOUT[tool]

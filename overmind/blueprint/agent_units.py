@@ -46,13 +46,14 @@ def dependency_properties(blueprint: Blueprint, agent: Agent, starting: set[str]
 
 
 def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> BusUnit:
-    from overmind.mission.units import runs_in_session_wrapper, transient_unit_args
+    from overmind.mission.kinds import runs_under_wrapper
+    from overmind.mission.units import transient_unit_args
 
     spec = dataclasses.replace(agent.spec, name=mission.name, parent=mission.parent)
     retries: tuple[int, float, float] | None = None
     if agent.is_task:
         extra = {**extra, "Type": "oneshot"}
-        if runs_in_session_wrapper(spec):
+        if runs_under_wrapper(spec.provider, spec.type):
             extra["NotifyAccess"] = "all"  # STATUS= from the agent's wrapper; oneshot ignores READY=1
         spec, extra, retries = _as_task(spec, extra)
     args = transient_unit_args(spec, mission.id, mission.name, mission.unit, state_dir, extra_properties=extra)

@@ -20,17 +20,9 @@ def doctor(as_json: bool) -> None:
     if as_json:
         fmt.print_json([check.to_json() for check in checks])
     else:
-        import textwrap
-
-        width = max(len(check.name) for check in checks)
-        indent = " " * (width + 8)
-        for check in checks:
-            text = check.detail + (f"\nfix: {check.hint}" if check.hint and check.state != "ok" else "")
-            lines = [wrapped for paragraph in text.splitlines() for wrapped in
-                     textwrap.wrap(paragraph, max(fmt.terminal_width() - len(indent), 30))]
-            click.echo(f"{_MARKS[check.state]:<4}  {check.name:<{width}}  {lines[0]}")
-            for line in lines[1:]:
-                click.echo(indent + line)
+        click.echo(fmt.checklist([(_MARKS[item.state], item.name, item.detail,
+                                   f"fix: {item.hint}" if item.hint and item.state != "ok" else None)
+                                  for item in checks]))
     if any(check.state == "fail" for check in checks):
         raise SystemExit(1)
 

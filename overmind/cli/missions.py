@@ -37,8 +37,11 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
     """Start a mission, say so in one line, and with wait_ block and exit with its code."""
     from overmind.control import lifecycle
+    from overmind.control.host import unenforced_limits
 
     ready(auto_boot=True)
+    for warning in unenforced_limits(spec):
+        click.echo(f"overmind: warning: {warning} (see 'overmind doctor')", err=True)
     mission = lifecycle.start(spec)
     if spec.type == "session":
         # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).

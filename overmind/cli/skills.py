@@ -18,28 +18,15 @@ def skill() -> None:
 @click.option("--force", is_flag=True, help="Replace a different existing copy (kept as SKILL.md.bak).")
 def install(project_dir: str | None, force: bool) -> None:
     """Install the orchestrator loop skill (skills/overmind/SKILL.md)."""
-    import shutil
     from pathlib import Path
 
-    from overmind.resources import shipped_file
+    from overmind import skillfile
 
-    source = shipped_file("skills/overmind/SKILL.md")
     project = Path(project_dir) if project_dir is not None else None
-    base = project if project is not None else Path.home()
     if project is not None and not project.is_dir():
         raise OvermindError(f"project directory '{project}' does not exist")
-    target = base / ".claude" / "skills" / "overmind" / "SKILL.md"
-    if target.exists():
-        if target.read_bytes() == source.read_bytes():
-            click.echo(f"already installed: {target}")
-            return
-        if not force:
-            raise OvermindError(f"{target} exists and differs from overmind's skill",
-                                hint="use --force to replace it (the old one is kept as SKILL.md.bak)")
-        shutil.copyfile(target, target.with_name("SKILL.md.bak"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    click.echo(f"installed {target}")
+    target = skillfile.target(project)
+    click.echo(f"installed {target}" if skillfile.install(target, force) else f"already installed: {target}")
 
 
 COMMANDS = [skill]

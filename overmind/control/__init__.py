@@ -10,6 +10,7 @@ One module per noun, each importing only what its calls need:
     blueprints  load, plan (diff), apply and follow blueprint files
     rituals     scheduled missions: list, add, run now, enable, disable, remove, their runs
     host        the systemd host at a glance, and the doctor's checks
+    setup       making the host ready for the user (linger or boot start, skill, completion)
     feed        one change feed from systemd's signals (and the store), for any number of consumers
 
 A front end parses input and presents output; it never re-derives a status, reads the journal

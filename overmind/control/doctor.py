@@ -35,14 +35,14 @@ def linger() -> Check:
         return Check("linger", "warn",
                      "systemd is not PID 1 here: rituals run in overmind's private systemd host, "
                      "which nothing starts at boot",
-                     "start it at boot, e.g. a root crontab line: @reboot overmind host up")
+                     "overmind setup (as root: starts it at boot from root's crontab)")
     if os.path.exists(os.path.join(LINGER_DIR, user)) or _loginctl_linger(user):
         return Check("linger", "ok", f"enabled for {user}: your user manager starts at boot and outlives "
                      "your sessions, so rituals keep their schedule")
     return Check("linger", "warn",
                  f"off for {user}: your user manager, and every ritual with it, stops when your last "
                  "session ends and starts again only when you log in",
-                 f"loginctl enable-linger {user}")
+                 f"overmind setup (or: sudo loginctl enable-linger {user})")
 
 
 def _loginctl_linger(user: str) -> bool:
@@ -105,4 +105,29 @@ def rituals(manager_ok: bool) -> Check:
 def run_all() -> list[Check]:
     manager = user_manager()
     manager_ok = manager.state == "ok"
-    return [manager, journald(), linger(), unit_directory(manager_ok), rituals(manager_ok)]
+    return [manager, journald(), linger(), unit_directory(manager_ok), rituals(manager_ok), limits(manager_ok),
+            setup()]
+
+
+def limits(manager_ok: bool) -> Check:
+    """--memory-max is only as good as the memory controller under the user manager."""
+    if not manager_ok:
+        return Check("limits", "warn", "not checked: no user manager")
+    from overmind.host.limits import memory_unenforced_reason
+
+    reason = memory_unenforced_reason()
+    if reason is None:
+        return Check("limits", "ok", "memory limits (--memory-max) are enforced")
+    return Check("limits", "warn", f"--memory-max is accepted but not enforced: {reason}",
+                 "boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1 on the kernel command line)")
+
+
+def setup() -> Check:
+    """What `overmind setup` would still do (or needs someone to do) for this user."""
+    from overmind.control.setup import pending, run
+
+    left = pending(run(change=False))
+    if not left:
+        return Check("setup", "ok", "nothing left for 'overmind setup' to do")
+    return Check("setup", "warn", "not done: " + "; ".join(f"{step.name} ({step.detail})" for step in left),
+                 "overmind setup")

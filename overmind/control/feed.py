@@ -248,9 +248,10 @@ class _StoreWatch:
 
     def __init__(self) -> None:
         from overmind.store import state_dir
+        from overmind.store.runs import runs_dir
         from overmind.store.watch import Inotify
 
-        self.inotify = Inotify(state_dir())
+        self.inotify = Inotify(state_dir(), also=(runs_dir(state_dir()),))
         self._woken = asyncio.Event()
         asyncio.get_running_loop().add_reader(self.inotify.fd, self._on_readable)
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from overmind.control.doctor import Check
+    from overmind.mission.spec import MissionSpec
 
 
 def ready(auto_boot: bool = False) -> None:
@@ -15,6 +16,17 @@ def ready(auto_boot: bool = False) -> None:
     from overmind.host import ensure_user_manager
 
     ensure_user_manager(auto_boot=auto_boot)
+
+
+def unenforced_limits(spec: MissionSpec) -> list[str]:
+    """The limits a mission asks for that this host accepts but cannot enforce (checked only when
+    asked for: a hybrid-cgroup host gives a user manager no memory controller)."""
+    if spec.limits.memory_max is None:
+        return []
+    from overmind.host.limits import memory_unenforced_reason
+
+    reason = memory_unenforced_reason()
+    return [f"--memory-max will not be enforced: {reason}"] if reason else []
 
 
 def facts() -> dict[str, Any]:

@@ -314,6 +314,7 @@ def collect(store: Store | None = None) -> list[Ended]:
     """Forget finished missions and blueprints (their journal lines stay in the journal). A running
     blueprint's finished agents stay: they are part of its state (done tasks are not rerun)."""
     from overmind.blueprint.progress import BlueprintView, member_info
+    from overmind.store.runs import forget
 
     store = store or shared()
     shown = views(records(store), store)
@@ -332,6 +333,8 @@ def collect(store: Store | None = None) -> list[Ended]:
                 store.remove_blueprint(v.id)
             else:
                 store.remove(v.id)
+    for v in gone:
+        forget(store.path.parent, v.id)
     return [Ended(v.id, v.name) for v in gone]
 
 

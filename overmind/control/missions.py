@@ -122,6 +122,7 @@ def view(record: Record, store: Store | None = None) -> View:
     if isinstance(record, Blueprint) or _is_member(record):
         return views([record], store)[0]
     props = _owned_unit(record, store)
+    record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
     return MissionView(record, derive(record, props), props or {}, session,
                        _environments([record], store).get(record.id))
@@ -158,8 +159,12 @@ FEW = 8  # up to this many missions, asking systemd about their units alone is q
 
 
 def _mission_views(missions: list[Mission], store: Store) -> dict[str, MissionView]:
-    owners = store.unit_owners()
     live = _live_units(missions)
+    # Read the records after the units: a unit is gone only once its end hook has written the
+    # run's record, so a record read now has every end that a missing unit implies.
+    fresh = {m.id: m for m in store.missions(m.id for m in missions)}
+    missions = [fresh.get(m.id, m) for m in missions]
+    owners = store.unit_owners()
     sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
     environments = _environments(missions, store)
     found = {}

@@ -1,4 +1,5 @@
-"""ExecStopPost= hook: record how a run of the mission ended.
+"""ExecStopPost= hook of the units made by overmind 0.1 (missions now record their runs with
+hooks/run.sh): record how a run of the mission ended.
 
 systemd runs this after every run (including each one before a restart) with $SERVICE_RESULT,
 $EXIT_CODE and $EXIT_STATUS set, still inside the unit's cgroup. What it prints lands in the

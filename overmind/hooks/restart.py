@@ -1,4 +1,5 @@
-"""ExecStartPre= hook of restartable missions: mark each restart, and grow the backoff.
+"""ExecStartPre= hook of the restartable units made by overmind 0.1 (missions now use hooks/run.sh):
+mark each restart, and grow the backoff.
 
 systemd 252 only knows a fixed RestartSec=. Before each restart this sleeps the part of the
 exponential delay that RestartSec= did not cover: backoff * 2^(n-1), capped at --backoff-max.

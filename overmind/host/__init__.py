@@ -32,7 +32,7 @@ def ensure_user_manager(auto_boot: bool = False) -> None:
     if pid1_is_systemd():
         raise OvermindError(
             "no systemd user manager is reachable for this user",
-            hint="log in through a PAM session, or run 'loginctl enable-linger $USER'",
+            hint="run 'overmind setup': it says what is missing (lingering, or a login session)",
         )
     if os.geteuid() != 0:
         raise OvermindError(

@@ -24,6 +24,7 @@ from overmind.waiting import wait_until
 
 STATE_DIR = Path(pids.STATE_DIR)
 JOURNALD = Path("/lib/systemd/systemd-journald")
+JOURNALD_DROP_IN = Path("/run/systemd/journald.conf.d/overmind-private-host.conf")
 SYSTEMD = Path("/lib/systemd/systemd")
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 BOOTED_MARKER = Path("/run/systemd/system")
@@ -96,6 +97,10 @@ def _start_journald() -> None:
     JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
     JOURNAL_SOCKET.unlink(missing_ok=True)
     (JOURNAL_SOCKET.parent / "flushed").touch()
+    # This journald keeps missions' output only: it must never drop lines because many missions
+    # (or one chatty one) wrote a lot at once. Its rate limit counts the whole user manager.
+    JOURNALD_DROP_IN.parent.mkdir(parents=True, exist_ok=True)
+    JOURNALD_DROP_IN.write_text("[Journal]\nRateLimitIntervalSec=0\n")
     pid = _spawn([str(JOURNALD)])
     _pidfile("journald").write_text(str(pid))
     if not wait_until(JOURNAL_SOCKET.exists, BOOT_TIMEOUT):

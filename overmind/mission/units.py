@@ -7,8 +7,9 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
-from overmind.mission.kinds import RESTART_POLICIES
+from overmind.mission.kinds import RESTART_POLICIES, runs_under_wrapper
 from overmind.mission.spec import MissionSpec
 from overmind.names import log_identifier
 from overmind.systemd.unit_exec import launched
@@ -21,6 +22,7 @@ _C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
 NATIVE_BACKOFF_SINCE = 254  # RestartSteps= and RestartMaxDelaySec=
+RUN_HOOK = Path(__file__).resolve().parent.parent / "hooks" / "run.sh"
 
 
 def _escape(text: str) -> str:
@@ -94,9 +96,18 @@ def python_command(module: str, *args: str) -> str:
     return " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", module, *args))
 
 
+def run_hooks(spec: MissionSpec, backoff_args: list[str]) -> dict[str, str]:
+    """The run record hooks (overmind/hooks/run.sh, plain sh): each run's start, main process and
+    end, appended to the state directory's run log even when no overmind process is alive; each
+    restart marked in the journal, and on old managers the backoff grown."""
+    script = quote_exec_arg(str(RUN_HOOK))
+    return {"ExecStartPre": f"-/bin/sh {script} start{''.join(' ' + a for a in backoff_args)}",
+            "ExecStartPost": f"-/bin/sh {script} pid", "ExecStopPost": f"-/bin/sh {script} end"}
+
+
 def restart_properties(spec: MissionSpec, systemd_version: int | None = None) -> dict[str, str]:
     """Restart=, the start limit, and the backoff: systemd's own from 254 on (the manager's version
-    is read only when a backoff is asked for), else the restart hook's."""
+    is read only when a backoff is asked for), else the run hook's."""
     restart = spec.restart
     props = {"Restart": RESTART_POLICIES[restart.policy]}
     if restart.policy == "never":
@@ -105,7 +116,10 @@ def restart_properties(spec: MissionSpec, systemd_version: int | None = None) ->
         # systemd counts starts, the first one included.
         props["StartLimitBurst"] = str(restart.max_restarts + 1)
         props["StartLimitIntervalSec"] = f"{restart.max_seconds or DEFAULT_RESTART_WINDOW:g}s"
-    hook_args: list[str] = []
+    elif restart.backoff is not None:
+        # The growing delay is the throttle; systemd's default limit (5 starts in 10 s) would end
+        # the mission during its first, short delays.
+        props["StartLimitIntervalSec"] = "0"
     if restart.backoff is not None:
         ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, restart.backoff)
         props["RestartSec"] = f"{restart.backoff:g}s"
@@ -116,12 +130,18 @@ def restart_properties(spec: MissionSpec, systemd_version: int | None = None) ->
         if systemd_version >= NATIVE_BACKOFF_SINCE:  # native exponential backoff
             props["RestartMaxDelaySec"] = f"{ceiling:g}s"
             props["RestartSteps"] = str(max(1, math.ceil(math.log2(ceiling / restart.backoff))))
-        else:  # the restart hook sleeps the growing part of the delay
-            hook_args = [f"--backoff={restart.backoff:g}", f"--backoff-max={ceiling:g}"]
+        else:  # the run hook sleeps the growing part of the delay before each restart
             props["TimeoutStartSec"] = f"{ceiling + 60:g}s"
-    # Marks each restart in the journal (and grows the backoff delay where systemd cannot).
-    props["ExecStartPre"] = "-" + python_command("overmind.hooks.restart", *hook_args)
     return props
+
+
+def hook_backoff(spec: MissionSpec, props: Mapping[str, str]) -> list[str]:
+    """The backoff the run hook grows itself (milliseconds), where systemd does not (before 254)."""
+    restart = spec.restart
+    if restart.policy == "never" or restart.backoff is None or "RestartSteps" in props:
+        return []
+    ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, restart.backoff)
+    return [str(round(restart.backoff * 1000)), str(round(ceiling * 1000))]
 
 
 def watchdog_properties(spec: MissionSpec) -> dict[str, str]:
@@ -130,14 +150,9 @@ def watchdog_properties(spec: MissionSpec) -> dict[str, str]:
     return {"WatchdogSec": f"{spec.activity_timeout:g}s", "NotifyAccess": "all"}
 
 
-def runs_in_session_wrapper(spec: MissionSpec) -> bool:
-    """Agent CLIs and sessions run under the wrapper that parses events and serves the control
-    socket; it reads the mission's spec from the store, so nothing of it goes on the command line."""
-    return spec.provider != "raw" or spec.type == "session"
-
-
 def exec_argv(spec: MissionSpec) -> list[str]:
-    if runs_in_session_wrapper(spec):
+    # The agent wrapper reads the mission's spec from the store: nothing of it goes on the command line.
+    if runs_under_wrapper(spec.provider, spec.type):
         return [sys.executable, "-m", "overmind.wrapper", "--mission"]
     shell = ["/bin/sh", "-c", spec.command]
     if spec.activity_timeout is None:
@@ -151,9 +166,10 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
                         extra_properties: Mapping[str, str] | None = None) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
     (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
+    restart = restart_properties(spec, systemd_version)
     props = {
         # The session wrapper says READY=1 once the agent takes messages.
-        "Type": "notify" if runs_in_session_wrapper(spec) else "exec",
+        "Type": "notify" if runs_under_wrapper(spec.provider, spec.type) else "exec",
         "MemoryAccounting": "yes",
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
@@ -161,10 +177,9 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         # Every line carries the unit's name as its identifier, even lines of a process so short
         # that journald could not read its cgroup in time to fill in _SYSTEMD_USER_UNIT.
         "SyslogIdentifier": log_identifier(unit),
-        # Records how each run ended, in the store, even when no overmind process is alive.
-        "ExecStopPost": "-" + python_command("overmind.hooks.exit"),
+        **run_hooks(spec, hook_backoff(spec, restart)),
         **limit_properties(spec),
-        **restart_properties(spec, systemd_version),
+        **restart,
         **watchdog_properties(spec),
         **(extra_properties or {}),
     }

@@ -12,12 +12,12 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from overmind.errors import OvermindError
-from overmind.store import schema
+from overmind.store import runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
 
 __all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission", "RitualRun", "Store", "shared",
@@ -91,6 +91,7 @@ class Store:
 
     def remove(self, mission_id: str) -> None:
         self.db.execute("DELETE FROM missions WHERE id = ?", (mission_id,))
+        self.db.execute("DELETE FROM runs_going WHERE mission_id = ?", (mission_id,))
 
     def record_exit(self, mission_id: str, exit: Exit) -> None:
         self.db.execute(
@@ -121,11 +122,22 @@ class Store:
             "WHERE m.name = ? ORDER BY m.created_at DESC LIMIT 1", (ref,))
         return rows[0] if rows else None
 
+    def missions(self, ids: Iterable[str]) -> list[Mission]:
+        """These missions (those that still exist), as recorded now."""
+        wanted = list(ids)
+        if len(wanted) > 500:  # SQLite's limit on parameters is far above, but a whole read is as quick
+            chosen = set(wanted)
+            return [m for m in self.all() if m.id in chosen]
+        return self._select(f"WHERE m.id IN ({', '.join('?' * len(wanted))})", tuple(wanted)) if wanted else []
+
     def all(self) -> list[Mission]:
         return self._select("ORDER BY m.created_at", ())
 
     def children(self, parent_id: str) -> list[Mission]:
         return self._select("WHERE m.parent = ? ORDER BY m.created_at", (parent_id,))
+
+    def mission_ids(self) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT id FROM missions")}
 
     def names_in_use(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT DISTINCT name FROM missions WHERE killed_at IS NULL")}
@@ -141,6 +153,7 @@ class Store:
         return [Exit(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
 
     def _select(self, clause: str, params: tuple[Any, ...]) -> list[Mission]:
+        runs.read(self, self.path.parent)  # what ended since the last look
         query = (
             "SELECT m.id, m.name, m.unit, m.type, m.provider, m.command, m.cwd, m.parent, m.spec,"
             " m.created_at, m.killed_at, m.stop_requested_at,"
@@ -155,6 +168,28 @@ class Store:
             missions.append(Mission(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]),
                                     r[9], r[10], r[11], last_exit, r[19]))
         return missions
+
+    # -- run records the units write (store/runs.py) -------------------------------------
+    def run_log_offsets(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT file, offset FROM run_log").fetchall())
+
+    def set_run_log_offset(self, file: str, offset: int) -> None:
+        self.db.execute("INSERT INTO run_log (file, offset) VALUES (?, ?)"
+                        " ON CONFLICT (file) DO UPDATE SET offset = excluded.offset", (file, offset))
+
+    def run_started(self, mission_id: str, invocation: str, at: float) -> None:
+        self.db.execute("INSERT OR REPLACE INTO runs_going (mission_id, invocation, started_at) VALUES (?, ?, ?)",
+                        (mission_id, invocation, at))
+
+    def run_pid(self, mission_id: str, invocation: str, pid: int | None) -> None:
+        self.db.execute("UPDATE runs_going SET pid = ? WHERE mission_id = ? AND invocation = ?",
+                        (pid, mission_id, invocation))
+
+    def run_going(self, mission_id: str, invocation: str) -> tuple[float | None, int | None]:
+        """When the run started and its main process, forgetting it as going: it has ended."""
+        row = self.db.execute("DELETE FROM runs_going WHERE mission_id = ? AND invocation = ?"
+                              " RETURNING started_at, pid", (mission_id, invocation)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     # -- blueprints ---------------------------------------------------------------------
     def add_blueprint(self, blueprint: Blueprint) -> None:

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS ritual_runs (
 CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
 """
 # Blueprints get a table of their own (they were missions of type "blueprint" that ran nothing),
-# and each run's record keeps when it started and its main process.
+# each run's record keeps when it started and its main process, and the run records that units
+# append to a file (store/runs.py) are read up to an offset, runs still going kept aside.
 _V4 = """
 CREATE TABLE blueprints (
     id TEXT PRIMARY KEY,
@@ -84,6 +85,17 @@ INSERT INTO blueprints (id, name, slice, file, cwd, agents, applied_at, created_
 DELETE FROM missions WHERE type = 'blueprint';
 ALTER TABLE exits ADD COLUMN started_at REAL;
 ALTER TABLE exits ADD COLUMN pid INTEGER;
+CREATE TABLE run_log (
+    file TEXT PRIMARY KEY,
+    offset INTEGER NOT NULL
+);
+CREATE TABLE runs_going (
+    mission_id TEXT NOT NULL,
+    invocation TEXT NOT NULL,
+    started_at REAL,
+    pid INTEGER,
+    PRIMARY KEY (mission_id, invocation)
+);
 """
 # Missions' worktrees, and the host ports leased to them (a lease lasts as long as its worktree).
 _V5 = """

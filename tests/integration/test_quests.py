@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import Overmind
+from tests.helpers import Overmind, path_without
 from tests.integration.test_run import finished
 
 
@@ -46,7 +46,7 @@ def test_quest_run_json_and_ps_show_the_quest_type(om: Overmind, name: str) -> N
 
 
 def test_an_agent_cli_missing_from_path_is_a_clear_error_and_starts_nothing(om: Overmind, name: str) -> None:
-    env = om.env | {"PATH": "/usr/bin:/bin"}
+    env = om.env | {"PATH": path_without("claude")}
     proc = Overmind(env)("quest", "run", "--name", name, "--provider", "claude", "review the code", check=False)
     assert proc.returncode == 1
     assert proc.stderr.splitlines()[0] == "overmind: claude is not installed (not found on PATH)"

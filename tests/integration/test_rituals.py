@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from overmind.rituals import unit_dir
-from tests.helpers import Overmind, must, wait_until
+from tests.helpers import Overmind, must, path_without, wait_until
 
 
 @pytest.fixture
@@ -264,7 +264,9 @@ def test_rituals_table_fits_the_terminal(om: Overmind, ritual: str) -> None:
 def test_bad_ritual_options_are_one_line_errors_that_write_nothing(om: Overmind, args: list[str],
                                                                    message: str) -> None:
     before = _listing(om)
-    proc = om("ritual", "add", *args, check=False)
+    # A machine may have claude installed: the missing-CLI case gets a PATH without it.
+    without_claude = Overmind(om.env | {"PATH": path_without("claude")})
+    proc = without_claude("ritual", "add", *args, check=False)
     assert proc.returncode != 0
     assert proc.stderr.startswith("overmind: ") and message in proc.stderr.splitlines()[0], proc.stderr
     assert _listing(om) == before

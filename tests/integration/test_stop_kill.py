@@ -29,9 +29,11 @@ def test_stop_ends_a_long_sleep_as_stopped(om: Overmind, name: str) -> None:
 def test_stop_escalates_to_sigkill_after_the_grace_period(om: Overmind, name: str) -> None:
     om.run("trap '' TERM; echo ready; while :; do sleep 0.1; done", "--name", name, "--stop-timeout", "1s")
     must(lambda: om.logs(name) == ["ready"])
+    pid = om.info(name)["os_pid"]
     om("stop", name)
-    assert om.status(name) in ("stopped", "crashed")
-    assert not om.info(name)["os_pid"]
+    info = om.info(name)
+    assert info["status"] in ("stopped", "crashed")
+    assert info["os_pid"] == pid and not om.pid_alive(pid)  # the last run's process, gone
 
 
 def test_stop_kills_forked_grandchildren(om: Overmind, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import must
+from tests.helpers import must, path_without
 from tests.sessions.conftest import Claude
 
 
@@ -102,7 +102,7 @@ def test_bad_agent_options_are_refused_before_anything_starts(claude: Claude, na
                          check=False)
         assert proc.returncode == 1
         assert proc.stderr.startswith(f"overmind: {message}"), proc.stderr
-    proc = claude.om("run", "--provider", "claude", "-e", "PATH=/usr/bin:/bin", "x", check=False)
+    proc = claude.om("run", "--provider", "claude", "-e", f"PATH={path_without('claude')}", "x", check=False)
     assert proc.stderr.splitlines() == ["overmind: claude is not installed (not found on PATH)",
                                         "(npm install -g @anthropic-ai/claude-code)"]
     proc = claude.om("run", "--provider", "codex", "--type", "session", "x", check=False)

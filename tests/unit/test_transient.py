@@ -10,7 +10,7 @@ import pytest
 
 from overmind.blueprint.agent_units import retrying_argv
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
-from overmind.mission.units import transient_unit_args
+from overmind.mission.units import RUN_HOOK, transient_unit_args
 from overmind.quantities import INFINITY, timespan_usec
 from overmind.systemd import unit_exec
 from overmind.systemd.transient import unit_from_run_args
@@ -36,7 +36,8 @@ def test_a_mission_unit_keeps_every_setting_with_its_bus_type(tmp_path) -> None:
     assert props["RestartUSec"] == ("t", 500_000) and props["StartLimitBurst"] == ("u", 3)
     assert props["WatchdogUSec"] == ("t", 30_000_000) and props["MemoryAccounting"] == ("b", True)
     stop_post = props["ExecStopPost"]
-    assert stop_post == ("a(sasb)", [(sys.executable, [sys.executable, "-m", "overmind.hooks.exit"], True)])
+    hook = str(RUN_HOOK)
+    assert stop_post == ("a(sasb)", [("/bin/sh", ["/bin/sh", hook, "end"], True)])
     assert "A=b c" in props["Environment"][1] and "OVERMIND_MISSION_ID=0123abcd" in props["Environment"][1]
     path, argv, ignore = props["ExecStart"][1][0]
     assert argv == unit_exec.helper("exec") and not ignore  # `$` and `%`: the command is in the environment

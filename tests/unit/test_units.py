@@ -6,7 +6,7 @@ import json
 import sys
 
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
-from overmind.mission.units import describe, quote_exec_arg, transient_unit_args
+from overmind.mission.units import RUN_HOOK, describe, quote_exec_arg, transient_unit_args
 from overmind.systemd import unit_exec
 
 
@@ -46,10 +46,12 @@ def test_limits_map_to_cgroup_properties(tmp_path) -> None:
         "1024", "150%", "9", "90s")
 
 
-def test_no_restart_policy_means_no_restart_hook(tmp_path) -> None:
+def test_every_run_is_recorded_by_plain_sh_hooks_not_python(tmp_path) -> None:
     props = _props(_args(MissionSpec(command="true", cwd=str(tmp_path))))
     assert props["Restart"] == "no"
-    assert "ExecStartPre" not in props
+    hook = f'-/bin/sh "{RUN_HOOK}"'
+    assert (props["ExecStartPre"], props["ExecStartPost"], props["ExecStopPost"]) == (
+        f"{hook} start", f"{hook} pid", f"{hook} end")
 
 
 def test_the_breaker_allows_one_start_more_than_restarts(tmp_path) -> None:
@@ -64,10 +66,10 @@ def test_backoff_uses_the_hook_before_systemd_254_and_native_steps_after(tmp_pat
                        restart=RestartPolicy("always", backoff=0.5, backoff_max=8))
     old = _props(_args(spec, 252))
     assert old["RestartSec"] == "0.5s"
-    assert old["ExecStartPre"].endswith('"--backoff=0.5" "--backoff-max=8"')
+    assert old["ExecStartPre"].endswith(" start 500 8000")  # the hook grows the delay, in ms
     new = _props(_args(spec, 255))
     assert (new["RestartMaxDelaySec"], new["RestartSteps"]) == ("8s", "4")
-    assert "--backoff" not in new["ExecStartPre"]
+    assert new["ExecStartPre"].endswith(" start")
 
 
 def test_activity_timeout_wraps_the_command_and_sets_the_watchdog(tmp_path) -> None:
@@ -88,7 +90,7 @@ def test_descriptions_drop_control_characters_and_stay_short() -> None:
 
 
 def test_the_backoff_follows_the_managers_real_version_read_only_when_needed(tmp_path, mocker) -> None:
-    from overmind.mission.units import restart_properties
+    from overmind.mission.units import hook_backoff, restart_properties
     from overmind.systemd import manager
 
     asked = mocker.patch.object(manager, "version_number", return_value=255)
@@ -99,4 +101,4 @@ def test_the_backoff_follows_the_managers_real_version_read_only_when_needed(tmp
     native = restart_properties(backing_off)
     assert (native["RestartSteps"], native["RestartMaxDelaySec"]) == ("4", "8s") and asked.called
     asked.return_value = 252
-    assert "--backoff=0.5" in restart_properties(backing_off)["ExecStartPre"]
+    assert hook_backoff(backing_off, restart_properties(backing_off)) == ["500", "8000"]

@@ -1,0 +1,131 @@
+"""The run records units write (`overmind/hooks/run.sh`), read into the store when a command looks.
+
+Every mission's hooks append lines to one file, `<state dir>/runs/log`:
+
+    start <mission> <epoch> <invocation>
+    pid   <mission> <invocation> <pid>
+    exit  <mission> <epoch> <invocation> <service result> <exit code> <exit status> <oom 0|1>
+
+so knowing whether anything ended since the last look is one stat(). New lines are read from the
+offset the store remembers, in one transaction with the rows they become: two readers never both
+take a line, and a reader killed halfway takes nothing. A run's start waits in `runs_going` for
+its end. Once the file has grown past ROTATE_AT and is all read, it is renamed `log.old` (a hook
+that opened it just before still appends there, and is read next time) and a new one begins.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from overmind.store.records import Exit
+
+if TYPE_CHECKING:
+    from overmind.store import Store
+
+LOG = "log"
+OLD = "log.old"
+ROTATE_AT = 1 << 20  # bytes
+SETTLED = 60.0  # seconds after which no hook can still be appending to a renamed file
+
+
+def runs_dir(state: Path) -> Path:
+    return state / "runs"
+
+
+class _Line:
+    """One record line, split; `problem` says why it cannot be used."""
+
+    def __init__(self, text: str) -> None:
+        self.words = text.split(" ")
+        self.problem = None if len(self.words) >= 2 else "too short"
+        self.kind = self.words[0]
+        self.mission = self.words[1] if len(self.words) > 1 else ""
+
+
+def read(store: Store, state: Path) -> None:
+    """Take every new line of the run log into the store."""
+    directory = runs_dir(state)
+    sizes = {}
+    for name in (LOG, OLD):
+        try:
+            sizes[name] = os.stat(directory / name).st_size
+        except FileNotFoundError:
+            continue
+    offsets = store.run_log_offsets()
+    if not any(size > offsets.get(name, 0) for name, size in sizes.items()) and not _rotation_due(sizes, offsets):
+        return
+    with store.transaction():
+        offsets = store.run_log_offsets()  # again, under the write lock: another reader may have been first
+        for name in (OLD, LOG):
+            if name in sizes and sizes[name] > offsets.get(name, 0):
+                offsets[name] = _take(store, directory / name, offsets.get(name, 0))
+        _rotate(store, directory, offsets)
+
+
+def _take(store: Store, path: Path, offset: int) -> int:
+    """Read the complete lines after `offset` into the store; return the new offset."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1  # a line still being written is left for next time
+    known = store.mission_ids()
+    for raw in data[:end].splitlines():
+        line = _Line(raw.decode("utf-8", errors="replace"))
+        if line.mission not in known:
+            continue  # a mission forgotten (gc, a blueprint's replaced agent) while its last run ended
+        try:
+            _apply(store, line)
+        except (ValueError, IndexError) as error:
+            print(f"overmind: warning: ignored a damaged run record in {path}: {raw[:120]!r} ({error})",
+                  file=sys.stderr)
+    store.set_run_log_offset(path.name, offset + end)
+    return offset + end
+
+
+def _apply(store: Store, line: _Line) -> None:
+    words = line.words
+    if line.problem:
+        raise ValueError(line.problem)
+    if line.kind == "start":
+        store.run_started(line.mission, words[3], float(words[2]))
+    elif line.kind == "pid":
+        store.run_pid(line.mission, words[2], int(words[3]) if words[3].isdigit() else None)
+    elif line.kind == "exit":
+        started, pid = store.run_going(line.mission, words[3])
+        store.record_exit(line.mission, Exit(float(words[2]), _field(words[4]), _field(words[5]), _field(words[6]),
+                                             words[7] == "1", started, pid))
+    else:
+        raise ValueError(f"unknown record {line.kind!r}")
+
+
+def _field(word: str) -> str:
+    return "" if word == "-" else word
+
+
+def _rotation_due(sizes: dict[str, int], offsets: dict[str, int]) -> bool:
+    log_done = LOG in sizes and sizes[LOG] >= ROTATE_AT and offsets.get(LOG, 0) >= sizes[LOG]
+    return log_done or (OLD in sizes and offsets.get(OLD, 0) >= sizes[OLD])
+
+
+def _rotate(store: Store, directory: Path, offsets: dict[str, int]) -> None:
+    old, log = directory / OLD, directory / LOG
+    if old.exists() and offsets.get(OLD, 0) >= old.stat().st_size and time.time() - old.stat().st_mtime > SETTLED:
+        old.unlink()
+        store.set_run_log_offset(OLD, 0)
+    size = log.stat().st_size if log.exists() else 0
+    if not old.exists() and size >= ROTATE_AT and offsets.get(LOG, 0) >= size:
+        log.rename(old)
+        store.set_run_log_offset(OLD, offsets.get(LOG, 0))
+        store.set_run_log_offset(LOG, 0)
+
+
+def forget(state: Path, mission_id: str) -> None:
+    """A collected mission's restart counter goes (its lines in the log were read long ago)."""
+    try:
+        (runs_dir(state) / f"{mission_id}.ended").unlink()
+    except FileNotFoundError:
+        pass
