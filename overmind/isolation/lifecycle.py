@@ -18,6 +18,7 @@ from overmind.errors import OvermindError
 from overmind.isolation import env, git, keeping, service_units
 from overmind.isolation.environment import contract_or_none, unit_states
 from overmind.isolation.model import Contract
+from overmind.isolation.worktrees import forget_setup
 from overmind.store import Mission, Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from overmind.systemd import manager
@@ -159,6 +160,7 @@ def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
         else:
             git.git(["branch", "-D", record.branch], record.repo)
     _remove_volumes(record, result)
+    forget_setup(record.name)
     WorktreeStore(store).remove(record.name)
     return result
 

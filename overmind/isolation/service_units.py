@@ -170,10 +170,12 @@ def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[
 
 
 def setup_unit_args(worktree: str, path: str, contract: Contract, env: Mapping[str, str],
-                    after: list[str]) -> list[str]:
-    """One oneshot unit running the setup commands in order, each echoed to the journal first;
-    it stays active while missions need it, so their restarts do not run it again."""
+                    after: list[str], done_marker: str) -> list[str]:
+    """One oneshot unit running the setup commands in order, each echoed to the journal first,
+    then writing `done_marker` (a later mission does not run it again); it stays active while
+    missions need it, so their restarts do not run it again either."""
     steps = [f"printf '+ %s\\n' {shlex.quote(step)}\n/bin/sh -c {shlex.quote(step)} || exit" for step in contract.setup]
+    steps.append(f"mkdir -p {shlex.quote(os.path.dirname(done_marker))} && date +%s > {shlex.quote(done_marker)}")
     props = {"Type": "oneshot", "RemainAfterExit": "yes", "TimeoutStartSec": f"{contract.setup_timeout:g}s",
              **_ordering(after)}
     return _common(setup_unit(worktree), f"overmind setup of worktree {worktree}", env, props,

@@ -90,8 +90,8 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
     mission_env = env.mission(contract, leases, record)
     prepared = Prepared(
         spec=spec, worktree=record, contract=contract, leases=leases, services=unit_names,
-        setup=setup_name if contract.setup and (record.setup_done_at is None or states.get(setup_name) in _RUNNING)
-        else None,
+        setup=setup_name if contract.setup and (not worktrees.setup_done(record.name)
+                                                or states.get(setup_name) in _RUNNING) else None,
     )
     starter = _Starter(prepared, checkout.repo, to_start, states, podman)
     try:
@@ -145,8 +145,10 @@ class _Starter:
     def setup(self, mission_env: dict[str, str]) -> None:
         prepared = self.prepared
         if prepared.setup and self.states.get(prepared.setup) not in _RUNNING:
-            _launch([service_units.setup_unit_args(prepared.worktree.name, prepared.worktree.path, prepared.contract,
-                                                   mission_env, after=self.docker_units)], prepared)
+            name = prepared.worktree.name
+            _launch([service_units.setup_unit_args(name, prepared.worktree.path, prepared.contract, mission_env,
+                                                   after=self.docker_units,
+                                                   done_marker=worktrees.setup_marker(name))], prepared)
 
     def commands(self) -> None:
         prepared, record = self.prepared, self.prepared.worktree

@@ -15,7 +15,7 @@ from overmind.errors import OvermindError
 from overmind.isolation import files, git, ports
 from overmind.isolation.model import Contract
 from overmind.isolation.paths import branch_of, worktree_path
-from overmind.store import Store
+from overmind.store import Store, state_dir
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
 EXCLUDE_PATTERN = "/.overmind/"
@@ -51,7 +51,24 @@ def claim(checkout: git.Checkout, name: str, base: str | None, records: Worktree
         records.add(record)
     except sqlite3.IntegrityError:
         raise WorktreeTaken(f"a worktree named {name!r} is being created by another run") from None
+    forget_setup(name)  # of an earlier worktree of this name
     return record, True
+
+
+def setup_marker(name: str) -> str:
+    """The file the setup unit writes once the worktree's setup has succeeded (it runs once)."""
+    return str(state_dir() / "worktrees" / f"{name}.setup-done")
+
+
+def setup_done(name: str) -> bool:
+    return os.path.exists(setup_marker(name))
+
+
+def forget_setup(name: str) -> None:
+    try:
+        os.unlink(setup_marker(name))
+    except FileNotFoundError:
+        pass
 
 
 def materialize(checkout: git.Checkout, record: WorktreeRecord, records: WorktreeStore) -> None:

@@ -106,8 +106,7 @@ CREATE TABLE worktrees (
     branch TEXT NOT NULL,
     base TEXT NOT NULL,
     base_commit TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    setup_done_at REAL
+    created_at REAL NOT NULL
 );
 CREATE TABLE port_leases (
     port INTEGER PRIMARY KEY,

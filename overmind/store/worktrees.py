@@ -24,10 +24,9 @@ class WorktreeRecord(NamedTuple):
     base: str  # what it started from, as named (a branch, a tag, HEAD's branch, or a commit)
     base_commit: str
     created_at: float
-    setup_done_at: float | None = None
 
 
-_COLUMNS = "name, repo, path, branch, base, base_commit, created_at, setup_done_at"
+_COLUMNS = "name, repo, path, branch, base, base_commit, created_at"
 
 
 class WorktreeStore:
@@ -36,7 +35,7 @@ class WorktreeStore:
         self.db = store.db
 
     def add(self, record: WorktreeRecord) -> None:
-        self.db.execute(f"INSERT INTO worktrees ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(record))
+        self.db.execute(f"INSERT INTO worktrees ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(record))
 
     def get(self, name: str) -> WorktreeRecord | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM worktrees WHERE name = ?", (name,)).fetchone()
@@ -53,9 +52,6 @@ class WorktreeStore:
     def remove(self, name: str) -> None:
         """Forget a worktree; its leases go with it."""
         self.db.execute("DELETE FROM worktrees WHERE name = ?", (name,))
-
-    def mark_setup_done(self, name: str) -> None:
-        self.db.execute("UPDATE worktrees SET setup_done_at = ? WHERE name = ?", (time.time(), name))
 
     def leases(self, worktree: str) -> dict[str, int]:
         rows = self.db.execute("SELECT name, port FROM port_leases WHERE worktree = ? ORDER BY port", (worktree,))

@@ -118,8 +118,10 @@ def test_setup_runs_once_before_the_agent_with_its_output_in_the_journal(
     assert must(lambda: {"+ echo installing on $DB_PORT", f"installing on {port}"} <= set(
         om.logs(name, "--service", "setup")))
     om.run("sleep 300", "--name", f"{name}-2", "--worktree-name", name, "--cwd", str(repo))
-    assert (path / "setup.log").read_text() == "done\n"
     om("stop", name, f"{name}-2")
+    om.run("sleep 300", "--name", f"{name}-3", "--worktree-name", name, "--cwd", str(repo))  # all gone meanwhile
+    assert (path / "setup.log").read_text() == "done\n"
+    om("stop", f"{name}-3")
 
 
 def test_ps_info_and_logs_show_the_worktree_its_ports_and_its_services(
