@@ -28,6 +28,14 @@ def applies(spec: MissionSpec) -> bool:
     return inside_work_tree(spec.cwd)
 
 
+def scheduled_worktree(spec: MissionSpec, ritual: str) -> str | None:
+    """The worktree every scheduled run of an agent works in: the one the spec names, else one
+    named after the ritual when the agent gets a worktree at all (runs never pile them up)."""
+    if spec.isolation.worktree is not None:
+        return spec.isolation.worktree
+    return ritual if applies(spec) else None
+
+
 def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
     """Worktree, ports, files and service units for mission `name`; the returned Prepared holds
     the spec to start (cwd and environment in the worktree) and the unit properties it needs."""

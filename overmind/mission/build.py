@@ -81,13 +81,18 @@ def isolation(worktree: bool | None, base: str | None, worktree_name: str | None
                      worktree=worktree_name)
 
 
-def as_agent_run(spec: MissionSpec) -> MissionSpec:
+def as_agent_run(spec: MissionSpec, worktree: str | None = None) -> MissionSpec:
     """The plain command that runs an agent spec as its own mission and waits for it: how a
-    ritual's scheduled run starts an agent (visible in ps, logs and result like any other)."""
+    ritual's scheduled run starts an agent (visible in ps, logs and result like any other).
+    `worktree`: the named worktree every run works in (so runs do not pile up worktrees)."""
     import sys
     from dataclasses import replace
 
     argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
+    if spec.isolation.mode == "none":
+        argv.append("--no-worktree")
+    elif worktree is not None:
+        argv += [f"--worktree-name={worktree}", *([f"--base={spec.isolation.base}"] if spec.isolation.base else [])]
     argv += [f"{flag}={value}" for flag, value in agent_flags(spec.agent)]
     argv += [f"--env={key}={value}" for key, value in spec.env.items()]
     return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))

@@ -8,8 +8,8 @@ import pkgutil
 
 import overmind.isolation as isolation
 
-ENTRY_POINTS = ("applies", "prepare", "start_failed", "companions", "worktree_exists", "service_log_source",
-                "workplace", "describe")
+ENTRY_POINTS = ("applies", "scheduled_worktree", "prepare", "start_failed", "companions", "worktree_exists",
+                "service_log_source", "workplace", "describe")
 
 
 def test_every_entry_point_stays_a_function_once_all_modules_are_loaded() -> None:
