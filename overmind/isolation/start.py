@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 
@@ -174,17 +173,14 @@ def _launch(wave: list[list[str]], prepared: Prepared) -> None:
     """Create one wave's units at once (they do not depend on each other)."""
     if not wave:
         return
-    env = manager.user_env()
-    procs = [(args[0].removeprefix("--unit="), subprocess.Popen(
-        ["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args], env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) for args in wave]
     problems = []
-    for unit, proc in procs:
-        _, stderr = proc.communicate()
+    for args, proc in zip(wave, manager.systemd_run_all(wave), strict=True):
+        unit = args[0].removeprefix("--unit=")
         if proc.returncode == 0:
             prepared.created.append(unit)
         else:
-            problems.append(f"{unit}: {stderr.strip().splitlines()[-1] if stderr.strip() else proc.returncode}")
+            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+            problems.append(f"{unit}: {detail}")
     if problems:
         undo(prepared)
         raise OvermindError(f"systemd refused to start a service: {problems[0]}")
