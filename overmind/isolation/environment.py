@@ -24,8 +24,13 @@ def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
     prefix = names.unit_prefix()
     patterns = [service_units.service_units_pattern(worktree),
                 service_units.setup_unit(worktree) if worktree else f"{prefix}-setup@*.service"]
-    shown = manager.show(patterns, ["Id", "LoadState", "ActiveState", "SubState", "BoundBy", "RequiredBy"])
+    shown = manager.show(patterns, ["Id", "LoadState", "ActiveState", "SubState", "BoundBy", "RequiredBy", "Job"])
     return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
+
+
+def pending(props: dict[str, str]) -> bool:
+    """A job is queued for the unit (its `Job` property): about to start (or stop), though still inactive."""
+    return props.get("Job", "") not in ("", "0")
 
 
 def companions(missions: list[Mission]) -> list[str]:
@@ -38,8 +43,8 @@ def companions(missions: list[Mission]) -> list[str]:
         own = ending | set(states)  # the services and setup depend on each other, too
         others = {user for props in states.values() for key in ("BoundBy", "RequiredBy")
                   for user in props.get(key, "").split()} - own
-        if others and any(props.get("ActiveState") not in ("inactive", "failed")
-                          for props in manager.show(sorted(others), ["Id", "ActiveState"])):
+        if others and any(props.get("ActiveState") not in ("inactive", "failed") or pending(props)
+                          for props in manager.show(sorted(others), ["Id", "ActiveState", "Job"])):
             continue  # another mission still works with them
         chosen += [unit for unit, props in states.items() if props.get("ActiveState") != "inactive"]
     return chosen

@@ -65,8 +65,9 @@ class Checkout:
 
 
 def checkout_of(directory: str) -> Checkout:
-    proc = git(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir",
-                "--symbolic-full-name", "HEAD", "HEAD"], directory, check=False)
+    # (--symbolic-full-name applies to the revisions after it: HEAD's commit comes first)
+    proc = git(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "HEAD",
+                "--symbolic-full-name", "HEAD"], directory, check=False)
     lines = proc.stdout.split("\n")
     if proc.returncode != 0 or len(lines) < 4:
         stderr = proc.stderr
@@ -74,7 +75,7 @@ def checkout_of(directory: str) -> Checkout:
             raise GitError(f"the repository at {directory} has no commit yet", hint="commit something first")
         raise GitError(f"{directory} is not inside a git work tree",
                        hint="run it inside a repository, or without --worktree")
-    toplevel, common_dir, symbolic, head = lines[:4]
+    toplevel, common_dir, head, symbolic = lines[:4]
     if os.path.basename(common_dir) != ".git":
         raise GitError(f"{directory} belongs to a repository without a main work tree ({common_dir})")
     return Checkout(repo=os.path.dirname(common_dir), toplevel=toplevel, common_dir=common_dir, head=head,

@@ -16,7 +16,7 @@ from typing import Any
 from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import env, git, keeping, service_units
-from overmind.isolation.environment import contract_or_none, unit_states
+from overmind.isolation.environment import contract_or_none, pending, unit_states
 from overmind.isolation.model import Contract
 from overmind.isolation.worktrees import forget_setup
 from overmind.store import Mission, Store
@@ -38,9 +38,10 @@ def missions_in(store: Store, name: str) -> list[Mission]:
 def busy(store: Store, record: WorktreeRecord) -> tuple[list[str], list[str]]:
     """What still works in the worktree: running missions (names) and active service units."""
     units = [m.unit for m in missions_in(store, record.name)]
-    running = [props["Id"] for props in manager.show(units, ["Id", "ActiveState"])
-               if props.get("ActiveState") not in ("inactive", "failed", "")]
-    services = [unit for unit, props in unit_states(record.name).items() if props.get("ActiveState") != "inactive"]
+    running = [props["Id"] for props in manager.show(units, ["Id", "ActiveState", "Job"])
+               if props.get("ActiveState") not in ("inactive", "failed", "") or pending(props)]
+    services = [unit for unit, props in unit_states(record.name).items()
+                if props.get("ActiveState") != "inactive" or pending(props)]
     return [names.name_from_unit(unit) for unit in running], services
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from overmind.errors import OvermindError
 from overmind.isolation import cache, env, files, git, ports, service_units, worktrees
+from overmind.isolation.environment import pending
 from overmind.isolation.images import missing_image
 from overmind.isolation.model import Contract, Service
 from overmind.mission.spec import MissionSpec
@@ -159,10 +160,11 @@ class _Starter:
 
 
 def _states(units: list[str]) -> dict[str, str]:
-    """ActiveState of each unit systemd has loaded (failed ones are reset, so they can be made again)."""
-    shown = manager.show(units, ["Id", "LoadState", "ActiveState"]) if units else []
-    states = {props.get("Id", ""): props.get("ActiveState", "") for props in shown
-              if props.get("LoadState") == "loaded"}
+    """ActiveState of each unit systemd has loaded, "activating" for one whose start job is still
+    queued (failed ones are reset, so they can be made again)."""
+    shown = manager.show(units, ["Id", "LoadState", "ActiveState", "Job"]) if units else []
+    states = {props.get("Id", ""): "activating" if pending(props) else props.get("ActiveState", "")
+              for props in shown if props.get("LoadState") == "loaded"}
     failed = [unit for unit, state in states.items() if state == "failed"]
     if failed:
         manager.systemctl("reset-failed", *failed, check=False)

@@ -237,7 +237,7 @@ def test_a_container_on_host_loopback_reaches_what_listens_on_the_hosts_127_0_0_
     om("stop", name)
 
 
-def test_a_daemon_reload_while_a_mission_waits_for_its_setup_changes_nothing_it_runs(
+def test_a_mission_waiting_for_its_setup_runs_unchanged_by_a_reload_and_its_worktree_cannot_go(
         om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
     commit(repo, {".overmind.yml": f"isolation:\n  port_range: {port_range[0]}-{port_range[1]}\n"
                                    "setup: [sleep 2]\n"})
@@ -247,7 +247,9 @@ def test_a_daemon_reload_while_a_mission_waits_for_its_setup_changes_nothing_it_
         must(lambda: om.systemctl("is-active", f"{om.env['OVERMIND_UNIT_PREFIX']}-setup@{name}.service").stdout
              .strip() == "activating", what="the setup to run")
         om.systemctl("daemon-reload")
+        refused = om("worktree", "rm", "--force", name, check=False)  # the mission's start job is queued
         started.result()
+    assert refused.returncode == 1 and "is in use by" in refused.stderr
     port = om.info(name)["ports"]["PORT"]
     assert must(lambda: om.logs(name)) == [f"port={port}"]
     om("stop", name)

@@ -27,6 +27,7 @@ def test_a_worktree_lives_inside_the_repository_on_its_own_branch_ignored_locall
     record = make(repo, "fix-login")
     assert record.path == str(repo / ".overmind" / "worktrees" / "fix-login")
     assert (record.branch, record.base) == ("overmind/fix-login", "main")
+    assert record.base_commit == run_git(repo, "rev-parse", "HEAD")
     assert run_git(Path(record.path), "rev-parse", "--abbrev-ref", "HEAD") == "overmind/fix-login"
     assert run_git(repo, "status", "--porcelain") == ""  # the folder is ignored ...
     assert not (repo / ".gitignore").exists()  # ... without touching the user's .gitignore
