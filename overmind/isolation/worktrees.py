@@ -78,14 +78,17 @@ def materialize(checkout: git.Checkout, record: WorktreeRecord, records: Worktre
     try:
         if os.path.lexists(record.path):
             _adopt(record.path, record.branch)
-        elif git.branch_exists(record.branch, checkout.repo):
-            raise OvermindError(f"the branch {record.branch} already exists, without a worktree",
-                                hint=f"choose another --name, or delete the branch (git branch -D {record.branch})")
         else:
             with git.worktree_lock(checkout.repo):
                 # checkout.workers: the files are written by as many workers as there are cores
-                git.git(["-c", "checkout.workers=0", "worktree", "add", "--quiet", "-b", record.branch, record.path,
-                         record.base_commit], checkout.repo)
+                made = git.git(["-c", "checkout.workers=0", "worktree", "add", "--quiet", "-b", record.branch,
+                                record.path, record.base_commit], checkout.repo, check=False)
+            if made.returncode != 0 and f"'{record.branch}' already exists" in made.stderr:
+                raise OvermindError(f"the branch {record.branch} already exists, without a worktree",
+                                    hint=f"choose another --name, or delete it (git branch -D {record.branch})")
+            if made.returncode != 0:
+                detail = made.stderr.strip().splitlines()[-1] if made.stderr.strip() else f"exit {made.returncode}"
+                raise git.GitError(f"git worktree add failed: {detail.removeprefix('fatal: ')}")
     except BaseException:
         records.remove(record.name)
         raise
