@@ -20,7 +20,7 @@ from overmind.isolation import ready
 from tests.isolation.images import image
 
 BIG = 10_000  # files in the repository worktree creation is measured on
-REPEAT = 7
+REPEAT = 9
 HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/www"]
 IDENTITY = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com", "GIT_COMMITTER_NAME": "b",
             "GIT_COMMITTER_EMAIL": "b@example.com"}
@@ -128,7 +128,7 @@ def service(env: dict[str, str], root: Path, port_range: str, busybox: str) -> N
         subprocess.run(["systemctl", "--user", "stop", f"{prefix}-rawmission-{turn}.service",
                         f"{prefix}-rawsvc-{turn}.service"], env=env, capture_output=True)
 
-    mine, raw = _turns(ours, theirs, 5, tidy)
+    mine, raw = _turns(ours, theirs, REPEAT, tidy)
     report("run with a podman service, port answering", mine, raw, "systemd-run service + mission")
 
 
@@ -149,7 +149,7 @@ def stopping(env: dict[str, str], root: Path, port_range: str, busybox: str) -> 
                         f"{prefix}-svc@y{turn}.web.service"], env=env, check=True)
 
     mine, raw = [], []
-    for turn in range(5):
+    for turn in range(REPEAT):
         start(f"x{turn}")
         mine.append(_timed(lambda t=turn: ours(t)))
         start(f"y{turn}")
@@ -169,8 +169,8 @@ def main() -> None:
     print("isolation: worktrees, ports and Podman services")
     env = environment()
     busybox = image(HTTPD)
-    base = 40000 + os.getpid() % 100 * 100
-    port_range = f"{base}-{base + 49}"
+    base = 40000 + os.getpid() % 50 * 400  # each run leases ~80 ports; the raw pairs use those above
+    port_range = f"{base}-{base + 199}"
     with tempfile.TemporaryDirectory(prefix="overmind-bench-isolation-") as directory:
         root = Path(directory)
         try:
