@@ -28,6 +28,20 @@ def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
     return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
 
 
+def missions_in(store: Store, name: str) -> list[Mission]:
+    return [m for m in store.all() if worktree_of(m) == name]
+
+
+def busy(store: Store, name: str) -> tuple[list[str], list[str]]:
+    """What works in worktree `name`: its running missions (names) and its active service units."""
+    units = [m.unit for m in missions_in(store, name)]
+    running = [props["Id"] for props in manager.show(units, ["Id", "ActiveState", "Job"])
+               if props.get("ActiveState") not in ("inactive", "failed", "") or pending(props)]
+    services = [unit for unit, props in unit_states(name).items()
+                if props.get("ActiveState") != "inactive" or pending(props)]
+    return [names.name_from_unit(unit) for unit in running], services
+
+
 def pending(props: dict[str, str]) -> bool:
     """A job is queued for the unit (its `Job` property): about to start (or stop), though still inactive."""
     return props.get("Job", "") not in ("", "0")

@@ -112,8 +112,9 @@ def exclude_locally(common_dir: str, pattern: str) -> None:
 
 @contextmanager
 def worktree_lock(repo: str) -> Iterator[None]:
-    """One `git worktree add/remove` at a time per repository: run side by side, git reads
-    another's half-written admin folder ("failed to read .git/worktrees/x/commondir")."""
+    """One worktree made or removed at a time per repository: run side by side, git reads
+    another's half-written admin folder ("failed to read .git/worktrees/x/commondir"), and a run
+    could take a worktree another is still making for one deleted by hand."""
     from overmind.locks import exclusive
 
     with exclusive(f"git-worktrees-{zlib.crc32(repo.encode()):08x}", timeout=120):

@@ -16,12 +16,11 @@ from typing import Any
 from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import env, git, keeping, service_units
-from overmind.isolation.environment import contract_or_none, pending, unit_states
+from overmind.isolation.environment import busy, contract_or_none
 from overmind.isolation.model import Contract
 from overmind.isolation.worktrees import forget_setup
-from overmind.store import Mission, Store
+from overmind.store import Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
-from overmind.systemd import manager
 
 
 def record_of(store: Store, name: str) -> WorktreeRecord:
@@ -29,20 +28,6 @@ def record_of(store: Store, name: str) -> WorktreeRecord:
     if record is None:
         raise OvermindError(f"no worktree named '{name}'", hint="see 'overmind worktree ls'")
     return record
-
-
-def missions_in(store: Store, name: str) -> list[Mission]:
-    return [m for m in store.all() if m.spec.get("worktree") == name]
-
-
-def busy(store: Store, record: WorktreeRecord) -> tuple[list[str], list[str]]:
-    """What still works in the worktree: running missions (names) and active service units."""
-    units = [m.unit for m in missions_in(store, record.name)]
-    running = [props["Id"] for props in manager.show(units, ["Id", "ActiveState", "Job"])
-               if props.get("ActiveState") not in ("inactive", "failed", "") or pending(props)]
-    services = [unit for unit, props in unit_states(record.name).items()
-                if props.get("ActiveState") != "inactive" or pending(props)]
-    return [names.name_from_unit(unit) for unit in running], services
 
 
 # -- merge ------------------------------------------------------------------------------
@@ -128,7 +113,7 @@ class Removed:
 def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
     """Remove a worktree whose work is committed and merged; with force, first save its work
     under a ref it names. Never while a mission or service still works in it."""
-    missions, services = busy(store, record)
+    missions, services = busy(store, record.name)
     if missions or services:
         hint = f"overmind stop {missions[0]}" if missions else f"systemctl --user stop {' '.join(services)}"
         raise OvermindError(f"worktree '{record.name}' is in use by {', '.join([*missions, *services])}",
@@ -231,7 +216,7 @@ def collect(store: Store) -> Collected:
     kept: list[tuple[str, str]] = []
     for record in WorktreeStore(store).all():
         if os.path.isdir(record.path):
-            if any(busy(store, record)):
+            if any(busy(store, record.name)):
                 continue
             work = keeping.state(record, contract_or_none(record.repo))
             pending = keeping.unmerged(record, work)

@@ -7,8 +7,7 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.isolation import keeping
-from overmind.isolation.environment import contract_or_none, fields, unit_states
-from overmind.isolation.lifecycle import missions_in
+from overmind.isolation.environment import contract_or_none, fields, missions_in, unit_states
 from overmind.store import Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 
 from overmind.errors import OvermindError
 from overmind.isolation import cache, env, files, git, ports, service_units, worktrees
-from overmind.isolation.environment import pending
+from overmind.isolation.environment import busy, pending
 from overmind.isolation.images import missing_image
 from overmind.isolation.model import Contract, Service
 from overmind.mission.spec import MissionSpec
@@ -71,37 +72,54 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
     worktree_name = spec.isolation.worktree or name
     unit_names = [service_units.service_unit(worktree_name, s.name) for s in contract.services]
     setup_name = service_units.setup_unit(worktree_name)
-    states = _states([*unit_names, setup_name])
-    to_start = [s for s, unit in zip(contract.services, unit_names, strict=True) if states.get(unit) not in _RUNNING]
-    podman = service_units.podman() if any(s.kind == "docker" for s in to_start) else None
+    records = WorktreeStore(store)
+    containers = [s for s in contract.services if s.kind == "docker"]
+    podman = service_units.podman() if containers else None
     if podman is not None:
-        problem = missing_image(contract, [s for s in to_start if s.kind == "docker"], podman)
+        problem = missing_image(contract, containers, podman)
         if problem:
             raise problem
-    records = WorktreeStore(store)
-    record, fresh = worktrees.claim(checkout, worktree_name, spec.isolation.base, records)
-    try:
-        in_use = any(state in _RUNNING for state in states.values())
-        leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
-    except BaseException:
-        if fresh:
-            records.remove(record.name)
-        raise
+    with git.worktree_lock(checkout.repo):
+        record, fresh = worktrees.claim(checkout, worktree_name, spec.isolation.base, records)
+        # A worktree still to be made has no units yet: nothing to ask systemd (a stale one is
+        # found when its unit is created: see _launch).
+        ask = not fresh and (unit_names or contract.setup)
+        states = _states([*unit_names, setup_name]) if ask else {}
+        to_start = [s for s, unit in zip(contract.services, unit_names, strict=True)
+                    if states.get(unit) not in _RUNNING]
+        try:
+            # its ports may well be listened on, by its own services and missions
+            in_use = not fresh and any(busy(store, record.name))
+            leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
+        except BaseException:
+            if fresh:
+                records.remove(record.name)
+            raise
+        prepared = Prepared(
+            spec=spec, worktree=record, contract=contract, leases=leases, services=unit_names,
+            setup=setup_name if contract.setup and (not worktrees.setup_done(record.name)
+                                                    or states.get(setup_name) in _RUNNING) else None,
+        )
+        starter = _Starter(prepared, checkout.repo, to_start, states, podman)
+        # Containers that need nothing from the worktree are started first, in the background:
+        # their ~150 ms of starting overlap with git making the worktree.
+        early = threading.Thread(target=starter.containers, args=(True,))
+        early.start()
+        try:
+            if fresh:
+                worktrees.materialize(checkout, record, records)
+        except BaseException:
+            early.join()
+            undo(prepared)
+            raise
     mission_env = env.mission(contract, leases, record)
-    prepared = Prepared(
-        spec=spec, worktree=record, contract=contract, leases=leases, services=unit_names,
-        setup=setup_name if contract.setup and (not worktrees.setup_done(record.name)
-                                                or states.get(setup_name) in _RUNNING) else None,
-    )
-    starter = _Starter(prepared, checkout.repo, to_start, states, podman)
     try:
-        # Containers that need nothing from the worktree start first: their ~150 ms of starting
-        # overlap with git making the worktree.
-        starter.containers(early=True)
         if fresh:
-            worktrees.materialize(checkout, record, records)
             for note in files.populate(checkout.repo, record.path, contract):
                 print(f"overmind: {note}", file=sys.stderr)
+        early.join()
+        if starter.failure is not None:
+            raise starter.failure
         starter.containers(early=False)
         starter.setup(mission_env)
         starter.commands()
@@ -128,19 +146,26 @@ class _Starter:
         self.pending = pending  # services whose units do not run yet
         self.states = states
         self.podman = podman
+        self.failure: BaseException | None = None
         contract = prepared.contract
         self.docker_units = [service_units.service_unit(prepared.worktree.name, s.name) for s in contract.services
                              if s.kind == "docker"]
 
     def containers(self, early: bool) -> None:
-        """Early: those without a folder of the worktree mounted (it may not exist yet)."""
+        """Early: those without a folder of the worktree mounted (it may not exist yet); run in a
+        thread, so a failure is kept for the caller."""
         prepared, record = self.prepared, self.prepared.worktree
         contract, leases = prepared.contract, prepared.leases
         chosen = [s for s in self.pending if s.kind == "docker" and early == all(v.named for v in s.volumes)]
-        _launch([service_units.docker_unit_args(
-            record.name, self.repo, record.path, service, env.service(contract, service, leases, record),
-            env.arguments(contract, service, leases, record), leases.get(service.variable), self.podman or "podman",
-            after=[]) for service in chosen], prepared)
+        try:
+            _launch([service_units.docker_unit_args(
+                record.name, self.repo, record.path, service, env.service(contract, service, leases, record),
+                env.arguments(contract, service, leases, record), leases.get(service.variable),
+                self.podman or "podman", after=[]) for service in chosen], prepared)
+        except BaseException as error:  # handed to the thread that waits for this one
+            self.failure = error
+            if not early:
+                raise
 
     def setup(self, mission_env: dict[str, str]) -> None:
         prepared = self.prepared
@@ -176,16 +201,29 @@ def _launch(wave: list[list[str]], prepared: Prepared) -> None:
     if not wave:
         return
     problems = []
-    for args, proc in zip(wave, manager.systemd_run_all(wave), strict=True):
-        unit = args[0].removeprefix("--unit=")
-        if proc.returncode == 0:
-            prepared.created.append(unit)
-        else:
-            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
-            problems.append(f"{unit}: {detail}")
+    for attempt in (1, 2):
+        again = []
+        for args, proc in zip(wave, manager.systemd_run_all(wave), strict=True):
+            unit = args[0].removeprefix("--unit=")
+            if proc.returncode == 0:
+                prepared.created.append(unit)
+            elif attempt == 1 and _already_there(proc.stderr):
+                if _states([unit]).get(unit) not in _RUNNING:  # a finished one lingers: it was reset, make it anew
+                    again.append(args)
+                # else: it runs already (a mission of the same worktree started it): it is shared
+            else:
+                detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
+                problems.append(f"{unit}: {detail}")
+        wave = again
+        if not wave:
+            break
     if problems:
         undo(prepared)
         raise OvermindError(f"systemd refused to start a service: {problems[0]}")
+
+
+def _already_there(stderr: str) -> bool:
+    return any(marker in stderr for marker in ("already loaded", "already exists", "already active"))
 
 
 def undo(prepared: Prepared, mission_unit: str | None = None) -> None:

@@ -27,7 +27,9 @@ class WorktreeTaken(OvermindError):
 
 def claim(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
     """The worktree `name` of this repository: the one it has, or a new record claiming the name
-    (True), which `materialize` then makes on disk. Ports can be leased in between."""
+    (True), which `materialize` then makes on disk; ports can be leased in between. Both under
+    `git.worktree_lock`: a record without its folder is then one deleted by hand, not one
+    another run is making."""
     existing = records.get(name)
     if existing is not None:
         if existing.repo != checkout.repo:
@@ -79,10 +81,9 @@ def materialize(checkout: git.Checkout, record: WorktreeRecord, records: Worktre
         if os.path.lexists(record.path):
             _adopt(record.path, record.branch)
         else:
-            with git.worktree_lock(checkout.repo):
-                # checkout.workers: the files are written by as many workers as there are cores
-                made = git.git(["-c", "checkout.workers=0", "worktree", "add", "--quiet", "-b", record.branch,
-                                record.path, record.base_commit], checkout.repo, check=False)
+            # checkout.workers: the files are written by as many workers as there are cores
+            made = git.git(["-c", "checkout.workers=0", "worktree", "add", "--quiet", "-b", record.branch,
+                            record.path, record.base_commit], checkout.repo, check=False)
             if made.returncode != 0 and f"'{record.branch}' already exists" in made.stderr:
                 raise OvermindError(f"the branch {record.branch} already exists, without a worktree",
                                     hint=f"choose another --name, or delete it (git branch -D {record.branch})")
@@ -96,9 +97,10 @@ def materialize(checkout: git.Checkout, record: WorktreeRecord, records: Worktre
 
 def acquire(checkout: git.Checkout, name: str, base: str | None, records: WorktreeStore) -> tuple[WorktreeRecord, bool]:
     """The worktree `name` of this repository, created if needed; True if it was just created."""
-    record, fresh = claim(checkout, name, base, records)
-    if fresh:
-        materialize(checkout, record, records)
+    with git.worktree_lock(checkout.repo):
+        record, fresh = claim(checkout, name, base, records)
+        if fresh:
+            materialize(checkout, record, records)
     return record, fresh
 
 

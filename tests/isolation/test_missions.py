@@ -251,7 +251,7 @@ def test_a_mission_waiting_for_its_setup_runs_unchanged_by_a_reload_and_its_work
         started.result()
     assert refused.returncode == 1 and "is in use by" in refused.stderr
     port = om.info(name)["ports"]["PORT"]
-    assert must(lambda: om.logs(name)) == [f"port={port}"]
+    assert must(lambda: om.logs(name), 30, "its line in the journal") == [f"port={port}"]
     om("stop", name)
 
 
