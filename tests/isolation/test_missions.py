@@ -267,3 +267,23 @@ def test_restart_of_a_stopped_mission_brings_it_back_in_its_worktree_with_its_po
     assert (after["status"], after["cwd"], after["ports"]) == ("running", before["cwd"], before["ports"])
     assert after["services"][0]["state"] == "active"
     om("stop", name)
+
+
+def test_missions_started_at_once_in_one_named_worktree_share_it_its_ports_and_its_container(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    contract(repo, port_range, db_service())
+    names = [f"{name}-{i}" for i in range(3)]
+
+    def start(mission: str) -> dict:
+        return om.run("sleep 300", "--name", mission, "--worktree-name", name, "--cwd", str(repo))
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(start, names))
+    infos = [om.info(mission) for mission in names]
+    assert {info["worktree"]["name"] for info in infos} == {name}
+    assert all(info["ports"] == infos[0]["ports"] for info in infos)
+    assert [c for c in containers(om) if c.endswith(f"-{name}-db")] == [f"{om.env['OVERMIND_UNIT_PREFIX']}-{name}-db"]
+    om("stop", names[0])
+    assert om.info(names[1])["services"][0]["state"] == "active"  # the others still work with it
+    om("stop", *names[1:])
+    assert not [c for c in containers(om) if c.endswith(f"-{name}-db")]
