@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.common import cleanup, environment, overmind_argv, report, run
 from overmind.isolation import ready
+from overmind.systemd import unit_exec
 from tests.isolation.images import image
 
 BIG = 10_000  # files in the repository worktree creation is measured on
@@ -112,13 +113,19 @@ def service(env: dict[str, str], root: Path, port_range: str, busybox: str) -> N
     def theirs(turn: int) -> None:
         port = _free_port(int(port_range.split("-")[1]) + 1)
         unit, mission = f"{prefix}-rawsvc-{turn}.service", f"{prefix}-rawmission-{turn}.service"
+        container = ["podman", "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon",
+                     "--cgroups=split", "--log-driver=passthrough", f"--name={prefix}-raw-{turn}",
+                     f"--publish=127.0.0.1:{port}:8080", busybox]
+        # Started the way overmind starts it (unit_exec), or podman's split would move the user
+        # manager on a hybrid host: the same ~10 ms on both sides.
         subprocess.run(["systemd-run", "--user", "--quiet", "--no-block", f"--unit={unit}", "-p", "Type=notify",
                         "-p", "NotifyAccess=all", "-p", "KillMode=mixed", "-p", "Delegate=yes", "-p",
                         "SuccessExitStatus=143", "-p", "StopWhenUnneeded=yes", "-p",
-                        f"ExecStartPost={' '.join(probe)} --service db --timeout 60 --tcp {port}", "--",
-                        "podman", "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon",
-                        "--cgroups=split", "--log-driver=passthrough", f"--name={prefix}-raw-{turn}",
-                        f"--publish=127.0.0.1:{port}:8080", busybox], env=env, check=True)
+                        f"ExecStartPost={' '.join(probe)} --service db --timeout 60 --tcp {port}", "-p",
+                        f"ExecStopPost={' '.join(unit_exec.helper('unless-clean', 'true'))}",
+                        f"--setenv={unit_exec.ARGV_VARIABLE}={json.dumps(container)}",
+                        f"--setenv={unit_exec.OWN_CGROUP}={unit}", "--", *unit_exec.helper("exec")],
+                       env=env, check=True)
         subprocess.run(["systemd-run", "--user", "--quiet", f"--unit={mission}", "-p", f"BindsTo={unit}", "-p",
                         f"After={unit}", "--", "sleep", "60"], env=env, check=True)
         _answers(port)
@@ -139,14 +146,24 @@ def stopping(env: dict[str, str], root: Path, port_range: str, busybox: str) -> 
     prefix = env["OVERMIND_UNIT_PREFIX"]
 
     def start(name: str) -> None:
-        run(overmind_argv("run", "--worktree", "--name", name, "--cwd", str(repo), "sleep 60"), env)
+        started = subprocess.run(overmind_argv("run", "--worktree", "--name", name, "--cwd", str(repo), "sleep 60"),
+                                 env=env, capture_output=True, text=True)
+        if started.returncode != 0:
+            raise RuntimeError(f"run {name} failed: {started.stderr}")
 
     def ours(turn: int) -> None:
         run(overmind_argv("stop", f"x{turn}"), env)
 
     def theirs(turn: int) -> None:
-        subprocess.run(["systemctl", "--user", "stop", f"{prefix}@y{turn}.service", f"{prefix}-svc@y{turn}.db.service",
-                        f"{prefix}-svc@y{turn}.web.service"], env=env, check=True)
+        stopped = subprocess.run(["systemctl", "--user", "stop", f"{prefix}@y{turn}.service",
+                                  f"{prefix}-svc@y{turn}.db.service", f"{prefix}-svc@y{turn}.web.service"],
+                                 env=env, capture_output=True, text=True)
+        if stopped.returncode != 0:
+            lines = subprocess.run(["journalctl", "--no-pager", "-n", "40", "-o", "short-precise",
+                                    f"SYSLOG_IDENTIFIER={prefix}-svc@y{turn}.web", "+",
+                                    f"SYSLOG_IDENTIFIER={prefix}-svc@y{turn}.db", "+",
+                                    f"SYSLOG_IDENTIFIER={prefix}@y{turn}"], capture_output=True, text=True).stdout
+            raise RuntimeError(f"raw stop of y{turn} failed: {stopped.stderr.strip()}\n{lines}")
 
     mine, raw = [], []
     for turn in range(REPEAT):

@@ -90,13 +90,15 @@ def _probe(*words: str) -> list[str]:
 
 
 def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str, str], argv: list[str],
-            path: str) -> list[str]:
+            path: str, container: bool = False) -> list[str]:
     props = {"SyslogIdentifier": names.log_identifier(unit), "StopWhenUnneeded": "yes",
              "MemoryAccounting": "yes", "CPUAccounting": "yes", "TasksAccounting": "yes", **props}
     base = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     args = [f"--unit={unit}", f"--description={description}", f"--working-directory={path}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
-    argv, env = unit_exec.launched(argv, {**base, **env})
+    if container:  # podman's --cgroups=split must not move the user manager (see unit_exec)
+        env = {**env, unit_exec.OWN_CGROUP: unit}
+    argv, env = unit_exec.launched(argv, {**base, **env}, always=container)
     args += [f"--setenv={key}={value}" for key, value in env.items()]
     return [*args, "--", *argv]
 
@@ -156,7 +158,7 @@ def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env:
         run.append(f"--volume={source}:{volume.target}{':ro' if volume.read_only else ''}")
     run += ["--", service.image or "", *arguments]
     return _common(unit, f"overmind service {worktree}.{service.name} ({service.image})", {**env, **probe_env},
-                   props, run, repo)
+                   props, run, repo, container=True)
 
 
 def _volume_creation(worktree: str, service: Service, podman_path: str) -> dict[str, str]:

@@ -287,3 +287,24 @@ def test_missions_started_at_once_in_one_named_worktree_share_it_its_ports_and_i
     assert om.info(names[1])["services"][0]["state"] == "active"  # the others still work with it
     om("stop", *names[1:])
     assert not [c for c in containers(om) if c.endswith(f"-{name}-db")]
+
+
+def _manager_cgroups(om: Overmind, unit: str) -> str:
+    """/proc/<user manager>/cgroup, found through a unit's process ($MANAGERPID in its environment)."""
+    pid = om.unit_property(unit, "MainPID")
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        manager = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)[b"MANAGERPID"]
+    return Path(f"/proc/{manager.decode()}/cgroup").read_text()
+
+
+def test_starting_containers_leaves_the_user_managers_own_cgroups_alone(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    contract(repo, port_range, db_service())
+    prefix = om.env["OVERMIND_UNIT_PREFIX"]
+    om.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+    before = _manager_cgroups(om, f"{prefix}@{name}.service")
+    om("stop", name)
+    for _ in range(2):
+        om.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+        assert _manager_cgroups(om, f"{prefix}@{name}.service") == before
+        om("stop", name)
