@@ -274,7 +274,7 @@ def _ending(chosen: Sequence[Record], cascade: bool, store: Store) -> _Ending:
     if ending:  # their worktrees' services end with them, unless other missions still use them
         from overmind import isolation
 
-        units += isolation.companions(ending)
+        units += isolation.companions(ending, store)
     return _Ending(list(ordered.values()), slices, units)
 
 

@@ -51,12 +51,12 @@ def start_failed(prepared: Prepared, name: str, unit: str, stderr: str) -> Overm
     return explain(prepared, name, unit, stderr)
 
 
-def companions(missions: list[Mission]) -> list[str]:
+def companions(missions: list[Mission], store: Store) -> list[str]:
     """The units to stop together with these missions: their worktrees' services and setups,
     unless another mission is bound to them (a worktree shared by a pipeline)."""
     from overmind.isolation.environment import companions as worktree_companions
 
-    return worktree_companions(missions)
+    return worktree_companions(missions, store)
 
 
 def worktree_exists(name: str, store: Store) -> bool:

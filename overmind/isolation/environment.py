@@ -7,7 +7,7 @@ from typing import Any
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.isolation import cache, env, service_units
+from overmind.isolation import cache, naming
 from overmind.isolation.model import Contract
 from overmind.store import Mission, Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
@@ -22,8 +22,8 @@ def worktree_of(mission: Mission) -> str | None:
 def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
     """Loaded service and setup units (of one worktree, or of all): unit -> its properties."""
     prefix = names.unit_prefix()
-    patterns = [service_units.service_units_pattern(worktree),
-                service_units.setup_unit(worktree) if worktree else f"{prefix}-setup@*.service"]
+    patterns = [naming.service_units_pattern(worktree),
+                naming.setup_unit(worktree) if worktree else f"{prefix}-setup@*.service"]
     shown = manager.show(patterns, ["Id", "LoadState", "ActiveState", "SubState", "BoundBy", "RequiredBy", "Job"])
     return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
 
@@ -47,12 +47,20 @@ def pending(props: dict[str, str]) -> bool:
     return props.get("Job", "") not in ("", "0")
 
 
-def companions(missions: list[Mission]) -> list[str]:
+def companions(missions: list[Mission], store: Store) -> list[str]:
     """The service and setup units to stop together with these missions: each of their worktrees'
     units, unless a mission outside them still works there (a worktree shared by a pipeline)."""
     chosen: list[str] = []
     ending = {m.unit for m in missions}
+    known = store.all()
     for worktree in sorted({name for m in missions if (name := worktree_of(m))}):
+        if not any(worktree_of(m) == worktree and m.unit not in ending for m in known):
+            # No other mission was ever in it: its units are the declared ones, nothing to ask
+            # systemd (stopping a unit that is not loaded is a no-op beside the others).
+            contract = _contract_of(store, worktree)
+            declared = [naming.service_unit(worktree, s.name) for s in contract.services] if contract else []
+            chosen += [*declared, naming.setup_unit(worktree)] if contract else list(unit_states(worktree))
+            continue
         states = unit_states(worktree)
         own = ending | set(states)  # the services and setup depend on each other, too
         others = {user for props in states.values() for key in ("BoundBy", "RequiredBy")
@@ -62,6 +70,11 @@ def companions(missions: list[Mission]) -> list[str]:
             continue  # another mission still works with them
         chosen += [unit for unit, props in states.items() if props.get("ActiveState") != "inactive"]
     return chosen
+
+
+def _contract_of(store: Store, worktree: str) -> Contract | None:
+    record = WorktreeStore(store).get(worktree)
+    return contract_or_none(record.repo) if record else None
 
 
 def contract_or_none(repo: str) -> Contract | None:
@@ -78,13 +91,13 @@ def services(record: WorktreeRecord, leases: dict[str, int], states: dict[str, d
     shown: list[dict[str, Any]] = []
     declared = contract.services if contract else ()
     for service in declared:
-        unit = service_units.service_unit(record.name, service.name)
+        unit = naming.service_unit(record.name, service.name)
         props = states.get(unit, {})
         shown.append({"name": service.name, "kind": service.kind, "image": service.image,
                       "port": leases.get(service.variable), "unit": unit,
                       "state": props.get("ActiveState", "inactive"), "sub_state": props.get("SubState", "dead")})
     known = {entry["unit"] for entry in shown}
-    prefix = service_units.service_units_pattern(record.name).removesuffix("*.service")
+    prefix = naming.service_units_pattern(record.name).removesuffix("*.service")
     for unit, props in sorted(states.items()):
         if unit.startswith(prefix) and unit not in known:
             shown.append({"name": unit.removeprefix(prefix).removesuffix(".service"), "kind": None, "image": None,
@@ -96,6 +109,8 @@ def services(record: WorktreeRecord, leases: dict[str, int], states: dict[str, d
 def fields(record: WorktreeRecord | None, leases: dict[str, int], states: dict[str, dict[str, str]]) -> dict[str, Any]:
     if record is None:
         return {"worktree": None, "branch": None, "ports": {}, "services": []}
+    from overmind.isolation import env
+
     contract = contract_or_none(record.repo)
     injected = env.ports(contract, leases) if contract else {k: str(v) for k, v in leases.items()}
     return {"worktree": {"name": record.name, "path": record.path, "base": record.base},
@@ -136,9 +151,9 @@ def log_source(mission: Mission, service: str, store: Store) -> Mission:
     contract = contract_or_none(record.repo)
     declared = [s.name for s in contract.services] if contract else []
     if service == "setup":
-        unit = service_units.setup_unit(record.name)
-    elif service in declared or service_units.service_unit(record.name, service) in unit_states(record.name):
-        unit = service_units.service_unit(record.name, service)
+        unit = naming.setup_unit(record.name)
+    elif service in declared or naming.service_unit(record.name, service) in unit_states(record.name):
+        unit = naming.service_unit(record.name, service)
     else:
         raise OvermindError(f"mission '{mission.name}' has no service {service!r}",
                             hint=f"its services: {', '.join([*declared, 'setup'])}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.isolation import env, git, keeping, service_units
+from overmind.isolation import env, git, keeping, naming, service_units
 from overmind.isolation.environment import busy, contract_or_none
 from overmind.isolation.model import Contract
 from overmind.isolation.worktrees import forget_setup
@@ -185,7 +185,7 @@ def _remove_volumes(record: WorktreeRecord, result: Removed) -> None:
         podman = service_units.podman()
     except OvermindError:
         return
-    label = service_units.LABEL
+    label = naming.LABEL
     listed = subprocess.run([podman, "volume", "ls", "--quiet", f"--filter=label={label}.worktree={record.name}",
                              f"--filter=label={label}.prefix={names.unit_prefix()}"],
                             capture_output=True, text=True, check=False)

@@ -31,33 +31,13 @@ from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import ready
 from overmind.isolation.model import Contract, Service
+from overmind.isolation.naming import LABEL, container_name, service_unit, setup_unit, volume_name
 from overmind.mission.units import INHERITED_ENV
 from overmind.systemd import unit_exec
 
 START_MARGIN = 30.0  # seconds a unit may take to start beyond its readiness (or setup) timeout
-LABEL = "io.overmind"
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@=+,-]+")  # what a unit's command line may hold, reload after reload
 _ESCAPED = re.compile(r"[$;%\\\"'\x00-\x1f]")
-
-
-def service_unit(worktree: str, service: str) -> str:
-    return f"{names.unit_prefix()}-svc@{worktree}.{service}.service"
-
-
-def setup_unit(worktree: str) -> str:
-    return f"{names.unit_prefix()}-setup@{worktree}.service"
-
-
-def service_units_pattern(worktree: str | None = None) -> str:
-    return f"{names.unit_prefix()}-svc@{worktree + '.' if worktree else ''}*.service"
-
-
-def container_name(worktree: str, service: str) -> str:
-    return f"{names.unit_prefix()}-{worktree}-{service}"
-
-
-def volume_name(worktree: str, volume: str) -> str:
-    return f"{names.unit_prefix()}-{worktree}-{volume}"
 
 
 def podman() -> str:

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 from overmind.errors import OvermindError
-from overmind.isolation import cache, env, files, git, ports, service_units, worktrees
+from overmind.isolation import cache, env, files, git, naming, ports, service_units, worktrees
 from overmind.isolation.environment import busy, pending
 from overmind.isolation.images import missing_image
 from overmind.isolation.model import Contract, Service
@@ -70,8 +70,8 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
     checkout = git.checkout_of(spec.cwd)
     contract = cache.contract_of(checkout.repo)
     worktree_name = spec.isolation.worktree or name
-    unit_names = [service_units.service_unit(worktree_name, s.name) for s in contract.services]
-    setup_name = service_units.setup_unit(worktree_name)
+    unit_names = [naming.service_unit(worktree_name, s.name) for s in contract.services]
+    setup_name = naming.setup_unit(worktree_name)
     records = WorktreeStore(store)
     containers = [s for s in contract.services if s.kind == "docker"]
     podman = service_units.podman() if containers else None
@@ -148,7 +148,7 @@ class _Starter:
         self.podman = podman
         self.failure: BaseException | None = None
         contract = prepared.contract
-        self.docker_units = [service_units.service_unit(prepared.worktree.name, s.name) for s in contract.services
+        self.docker_units = [naming.service_unit(prepared.worktree.name, s.name) for s in contract.services
                              if s.kind == "docker"]
 
     def containers(self, early: bool) -> None:
