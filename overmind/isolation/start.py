@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 
 from overmind.errors import OvermindError
-from overmind.isolation import cache, env, files, git, naming, ports, service_units, worktrees
+from overmind.isolation import cache, env, git, naming, ports, service_units, worktrees
 from overmind.isolation.environment import busy, pending
 from overmind.isolation.images import missing_image
 from overmind.isolation.model import Contract, Service
@@ -114,7 +114,9 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
             raise
     mission_env = env.mission(contract, leases, record)
     try:
-        if fresh:
+        if fresh and (contract.copy or contract.link):
+            from overmind.isolation import files  # glob and shutil: only for what it copies and links
+
             for note in files.populate(checkout.repo, record.path, contract):
                 print(f"overmind: {note}", file=sys.stderr)
         early.join()

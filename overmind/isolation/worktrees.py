@@ -12,7 +12,7 @@ import sqlite3
 import time
 
 from overmind.errors import OvermindError
-from overmind.isolation import files, git, ports
+from overmind.isolation import git, ports
 from overmind.isolation.model import Contract
 from overmind.isolation.paths import branch_of, worktree_path
 from overmind.store import Store, state_dir
@@ -120,5 +120,9 @@ def provide(checkout: git.Checkout, contract: Contract, name: str, base: str | N
     records = WorktreeStore(store)
     record, fresh = acquire(checkout, name, base, records)
     leases = ports.lease(records, record.name, contract.port_variables, contract.port_range, in_use)
-    notes = files.populate(checkout.repo, record.path, contract) if fresh else []
+    if not fresh or not (contract.copy or contract.link):
+        return record, leases, []
+    from overmind.isolation import files
+
+    notes = files.populate(checkout.repo, record.path, contract)
     return record, leases, notes
