@@ -33,6 +33,7 @@ class AgentOptions:
     append_system_prompt: str | None = _option("claude: text appended to the system prompt.")
     max_budget_usd: float | None = _option("claude: spending cap.", minimum=0, exclusive=True)
     session_id: str | None = _option("Resume this conversation (the agent's own session id).", in_blueprints=False)
+    mcp_config: str | None = _option("claude: MCP servers to load (JSON, or a file).", in_blueprints=False)
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> AgentOptions:

@@ -13,6 +13,10 @@ class OvermindError(Exception):
         self.exit_code = exit_code
 
 
-class MissionNotFound(OvermindError):
+class NotFound(OvermindError):
+    """What was named does not exist (a mission, a ritual): a front end's 404."""
+
+
+class MissionNotFound(NotFound):
     def __init__(self, ref: str) -> None:
         super().__init__(f"no mission named '{ref}'", hint="see 'overmind ps --all'")

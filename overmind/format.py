@@ -63,6 +63,23 @@ def size(value: int | None) -> str:
     return f"{amount:.1f}T"
 
 
+def stamp(value: float | None) -> str:
+    """A moment in local time, or '-' for none."""
+    from datetime import datetime
+
+    return datetime.fromtimestamp(value).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if value else "-"
+
+
+def relative(epoch: float | None) -> str:
+    """'in 5m00s' or '3m10s ago', '-' for none."""
+    import time
+
+    if epoch is None:
+        return "-"
+    delta = epoch - time.time()
+    return f"in {duration(delta)}" if delta >= 0 else f"{duration(-delta)} ago"
+
+
 def cpu(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.2f}s"
 

@@ -74,6 +74,13 @@ def unit_pattern() -> str:
     return f"{unit_prefix()}@*.service"
 
 
+def dashboard_unit(kind: str) -> str:
+    """The dashboard's unit file name (kind 'socket' or 'service'): overmind-dashboard.socket for
+    the default prefix, <prefix>-dashboard.socket for another."""
+    prefix = unit_prefix()
+    return f"{'overmind' if prefix == DEFAULT_UNIT_PREFIX else prefix}-dashboard.{kind}"
+
+
 def ritual_unit(name: str, kind: str) -> str:
     """A ritual's unit file name: kind is 'timer' or 'service'."""
     return f"{unit_prefix()}-ritual-{name}.{kind}"

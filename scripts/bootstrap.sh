@@ -24,7 +24,9 @@ fi
 
 python3 -m venv .venv
 # compat mode: a plain path entry, not an import hook that costs ~20 ms at every start
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,dashboard,tui]' --config-settings editable_mode=compat
 ./scripts/install-claude.sh
 ./scripts/install-podman.sh  # container services, and the real-host test rig
 ./scripts/install-packaging.sh  # make deb, the rig's debootstrap, vagrant validate
+./scripts/install-akasha.sh  # the shared memory: chromadb, the MCP SDK and an offline embedding model
+./scripts/install-dashboard-test-deps.sh

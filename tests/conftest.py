@@ -40,6 +40,7 @@ def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     assert up.returncode == 0, up.stderr
     yield env
     _remove_rituals(env)
+    _remove_akasha(env)
     pattern = f"{prefix}@*.service"
     for action in (["stop", pattern], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
@@ -52,6 +53,12 @@ def _remove_rituals(env: dict[str, str]) -> None:
     for ritual in json.loads(listed.stdout or "[]") if listed.returncode == 0 else []:
         subprocess.run([sys.executable, "-m", "overmind", "ritual", "rm", ritual["name"]], env=env,
                        capture_output=True)
+
+
+def _remove_akasha(env: dict[str, str]) -> None:
+    """Any agent mission may have started the run's memory service (and a test its shared server)."""
+    for args in (["akasha", "serve", "--stop"], ["akasha", "stop", "--uninstall"]):
+        subprocess.run([sys.executable, "-m", "overmind", *args], env=env, capture_output=True)
 
 
 @pytest.fixture

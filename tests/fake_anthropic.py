@@ -33,6 +33,8 @@ class FakeAnthropic:
     replies: dict[str, Reply] = field(default_factory=dict)
     prompts: list[str] = field(default_factory=list)  # the text of every user turn answered
     histories: list[list[str]] = field(default_factory=list)  # every request's user texts, in order
+    systems: list[str] = field(default_factory=list)  # every request's system prompt, as text
+    tools: list[list[str]] = field(default_factory=list)  # every request's tool names
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -51,10 +53,14 @@ class FakeAnthropic:
         self.replies.clear()
         self.prompts.clear()
         self.histories.clear()
+        self.systems.clear()
+        self.tools.clear()
 
     def answer(self, request: dict[str, Any]) -> Reply:
         messages = request.get("messages", [])
         self.histories.append([_prompt(m.get("content")) for m in messages if m.get("role") == "user"])
+        self.systems.append(_text_of(request.get("system")))
+        self.tools.append([str(tool.get("name")) for tool in request.get("tools") or [] if isinstance(tool, dict)])
         turn = _last_user_turn(messages)
         results = [b for b in turn if b.get("type") == "tool_result"]
         if results:

@@ -105,3 +105,12 @@ def path_without(tool: str) -> str:
                     link.symlink_to(entry.path)
         _PATHS_WITHOUT[tool] = str(farm)
     return _PATHS_WITHOUT[tool]
+
+
+def die_with_parent() -> None:
+    """For Popen's preexec_fn: the child gets SIGTERM when the test process dies, so a killed test
+    run leaves no follower (`overmind events`, `logs -f`) behind."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -28,7 +28,9 @@ COMMAND_MODULES = {
     "events": "events", "claude": "agents", "codex": "agents", "orchestrate": "orchestrate",
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
-    "setup": "setup", "completion": "completion", "worktree": "worktree",
+    "setup": "setup", "completion": "completion",
+    "akasha": "akasha",
+    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
 }
 
 

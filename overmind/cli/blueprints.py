@@ -9,7 +9,7 @@ import click
 
 from overmind import format as fmt
 from overmind.cli.options import json_option
-from overmind.cli.output import print_fields, stamp
+from overmind.cli.output import print_fields
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     applied = blueprints.apply(blueprint, prune=prune, on_wait=waiting)
     record = applied.record
     if as_json and not wait_:
-        fmt.print_json({"id": record.id, "name": record.name, **applied.plan.to_json()})
+        fmt.print_json({**applied.plan.to_json(), "id": record.id, "name": record.name})
     elif not as_json:
         click.echo(_summary(applied))
     if not wait_:
@@ -117,32 +117,13 @@ def diff(file: str, as_json: bool) -> None:
 
 def print_pipeline(view: View) -> None:
     """`info` for a blueprint: the pipeline at a glance, then one line per agent."""
-    from overmind.blueprint.progress import BlueprintView, agent_label, progress_word
-    from overmind.control.blueprints import scheduled_rituals
+    from overmind.control.describe import AGENT_HEADERS, agent_rows, fields
 
-    assert isinstance(view, BlueprintView)
-    record = view.blueprint
-    counts: dict[str, int] = {}
-    for member in view.members:
-        word = progress_word(member).split(" (")[0]
-        counts[word] = counts.get(word, 0) + 1
-    summary = ", ".join(f"{n} {word}" for word, n in counts.items())
-    code = f", exit code {view.status.exit_code}" if view.status.finished else ""
-    print_fields([
-        ("status", view.status.label + code), ("id", record.id), ("name", record.name),
-        ("type", "blueprint"), ("file", record.file or "-"), ("slice", record.slice),
-        ("agents", f"{len(view.members)} ({summary})" if view.members else "0"),
-        ("rituals", ", ".join(f"{r['name']} ({r['schedule']})" for r in scheduled_rituals(record)) or "-"),
-        ("restarts", view.restarts), ("memory", fmt.size(view.memory)), ("cpu", fmt.cpu(view.cpu_seconds)),
-        ("uptime", fmt.duration(view.uptime)), ("created", stamp(record.created_at)),
-        ("applied", stamp(record.applied_at)),
-    ])
-    if view.members:
+    print_fields(fields(view))
+    rows = agent_rows(view)
+    if rows:
         click.echo()
-        rows = [(agent_label(m.mission), m.mission.id, m.mission.type, progress_word(m), str(m.restarts),
-                 fmt.duration(m.uptime), fmt.size(m.memory), m.mission.command) for m in view.members]
-        click.echo(fmt.table(("AGENT", "ID", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "COMMAND"), rows,
-                             shrinkable=(0, 3)))
+        click.echo(fmt.table(AGENT_HEADERS, rows, shrinkable=(0, 3)))
 
 
 COMMANDS = [agents, apply, diff]

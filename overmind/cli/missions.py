@@ -110,42 +110,21 @@ def _place(view: View) -> tuple[str, str]:
 @json_option
 def info(ref: str, as_json: bool) -> None:
     """Everything known about one mission."""
-    from overmind.cli.output import print_fields, stamp
+    from overmind.cli.output import print_fields
+    from overmind.control.describe import fields
     from overmind.control.missions import get
 
     ready()
     view = get(ref)
-    data = view.to_json()
     if as_json:
-        fmt.print_json(data)
+        fmt.print_json(view.to_json())
         return
     if view.kind == "blueprint":
         from overmind.cli.blueprints import print_pipeline
 
         print_pipeline(view)
         return
-    limits = ", ".join(f"{k}={v}" for k, v in data["limits"].items()) or "none"
-    fields: list[tuple[str, object]] = [
-        ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
-        ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
-        ("unit", data["unit"]), ("os pid", data["os_pid"] or "-"), ("cgroup", data["cgroup"] or "-"),
-        *([("session", data["session_id"])] if data["session_id"] else []),
-        ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
-        ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
-        ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
-        ("uptime", fmt.duration(data["uptime_s"])), ("created", stamp(data["created_at"])),
-        ("started", stamp(data["started_at"])), ("finished", stamp(data["finished_at"])),
-    ]
-    if data["status_text"]:
-        fields.insert(1, ("activity", data["status_text"]))
-    if data["worktree"]:
-        fields[fields.index(("cwd", data["cwd"])) + 1:0] = [
-            ("worktree", f"{data['worktree']['name']} ({data['worktree']['path']})"),
-            ("branch", f"{data['branch']} (from {data['worktree']['base']})"),
-            ("ports", " ".join(f"{variable}={port}" for variable, port in data["ports"].items()) or "-"),
-            ("services", ", ".join(f"{s['name']} ({s['state']}" + (f", port {s['port']})" if s["port"] else ")")
-                                   for s in data["services"]) or "-")]
-    print_fields(fields)
+    print_fields(fields(view))
 
 
 @click.command()

@@ -70,6 +70,8 @@ _PROVIDER_OPTIONS = (
     click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
                  help="What runs: a shell command (raw) or an agent CLI given a prompt."),
     *(_agent_option(option) for option in AGENT_OPTIONS),
+    click.option("--no-memory", "no_memory", is_flag=True,
+                 help="Agents: neither consult nor feed the shared memory (overmind akasha)."),
 )
 
 

@@ -10,7 +10,6 @@ import click
 
 from overmind import format as fmt
 from overmind.cli.options import NameThenCommand, json_option, mission_options, provider_option
-from overmind.cli.output import relative
 
 
 def _ready(auto_boot: bool = False) -> None:
@@ -85,7 +84,7 @@ def ls(as_json: bool) -> None:
         return
     headers = ("NAME", "STATE", "SCHEDULE", "NEXT", "LAST", "RESULT", "RUNS", "COMMAND")
     rows = [(v.ritual.name, "enabled" if v.enabled else "disabled", v.ritual.schedule.describe(),
-             relative(v.next_at), relative(v.last_run_at), v.result,
+             fmt.relative(v.next_at), fmt.relative(v.last_run_at), v.result,
              f"{v.runs} ({v.skipped} skipped)" if v.skipped else str(v.runs), v.ritual.command)
             for v in shown]
     click.echo(fmt.table(headers, rows, shrinkable=(0, 2)))

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from overmind.store import Mission, Store, shared
+from overmind.store import Blueprint, Mission, Store, shared
 
 
 class Spend(NamedTuple):
@@ -42,11 +43,12 @@ def _reported_totals(mission: Mission, store: Store) -> list[tuple[float, float]
     return found
 
 
-def spending(store: Store | None = None) -> list[Spend]:
-    """Every agent mission's spending, day by day (missions forgotten by `gc` are not counted)."""
+def spending(store: Store | None = None, missions: Iterable[Mission] | None = None) -> list[Spend]:
+    """Every agent mission's spending (or these missions'), day by day (missions forgotten by
+    `gc` are not counted)."""
     store = store or shared()
     found: list[Spend] = []
-    for mission in store.all():
+    for mission in store.all() if missions is None else missions:
         if mission.provider == "raw":
             continue
         per_day: dict[str, float] = defaultdict(float)
@@ -59,9 +61,9 @@ def spending(store: Store | None = None) -> list[Spend]:
     return found
 
 
-def by_mission(store: Store | None = None) -> dict[str, float]:
+def by_mission(store: Store | None = None, missions: Iterable[Mission] | None = None) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
-    for spend in spending(store):
+    for spend in spending(store, missions):
         totals[spend.mission_id] += spend.usd
     return dict(totals)
 
@@ -77,13 +79,15 @@ def today(store: Store | None = None) -> float:
     return by_day(store).get(datetime.now().strftime("%Y-%m-%d"), 0.0)
 
 
-def by_tree(store: Store | None = None) -> dict[str, float]:
-    """Each mission's own spending plus that of everything below it (a blueprint's is its agents')."""
+def by_tree(store: Store | None = None, known: Sequence[Mission | Blueprint] | None = None) -> dict[str, float]:
+    """Each mission's own spending plus that of everything below it (a blueprint's is its agents');
+    of the `known` records if given (read once by the caller), else of every record."""
     from overmind.control.missions import records
     from overmind.mission.tree import Tree
 
     store = store or shared()
-    own = by_mission(store)
-    family = Tree(records(store))
+    known = records(store) if known is None else known
+    own = by_mission(store, [r for r in known if isinstance(r, Mission)])
+    family = Tree(known)
     return {record.id: own.get(record.id, 0.0) + sum(own.get(m.id, 0.0) for m in family.descendants(record))
             for record in family.by_id.values()}

@@ -74,7 +74,7 @@ def journald() -> Check:
 
 def unit_directory(manager_ok: bool) -> Check:
     """Ritual files must go where the user manager looks for units."""
-    from overmind.rituals.model import unit_dir
+    from overmind.systemd.unitfiles import unit_dir
 
     directory = unit_dir()
     if manager_ok:

@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, NamedTuple
 
-from overmind.control.missions import Record, View, records, views
+from overmind.control.missions import UNIT_PROPERTIES, Record, View, records, units_behind, views
 from overmind.store import Blueprint, Mission, Store
 
 # Fields whose change is news; uptime, CPU and memory tick all the time and are read on demand.
@@ -39,6 +39,15 @@ class Change(NamedTuple):
         """One line of `overmind events --json` and one SSE message of the dashboard (docs/json.md)."""
         return {"version": 1, "type": self.kind, "event": self.event, "id": self.id, "name": self.name,
                 "at": round(self.at, 6), self.kind: self.data}
+
+
+class _Plan(NamedTuple):
+    """What one batch of signals (or a store write) asks to read afresh."""
+
+    chosen: list[Record]
+    units: list[str]  # the units behind them
+    removed: list[Change]  # what went from the store: news already
+    rituals: bool  # whether rituals are to be read again
 
 
 class _Known(NamedTuple):
@@ -123,7 +132,7 @@ class Feed:
 
     def snapshot(self) -> list[View]:
         """The latest view of every mission and blueprint the feed follows."""
-        return list(self.views.values())
+        return list(self.views.copy().values())  # a copy taken at once: the feed updates it from a worker thread
 
     # -- reading -----------------------------------------------------------------------------
     def _store_now(self) -> Store:
@@ -146,9 +155,10 @@ class Feed:
         if self.with_rituals:
             self.rituals = {v.ritual.name: _ritual_news(v.to_json()) for v in _ritual_views()}
 
-    def _refresh(self, units: set[str], store_changed: bool) -> list[Change]:
-        """Read afresh the missions behind `units` (and, after a store write, those whose records
-        changed, appeared or went); return what is new."""
+    def _plan(self, units: set[str], store_changed: bool) -> _Plan:
+        """Which missions and blueprints to read afresh: those behind `units`, and after a store
+        write those whose records changed, appeared or went (those gone are told at once)."""
+        from overmind.names import unit_prefix
         from overmind.systemd.signals import RELOADED
 
         store = self._store_now()
@@ -163,20 +173,29 @@ class Feed:
                     touched.add(record.parent)
         current = self._followed(everything)
         by_id = {r.id: r for r in current}
-        changes: list[Change] = []
+        removed: list[Change] = []
         if store_changed:
             marks = {r.id: _marks(r) for r in current}
             touched |= {rid for rid, mark in marks.items() if self.marks.get(rid) != mark}
             for gone in set(self.known) - set(by_id):
                 old = self.known.pop(gone)
                 self.views.pop(gone, None)
-                changes.append(Change(_kind(old.record), "removed", gone, old.record.name, now, None))
+                removed.append(Change(_kind(old.record), "removed", gone, old.record.name, now, None))
             self.marks = marks
         chosen = [by_id[i] for i in touched if i in by_id]
-        for view in views(chosen, store) if chosen else []:
-            changes.extend(self._compare(view, by_id[view.id], now))
         # A ritual's runs are recorded when its service stops, which the manager signals.
-        if self.with_rituals and ({u for u in units if "-ritual-" in u} or RELOADED in units):
+        ritual_units = f"{unit_prefix()}-ritual-"
+        rituals = self.with_rituals and (any(u.startswith(ritual_units) for u in units) or RELOADED in units)
+        return _Plan(chosen, units_behind(chosen, store) if chosen else [], removed, rituals)
+
+    def _news_of(self, plan: _Plan, units: dict[str, dict[str, str]]) -> list[Change]:
+        """What is new about the planned missions, given their units' properties."""
+        now = time.time()
+        changes = list(plan.removed)
+        by_id = {r.id: r for r in plan.chosen}
+        for view in views(plan.chosen, self._store_now(), units) if plan.chosen else []:
+            changes.extend(self._compare(view, by_id[view.id], now))
+        if plan.rituals:
             changes.extend(self._ritual_changes(now))
         return changes
 
@@ -215,15 +234,25 @@ class Feed:
 
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
+        from overmind.names import unit_prefix
+        from overmind.systemd.signals import RELOADED
+
+        ours = (unit_prefix() + "@", unit_prefix() + "-")  # missions; rituals, blueprints' slices
         async for units in self.signals.batches():
-            await self._publish(units, store_changed=False)
+            # Other users of the manager (other prefixes, the system's own units) are no news here.
+            mine = {u for u in units if u.startswith(ours) or u == RELOADED}
+            if mine:
+                await self._publish(mine, store_changed=False)
 
     async def _follow_store(self) -> None:
         async for _ in self._watch.writes():
             await self._publish(set(), store_changed=True)
 
     async def _publish(self, units: set[str], store_changed: bool) -> None:
-        for change in await asyncio.to_thread(self._refresh, units, store_changed):
+        plan = await asyncio.to_thread(self._plan, units, store_changed)
+        # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
+        props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
+        for change in await asyncio.to_thread(self._news_of, plan, props):
             for queue in self.consumers:
                 queue.put_nowait(change)
 

@@ -43,6 +43,18 @@ def facts() -> dict[str, Any]:
     }
 
 
+def context() -> str:
+    """One line naming where missions run, for a front end's header: `myhost · private systemd 252`."""
+    import socket
+
+    from overmind.systemd import manager
+
+    found = facts()
+    if not found["user_manager_reachable"]:
+        return f"{socket.gethostname()} · no user manager"
+    return f"{socket.gethostname()} · {found['mode']} systemd {manager.version()}"
+
+
 def status() -> dict[str, Any]:
     """`overmind status`: the host's facts, the systemd version, journald, missions by status."""
     from overmind.control.missions import counts

@@ -339,7 +339,7 @@ def collect(store: Store | None = None) -> list[Ended]:
 
 
 # -- wait ---------------------------------------------------------------------------------
-def wait(chosen: Sequence[Record], timeout: float | None, store: Store | None = None) -> list[View] | None:
+def wait(chosen: Sequence[Record], timeout: float | None) -> list[View] | None:
     """Block until every mission has finished (restarts included), woken by the change feed;
     None if `timeout` seconds pass first."""
     import asyncio

@@ -16,9 +16,12 @@ from overmind.control.missions import resolve
 from overmind.errors import OvermindError
 from overmind.store import Blueprint, Mission, Store, shared
 from overmind.systemd import journal
-from overmind.systemd.journal import Entry
+from overmind.systemd.journal import Entry, format_entry
 
-__all__ = ["Entry", "Selection", "follow", "lines", "parse_since", "select", "to_json"]
+# journald's cursors: `s=<hex>;i=<hex>;b=<hex>;m=<hex>;t=<hex>;x=<hex>`
+CURSOR = re.compile(r"[a-z]=[0-9a-f]{1,64}(;[a-z]=[0-9a-f]{1,64}){0,15}")
+
+__all__ = ["Entry", "Selection", "earlier", "follow", "format_entry", "lines", "parse_since", "select", "to_json"]
 
 
 class Selection(NamedTuple):
@@ -72,10 +75,22 @@ def lines(selection: Selection, count: int | None = None, since: float | None = 
     return (selection.labelled(entry) for entry in found)
 
 
-async def follow(selection: Selection, after_cursor: str | None = None, count: int = 0) -> AsyncIterator[Entry]:
+def earlier(selection: Selection, cursor: str, count: int) -> list[Entry]:
+    """The `count` lines just before the line at `cursor`, in time order (scrolling back)."""
+    if not CURSOR.fullmatch(cursor):
+        raise OvermindError("invalid journal cursor", hint="page back from a cursor a log line carried")
+    found = journal.entries_before(selection.missions, selection.known, cursor, count)
+    return [selection.labelled(entry) for entry in found]
+
+
+async def follow(selection: Selection, after_cursor: str | None = None, count: int = 0,
+                 since: float | None = None) -> AsyncIterator[Entry]:
     """For an event loop (the dashboard, the TUI): new lines as they come, after `after_cursor`
-    (the last line a client has, e.g. an EventSource's Last-Event-ID) or after the last `count`."""
-    async for entry in journal.follow_async(selection.missions, selection.known, after_cursor, count):
+    (the last line a client has, e.g. an EventSource's Last-Event-ID), else since the moment
+    `since` (when the client had no line yet), else after the last `count`."""
+    if after_cursor is not None and not CURSOR.fullmatch(after_cursor):
+        raise OvermindError("invalid journal cursor", hint="resume after a cursor a log line carried")
+    async for entry in journal.follow_async(selection.missions, selection.known, after_cursor, count, since):
         yield selection.labelled(entry)
 
 

@@ -21,6 +21,7 @@ from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
+    from overmind.mission.tree import Tree
     from overmind.providers import Result
 
 UNIT_PROPERTIES = (
@@ -128,17 +129,32 @@ def view(record: Record, store: Store | None = None) -> View:
                        _environments([record], store).get(record.id))
 
 
-def views(chosen: Sequence[Record], store: Store | None = None) -> list[View]:
-    """Many missions and blueprints at once, from the fast cgroupfs-based reading of their units."""
-    if not chosen:
-        return []
-    store = store or shared()
+def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
+    """The missions whose units a view of `chosen` reads: the chosen missions, and every agent of
+    a chosen blueprint or of a chosen agent's blueprint (an agent's state depends on the others')."""
     blueprint_ids = {r.id for r in chosen if isinstance(r, Blueprint)}
     blueprint_ids |= {r.parent for r in chosen if isinstance(r, Mission) and _is_member(r) and r.parent}
     members = {bid: store.children(bid) for bid in blueprint_ids}
     missions = {r.id: r for r in chosen if isinstance(r, Mission)}
     missions.update({m.id: m for group in members.values() for m in group})
-    plain = _mission_views(list(missions.values()), store)
+    return missions, members
+
+
+def units_behind(chosen: Sequence[Record], store: Store | None = None) -> list[str]:
+    """The units `views(chosen)` reads, for a caller that reads them itself (the change feed)."""
+    return sorted({m.unit for m in _missions_behind(chosen, store or shared())[0].values()})
+
+
+def views(chosen: Sequence[Record], store: Store | None = None,
+          units: dict[str, dict[str, str]] | None = None) -> list[View]:
+    """Many missions and blueprints at once, from the fast cgroupfs-based reading of their units,
+    or from `units`: the loaded units among `units_behind(chosen)` with their properties."""
+    if not chosen:
+        return []
+    store = store or shared()
+    missions, members = _missions_behind(chosen, store)
+    blueprint_ids = set(members)
+    plain = _mission_views(list(missions.values()), store, units)
     if not blueprint_ids:
         return [plain[r.id] for r in chosen]
     from overmind.blueprint.progress import BlueprintView, refine_members, summarize
@@ -158,8 +174,9 @@ def views(chosen: Sequence[Record], store: Store | None = None) -> list[View]:
 FEW = 8  # up to this many missions, asking systemd about their units alone is quicker than a listing
 
 
-def _mission_views(missions: list[Mission], store: Store) -> dict[str, MissionView]:
-    live = _live_units(missions)
+def _mission_views(missions: list[Mission], store: Store,
+                   units: dict[str, dict[str, str]] | None = None) -> dict[str, MissionView]:
+    live = units if units is not None else _live_units(missions)
     # Read the records after the units: a unit is gone only once its end hook has written the
     # run's record, so a record read now has every end that a missing unit implies.
     fresh = {m.id: m for m in store.missions(m.id for m in missions)}
@@ -232,8 +249,30 @@ def listing(include_killed: bool = False, children_of: str | None = None, tree: 
     known = records(store)
     family = Tree(known)
     chosen = family.children.get(resolve(children_of, store).id, []) if children_of else known
-    shown = {v.id: v for v in views(chosen, store) if include_killed or v.status.state != "killed"}
-    if tree and not children_of:
+    return _rows(family, views(chosen, store), include_killed, tree and not children_of)
+
+
+def arrange(shown: Sequence[View], include_killed: bool = False, tree: bool = False) -> list[Row]:
+    """Views read earlier (the change feed's snapshot, say) as `listing` orders them, without
+    asking systemd again."""
+    from overmind.mission.tree import Tree
+
+    return _rows(Tree([record_of(v) for v in shown]), shown, include_killed, tree)
+
+
+def record_of(view: View) -> Record:
+    """The record behind a mission's or a blueprint's view."""
+    from overmind.blueprint.progress import BlueprintView
+
+    if isinstance(view, BlueprintView):
+        return view.blueprint
+    assert isinstance(view, MissionView)
+    return view.mission
+
+
+def _rows(family: Tree[Record], found: Sequence[View], include_killed: bool, tree: bool) -> list[Row]:
+    shown = {v.id: v for v in found if include_killed or v.status.state != "killed"}
+    if tree:
         order = [(lead, shown[r.id]) for lead, r in family.walk() if r.id in shown]
     else:
         order = [("", v) for v in sorted(shown.values(), key=lambda v: (v.status.finished, v.created_at))]
@@ -260,8 +299,13 @@ def subtree(record: Record, store: Store | None = None) -> list[Record]:
 
 def counts(store: Store | None = None) -> dict[str, int]:
     """Missions and blueprints by status, for a header or `status`."""
+    return tally(views(records(store), store))
+
+
+def tally(shown: Sequence[View]) -> dict[str, int]:
+    """Views already read (a change feed's snapshot, say), counted by status."""
     found: dict[str, int] = {}
-    for v in views(records(store), store):
+    for v in shown:
         found[v.status.state] = found.get(v.status.state, 0) + 1
     return dict(sorted(found.items()))
 

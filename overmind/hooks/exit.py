@@ -43,19 +43,6 @@ def memory_limit_hit() -> bool:
     return False
 
 
-def describe_end(result: str, code: str, status: str, oom: bool) -> str:
-    if oom:
-        return "killed: memory limit reached (MemoryMax)"
-    if result == "watchdog":
-        timeout = os.environ.get("OVERMIND_ACTIVITY_TIMEOUT", "?")
-        return f"killed: no activity for {timeout}s"
-    if result == "timeout":
-        return "killed: runtime limit reached"
-    if code == "exited":
-        return f"exited with code {status}"
-    if result == "success":
-        return f"stopped (SIG{status})"
-    return f"killed by signal {status}"
 
 
 def finish_run() -> Exit:
@@ -70,7 +57,8 @@ def finish_run() -> Exit:
     code = os.environ.get("EXIT_CODE", "")
     status = os.environ.get("EXIT_STATUS", "")
     oom = result == "oom-kill" or (result != "success" and memory_limit_hit())
-    print(f"--- {describe_end(result, code, status, oom)} ---", flush=True)
+    end = Exit(time.time(), result, code, status, oom)
+    print(f"--- {end.describe(os.environ.get('OVERMIND_ACTIVITY_TIMEOUT', '?'))} ---", flush=True)
     subprocess.run(["journalctl", "--sync"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=5, check=False)
     return Exit(time.time(), result, code, status, oom)

@@ -82,6 +82,11 @@ end)
     if [ "$result" = oom-kill ] || { [ "$result" != success ] && memory_limit_hit; }; then
         oom=1
     fi
+    # journald may still hold the run's last lines (a last line without a newline waits for the
+    # end of its stream): have it write them before our own line, and that one before the end is
+    # recorded, so `overmind wait X && overmind logs X` shows them all, in order. Asking journald
+    # needs the right to (root has it); elsewhere this is skipped.
+    journalctl --sync >/dev/null 2>&1
     if [ "$oom" = 1 ]; then
         echo "--- killed: memory limit reached (MemoryMax) ---"
     elif [ "$result" = watchdog ]; then
@@ -95,9 +100,6 @@ end)
     else
         echo "--- killed by signal $status ---"
     fi
-    # journald may still hold the run's last lines in its stream buffers: have it write them
-    # before the end is recorded, so `overmind wait X && overmind logs X` shows them (this needs
-    # the right to ask journald, which root has; elsewhere it is skipped).
     journalctl --sync >/dev/null 2>&1
     [ -d "$dir" ] || mkdir -p "$dir"
     echo "$(($(ended) + 1))" >"$ended_file"

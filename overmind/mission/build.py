@@ -23,7 +23,8 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
                max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                backoff_max: str | None = None, parent: str | None = None, max_children: int | None = None,
                max_cost_usd: float | None = None, worktree: bool | None = None, base: str | None = None,
-               worktree_name: str | None = None, check_installed: bool = True, **agent: Any) -> MissionSpec:
+               worktree_name: str | None = None, check_installed: bool = True, no_memory: bool = False,
+               **agent: Any) -> MissionSpec:
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
     For an agent, the words are its prompt, and its CLI must be installed (`check_installed`).
     `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one)."""
@@ -63,6 +64,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         max_children=max_children,
         max_cost_usd=max_cost_usd,
         isolation=isolation(worktree, base, worktree_name),
+        memory=not no_memory,
     )
     check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
     if spec.provider != "raw" and check_installed:
@@ -95,6 +97,7 @@ def as_agent_run(spec: MissionSpec, worktree: str | None = None) -> MissionSpec:
         argv += [f"--worktree-name={worktree}", *([f"--base={spec.isolation.base}"] if spec.isolation.base else [])]
     argv += [f"{flag}={value}" for flag, value in agent_flags(spec.agent)]
     argv += [f"--env={key}={value}" for key, value in spec.env.items()]
+    argv += [] if spec.memory else ["--no-memory"]
     return replace(spec, provider="raw", agent=AgentOptions(), command=shlex.join([*argv, "--", spec.command]))
 
 

@@ -81,6 +81,7 @@ class MissionSpec:
     max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
     isolation: Isolation = field(default_factory=Isolation)
+    memory: bool = True  # agents consult and feed Akasha, the shared memory (--no-memory: neither)
 
     def __post_init__(self) -> None:
         if self.provider == "raw" and not self.command.strip():

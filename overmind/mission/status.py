@@ -79,6 +79,8 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
         return _from_unit_result(unit)
     if starting:
         return Status("running")  # the unit is being created right now
+    if stop_requested:
+        return Status("stopped", "never started")  # stopped while its start was still queued
     return Status("unknown", "unit gone without an exit record")
 
 

@@ -13,33 +13,22 @@ from overmind.mission.kinds import RESTART_POLICIES, runs_under_wrapper
 from overmind.mission.spec import MissionSpec
 from overmind.names import log_identifier
 from overmind.systemd.unit_exec import launched
+from overmind.systemd.unitfiles import quote_exec_arg
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
 INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-_C_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
 NATIVE_BACKOFF_SINCE = 254  # RestartSteps= and RestartMaxDelaySec=
 RUN_HOOK = Path(__file__).resolve().parent.parent / "hooks" / "run.sh"
 
 
-def _escape(text: str) -> str:
-    """systemd's quoted-string escapes: backslash, double quote, control characters (a unit file
-    line cannot hold a newline), and % so that no specifier expands."""
-    text = text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
-    return _CONTROL_CHARS.sub(lambda m: _C_ESCAPES.get(m[0], f"\\x{ord(m[0]):02x}"), text)
 
 
-def quote_exec_arg(arg: str) -> str:
-    """Quote one word for an Exec*= line (systemd's own quoting rules, no % specifiers, no $ expansion)."""
-    return '"' + _escape(arg).replace("$", "$$") + '"'
 
 
-def quote_assignment(key: str, value: str) -> str:
-    """Quote KEY=VALUE for an Environment= line of a unit file ($ means nothing there)."""
-    return f'"{_escape(f"{key}={value}")}"'
 
 
 def describe(name: str, command: str, width: int = 80, kind: str = "mission") -> str:
@@ -91,9 +80,6 @@ def limit_properties(spec: MissionSpec) -> dict[str, str]:
     return props
 
 
-def python_command(module: str, *args: str) -> str:
-    """An Exec*= line running one of our modules with this interpreter."""
-    return " ".join(quote_exec_arg(a) for a in (sys.executable, "-m", module, *args))
 
 
 def run_hooks(spec: MissionSpec, backoff_args: list[str]) -> dict[str, str]:

@@ -23,7 +23,8 @@ from overmind.rituals.lifecycle import (
                                         remove,
                                         run_now,
 )
-from overmind.rituals.model import OVERLAPS, Ritual, RitualSpec, unit_dir
+from overmind.rituals.model import OVERLAPS, Ritual, RitualSpec
+from overmind.systemd.unitfiles import unit_dir
 
 __all__ = ["OVERLAPS", "Installed", "Ritual", "RitualNotFound", "RitualSpec", "all_rituals", "disable", "enable",
            "get", "install", "remove", "run_now", "unit_dir"]

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from overmind import names
-from overmind.errors import OvermindError
+from overmind.errors import NotFound, OvermindError
 from overmind.rituals import unitfiles
-from overmind.rituals.model import Ritual, RitualSpec, unit_dir
+from overmind.rituals.model import Ritual, RitualSpec
 from overmind.store import Store, state_dir
 from overmind.systemd import manager
 from overmind.systemd.manager import ACTIVE_STATES
+from overmind.systemd.unitfiles import unit_dir
 
 
-class RitualNotFound(OvermindError):
+class RitualNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(f"no ritual named '{name}'", hint="see 'overmind rituals'")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,10 +91,3 @@ class Ritual(_Named):
             command=str(data.get("command", "")), cwd=str(data.get("cwd", "")),
             origin=str(data.get("origin", "cli")), created_at=float(data.get("created_at") or 0), files=files,
         )
-
-
-def unit_dir() -> Path:
-    """Where the user manager looks for a user's own units: $XDG_CONFIG_HOME/systemd/user."""
-    config = os.environ.get("XDG_CONFIG_HOME", "")
-    base = Path(config) if os.path.isabs(config) else Path.home() / ".config"
-    return base / "systemd" / "user"

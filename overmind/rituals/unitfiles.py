@@ -8,7 +8,6 @@ can neither add a line to the unit nor expand a % specifier.
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,10 @@ from typing import Any
 from overmind.errors import OvermindError
 from overmind.names import log_identifier
 from overmind.quantities import span
-from overmind.rituals.model import Ritual, RitualSpec, unit_dir
+from overmind.rituals.model import Ritual, RitualSpec
+from overmind.systemd.unitfiles import MARKER, TEMPLATES, foreign, raise_foreign, remove, unit_dir, write
 
-MARKER = "# Written by overmind: it changes or removes only unit files that begin with this line."
 METADATA_PREFIX = "# overmind-ritual: "
-TEMPLATES = Path(__file__).resolve().parent.parent / "unit_templates"
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -28,16 +26,8 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
     """{unit file name: content} for the ritual's timer and service."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    from overmind.mission.units import (
-        describe,
-        exec_argv,
-        limit_properties,
-        python_command,
-        quote_assignment,
-        quote_exec_arg,
-        run_environment,
-        watchdog_properties,
-    )
+    from overmind.mission.units import describe, exec_argv, limit_properties, run_environment, watchdog_properties
+    from overmind.systemd.unitfiles import python_command, quote_assignment, quote_exec_arg
 
     mission = spec.mission
     if _CONTROL_CHARS.search(mission.cwd) or _specifiers(mission.cwd) != mission.cwd.replace("%", "%%"):
@@ -86,12 +76,6 @@ def _specifiers(text: str) -> str:
     return text.replace("%", "%%").rstrip("\\ ")
 
 
-def is_ours(path: Path) -> bool:
-    try:
-        with path.open(encoding="utf-8", errors="replace") as f:
-            return f.readline().rstrip("\n") == MARKER
-    except OSError:
-        return False
 
 
 def read(timer_path: Path) -> Ritual | None:
@@ -116,44 +100,4 @@ def installed(prefix_glob: str) -> list[Ritual]:
     return [ritual for ritual in rituals if ritual is not None]
 
 
-def foreign(paths: list[Path]) -> list[Path]:
-    """The paths among these that exist and were not written by overmind."""
-    return [path for path in paths if (path.exists() or path.is_symlink()) and not is_ours(path)]
-
-
-def write(files: dict[str, str]) -> list[Path]:
-    """Write each file atomically (a reader never sees half a unit); refuse to touch foreign ones."""
-    import tempfile
-
-    directory = unit_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / name for name in files]
-    refused = foreign(paths)
-    if refused:
-        raise_foreign(refused[0])
-    for path, content in zip(paths, files.values(), strict=True):
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as f:
-                f.write(content)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return paths
-
-
-def remove(paths: tuple[Path, ...] | list[Path]) -> list[Path]:
-    """Delete the files of ours among these; returns what was deleted."""
-    removed = []
-    for path in paths:
-        if is_ours(path):
-            path.unlink()
-            removed.append(path)
-    return removed
-
-
-def raise_foreign(path: Path) -> None:
-    raise OvermindError(f"{path} exists and was not written by overmind; it is left as it is",
-                        hint="choose another ritual name")
+__all__ = ["MARKER", "foreign", "installed", "raise_foreign", "read", "remove", "render", "write"]

@@ -15,6 +15,20 @@ class Exit(NamedTuple):
     started_at: float | None = None  # when this run's main process started
     pid: int | None = None  # the run's main process
 
+    def describe(self, activity_timeout: str = "?") -> str:
+        """How the run ended, as the journal says it (hooks/run.sh writes the same words)."""
+        if self.oom:
+            return "killed: memory limit reached (MemoryMax)"
+        if self.service_result == "watchdog":
+            return f"killed: no activity for {activity_timeout}s"
+        if self.service_result == "timeout":
+            return "killed: runtime limit reached"
+        if self.exit_code == "exited":
+            return f"exited with code {self.exit_status}"
+        if self.service_result == "success":
+            return f"stopped (SIG{self.exit_status})"
+        return f"killed by signal {self.exit_status}"
+
     @property
     def code(self) -> int:
         """The exit code as a shell reports it: the status, or 128 + signal number."""

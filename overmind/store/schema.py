@@ -64,7 +64,7 @@ CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
 # each run's record keeps when it started and its main process, and the run records that units
 # append to a file (store/runs.py) are read up to an offset, runs still going kept aside.
 _V4 = """
-CREATE TABLE blueprints (
+CREATE TABLE IF NOT EXISTS blueprints (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     slice TEXT NOT NULL,
@@ -76,8 +76,9 @@ CREATE TABLE blueprints (
     killed_at REAL,
     stop_requested_at REAL
 );
-CREATE INDEX blueprints_by_name ON blueprints (name, created_at);
-INSERT INTO blueprints (id, name, slice, file, cwd, agents, applied_at, created_at, killed_at, stop_requested_at)
+CREATE INDEX IF NOT EXISTS blueprints_by_name ON blueprints (name, created_at);
+INSERT OR IGNORE INTO blueprints
+    (id, name, slice, file, cwd, agents, applied_at, created_at, killed_at, stop_requested_at)
     SELECT id, name, unit, COALESCE(json_extract(spec, '$.file'), ''), cwd,
            COALESCE(json_extract(spec, '$.agents'), '[]'), json_extract(spec, '$.applied_at'),
            created_at, killed_at, stop_requested_at
@@ -85,11 +86,11 @@ INSERT INTO blueprints (id, name, slice, file, cwd, agents, applied_at, created_
 DELETE FROM missions WHERE type = 'blueprint';
 ALTER TABLE exits ADD COLUMN started_at REAL;
 ALTER TABLE exits ADD COLUMN pid INTEGER;
-CREATE TABLE run_log (
+CREATE TABLE IF NOT EXISTS run_log (
     file TEXT PRIMARY KEY,
     offset INTEGER NOT NULL
 );
-CREATE TABLE runs_going (
+CREATE TABLE IF NOT EXISTS runs_going (
     mission_id TEXT NOT NULL,
     invocation TEXT NOT NULL,
     started_at REAL,
@@ -99,7 +100,7 @@ CREATE TABLE runs_going (
 """
 # Missions' worktrees, and the host ports leased to them (a lease lasts as long as its worktree).
 _V5 = """
-CREATE TABLE worktrees (
+CREATE TABLE IF NOT EXISTS worktrees (
     name TEXT PRIMARY KEY,
     repo TEXT NOT NULL,
     path TEXT NOT NULL UNIQUE,
@@ -108,7 +109,7 @@ CREATE TABLE worktrees (
     base_commit TEXT NOT NULL,
     created_at REAL NOT NULL
 );
-CREATE TABLE port_leases (
+CREATE TABLE IF NOT EXISTS port_leases (
     port INTEGER PRIMARY KEY,
     worktree TEXT NOT NULL REFERENCES worktrees (name) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -116,6 +117,8 @@ CREATE TABLE port_leases (
     UNIQUE (worktree, name)
 );
 """
+# Every step can run again over its own result: an older release that opened the database in
+# between sets the version back (it only knows its own), and the next upgrade must still succeed.
 STEPS = (_V1, _V2, _V3, _V4, _V5)
 VERSION = len(STEPS)
 
@@ -133,9 +136,19 @@ def upgrade(db: sqlite3.Connection) -> None:
     try:
         for step in STEPS[current:]:
             for statement in filter(str.strip, step.split(";\n")):
-                db.execute(statement)
+                _execute(db, statement)
         db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _execute(db: sqlite3.Connection, statement: str) -> None:
+    """SQLite has no ADD COLUMN IF NOT EXISTS: a column that is there already is left alone."""
+    words = statement.split()
+    if words[:2] == ["ALTER", "TABLE"] and words[3:5] == ["ADD", "COLUMN"]:
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({words[2]})")}
+        if words[5] in columns:
+            return
+    db.execute(statement)

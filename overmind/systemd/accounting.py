@@ -61,6 +61,21 @@ def _memory_bytes(cgroup: str, root: str) -> str:
     return value.strip() if value else ""
 
 
+def usage(cgroups: list[str]) -> dict[str, tuple[int | None, int | None]]:
+    """(memory in bytes, CPU time in µs) that each cgroup's processes use now; None where the
+    cgroup (or its controller) is gone. The hierarchy is worked out once for all of them."""
+    root = _unified_root()
+    memory_v2 = bool(cgroups) and os.path.exists(f"{root}{cgroups[0]}/memory.current")
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for cgroup in cgroups:
+        memory = _read(f"{root}{cgroup}/memory.current" if memory_v2
+                       else f"{MEMORY_V1_ROOT}{cgroup}/memory.usage_in_bytes")
+        usec = next((int(line.split()[1]) for line in (_read(f"{root}{cgroup}/cpu.stat") or "").splitlines()
+                     if line.startswith("usage_usec ")), None)
+        found[cgroup] = (int(memory) if memory and memory.strip().isdigit() else None, usec)
+    return found
+
+
 def cpu_usage_usec(cgroup: str) -> int | None:
     """CPU time used by a cgroup's processes. cgroup2 keeps usage_usec in every cgroup's cpu.stat,
     even where systemd's accounting cannot (hybrid hierarchies with cpu and cpuacct mounted apart

@@ -181,16 +181,30 @@ def entries(missions: list[Mission], all_known: list[Mission], lines: int | None
     yield from reader.run([since_arg, "--lines=all", *(["--follow"] if follow else [])])
 
 
+def entries_before(missions: list[Mission], all_known: list[Mission], cursor: str, lines: int) -> list[Entry]:
+    """The `lines` entries of `missions` just before the line at `cursor`, in time order: paging
+    back through a long output reads only the page (journalctl walks back from the cursor)."""
+    if not missions or lines <= 0:
+        return []
+    reader = _Reader(Owners(missions, all_known), 0.0)
+    identifiers = [names.log_identifier(unit) for unit in reader.owners.units]
+    found = [entry for record in records([f"--after-cursor={cursor}", "--reverse", f"--lines={lines}"], identifiers)
+             if (entry := reader.entry(record)) is not None]
+    return found[::-1]
+
+
 async def follow_async(missions: list[Mission], all_known: list[Mission], after_cursor: str | None = None,
-                       lines: int = 0) -> AsyncIterator[Entry]:
+                       lines: int = 0, since: float | None = None) -> AsyncIterator[Entry]:
     """New entries of `missions` as journald writes them, after `after_cursor` (a line a client
-    already has) or, without one, after the last `lines` lines."""
+    already has), else those since the moment `since`, else after the last `lines` lines."""
     if not missions:
         return
     owners = Owners(missions, all_known)
     reader = _Reader(owners, owners.since)
     if after_cursor is not None:
         start = [f"--after-cursor={after_cursor}", "--lines=all"]
+    elif since is not None:
+        start = [f"--since=@{max(since, owners.since):.6f}", "--lines=all"]
     else:  # the newest lines (those of an earlier owner of a reused name are left out)
         start = [f"--lines={lines}"]
     options, identifiers = reader.options([*start, "--follow"])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from overmind.errors import OvermindError
 from overmind.systemd.manager import user_env
+from overmind.systemd.objects import MANAGER_PATH, unit_object_path, unit_of_path
 from overmind.trace import traced_async
 
 if TYPE_CHECKING:
@@ -24,36 +25,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 SYSTEMD = "org.freedesktop.systemd1"
-MANAGER_PATH = "/org/freedesktop/systemd1"
-_UNIT_PATH = f"{MANAGER_PATH}/unit/"
 RELOADED = "*reloaded*"  # stands for "the manager reloaded its unit files" in a batch of changed units
 
 
-def unit_object_path(unit: str) -> str:
-    """systemd's object path for a unit: bytes outside [A-Za-z0-9] become _xx."""
-    label = "".join(c if c.isascii() and c.isalnum() else "".join(f"_{b:02x}" for b in c.encode()) for c in unit)
-    return f"{_UNIT_PATH}{label}"
 
 
-def unit_of_path(path: str) -> str | None:
-    """The unit an object path names (the reverse of `unit_object_path`), None for other paths."""
-    if not path.startswith(_UNIT_PATH):
-        return None
-    label = path[len(_UNIT_PATH):]
-    out = bytearray()
-    index = 0
-    while index < len(label):
-        if label[index] == "_" and _is_hex(label[index + 1:index + 3]):
-            out.append(int(label[index + 1:index + 3], 16))
-            index += 3
-        else:
-            out += label[index].encode()
-            index += 1
-    return out.decode(errors="replace")
 
 
-def _is_hex(text: str) -> bool:
-    return len(text) == 2 and all(c in "0123456789abcdef" for c in text)
 
 
 class UnitSignals:
@@ -100,6 +78,13 @@ class UnitSignals:
         # Without a subscriber the manager does not emit unit signals at all.
         await self.bus.call(Message(destination=SYSTEMD, path=MANAGER_PATH, interface=f"{SYSTEMD}.Manager",
                                     member="Subscribe"))
+
+    async def read_units(self, units: list[str], properties: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """These units' properties over this connection (see systemd/properties.py)."""
+        from overmind.systemd.properties import read_units
+
+        assert self.bus is not None
+        return await read_units(self.bus, units, properties)
 
     def close(self) -> None:
         if self.bus is not None:

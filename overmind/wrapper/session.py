@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import time
 import uuid
 from collections import deque
@@ -23,7 +24,7 @@ from overmind import providers
 from overmind.agent_options import AgentOptions
 from overmind.names import log_identifier
 from overmind.providers import AgentEvent, Result, first_line
-from overmind.store import Mission, Store
+from overmind.store import Exit, Mission, Store
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
@@ -42,6 +43,9 @@ class AgentSession(MissionWrapper):
         self.is_session = mission.type == "session"
         super().__init__(mission, store)
         self.journal = JournalWriter(log_identifier(mission.unit))
+        from overmind.akasha.consulting import prepare_agent
+
+        self.options = prepare_agent(mission, self.options, self.journal.write)
         recorded = store.session_id(mission.id)
         self.session_id = recorded or self.options.session_id
         self.resume = self.session_id is not None  # the conversation exists: continue it
@@ -314,3 +318,21 @@ class AgentSession(MissionWrapper):
     def closing(self) -> None:
         for queue in self.subscribers:
             queue.put_nowait(None)
+
+    async def run(self) -> int:
+        code = await super().run()
+        self._remember(code)
+        return code
+
+    def _remember(self, code: int) -> None:
+        """Hand what this run leaves (its event log, how it went) to the shared memory. Here in the
+        wrapper, not in the unit's end hook: that one is plain sh, so no run's end waits on Python."""
+        from overmind.akasha.feeding import feed_ended_run
+
+        if code >= 0:
+            end = Exit(time.time(), "success" if code == 0 else "exit-code", "exited", str(code), False)
+        else:
+            stopped = self.stop_signal is not None
+            end = Exit(time.time(), "success" if stopped else "signal", "killed", signal.Signals(-code).name[3:],
+                       False)
+        feed_ended_run(self.store, self.store.get(self.mission.id) or self.mission, end)

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from overmind.systemd.signals import unit_object_path
-from tests.helpers import Overmind, must, wait_until
+from overmind.systemd.objects import unit_object_path
+from tests.helpers import Overmind, die_with_parent, must, wait_until
 
 LATENCY_S = 0.2
 
@@ -77,7 +77,8 @@ class ActiveStates:
 @pytest.fixture
 def events(om: Overmind, name: str) -> Iterator[Lines]:
     proc = subprocess.Popen([sys.executable, "-m", "overmind", "events", "--json"], env=om.env,
-                            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            preexec_fn=die_with_parent)
     lines = Lines(proc)
     # The feed is listening once a mission started after it shows up in it (one started before
     # the feed took its first look is no news): probe until one does.
@@ -128,7 +129,8 @@ def test_events_report_a_killed_mission_and_a_collected_one(om: Overmind, name: 
 def test_events_human_lines_say_what_changed(om: Overmind, name: str) -> None:
     om("run", "--name", name, "sleep 2")
     proc = subprocess.Popen([sys.executable, "-m", "overmind", "events", name], env=om.env,
-                            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            preexec_fn=die_with_parent)
     assert proc.stdout is not None
     try:
         line = proc.stdout.readline()

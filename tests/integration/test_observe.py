@@ -98,3 +98,12 @@ def test_logs_since_filters_by_time(om: Overmind, name: str) -> None:
     assert om.logs(name, "--since", "2999-01-01 00:00") == []
     bad = om("logs", name, "--since", "whenever", check=False)
     assert bad.returncode == 1 and "invalid --since" in bad.stderr
+
+
+def test_debug_shows_every_systemd_call_with_its_duration(om: Overmind, name: str) -> None:
+    om.run("sleep 30", "--name", name)
+    traced = om("--debug", "info", name)
+    calls = [line for line in traced.stderr.splitlines() if line.startswith("overmind: debug: ")]
+    assert any("systemctl --user" in line and " show " in line and line.endswith(" ms)") for line in calls)
+    assert "overmind: debug" not in om("info", name).stderr
+    om("stop", name)

@@ -109,3 +109,10 @@ def claude(om: Overmind, claude_bin: Path, fake_api: FakeAnthropic, tmp_path: Pa
     _set_up_home(home, cwd)
     yield Claude(Overmind(env), fake_api, home, cwd)
     fake_api.reset()
+
+
+@pytest.fixture
+def in_process(claude: Claude, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control-layer calls made in this process reach the test run's missions and store."""
+    for key in ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR"):
+        monkeypatch.setenv(key, claude.om.env[key])

@@ -13,13 +13,6 @@ from overmind.store import Store
 from tests.sessions.conftest import Claude
 
 
-@pytest.fixture
-def in_process(claude: Claude, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Calls made here reach the test run's missions and store."""
-    for key in ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR"):
-        monkeypatch.setenv(key, claude.om.env[key])
-
-
 @pytest.mark.usefixtures("in_process")
 def test_the_async_stream_follows_a_turn_and_ends_with_the_mission(claude: Claude, name: str) -> None:
     started = claude.run(name, session=True)

@@ -7,7 +7,7 @@ from overmind.hooks.restart import extra_delay
 from overmind.store import Mission
 from overmind.systemd.journal import Owners
 from overmind.systemd.manager import parse_show
-from overmind.systemd.signals import unit_object_path
+from overmind.systemd.objects import unit_object_path
 
 
 def test_table_aligns_and_fits_the_width() -> None:

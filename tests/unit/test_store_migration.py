@@ -49,3 +49,13 @@ def test_opening_an_upgraded_store_again_changes_nothing(upgraded: Store, tmp_pa
     upgraded.db.close()
     again = Store()
     assert (again.all(), again.blueprints()) == before
+
+
+def test_an_older_release_opening_the_store_in_between_does_not_break_the_next_upgrade(
+        upgraded: Store, tmp_path: Path) -> None:
+    upgraded.db.execute("PRAGMA user_version = 3")  # what the previous release writes back
+    upgraded.db.close()
+    again = Store()
+    assert again.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    blueprint = again.blueprint("pipe")
+    assert blueprint is not None and blueprint.agents == ["setup", "build"]

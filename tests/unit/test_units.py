@@ -6,8 +6,9 @@ import json
 import sys
 
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
-from overmind.mission.units import RUN_HOOK, describe, quote_exec_arg, transient_unit_args
+from overmind.mission.units import RUN_HOOK, describe, transient_unit_args
 from overmind.systemd import unit_exec
+from overmind.systemd.unitfiles import quote_exec_arg
 
 
 def _args(spec: MissionSpec, version: int = 252) -> list[str]:

@@ -1,0 +1,82 @@
+"""What an agent mission is told before it starts: the memories most relevant to its prompt in
+its repository's scope (and the global one), appended to its system prompt, and the Akasha MCP
+server in its configuration, so it can recall and remember mid-task.
+
+Runs inside the unit, in the wrapper, just before the agent CLI starts: `overmind run` stays as
+fast as ever, and a service that is slow or down delays no start by more than CONSULT_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from overmind.akasha.feeding import memory_enabled
+from overmind.akasha.model import GLOBAL
+from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    from overmind.agent_options import AgentOptions
+    from overmind.store import Mission
+
+CONSULT_TIMEOUT = 10.0
+CONSULTED = 5  # memories asked for; those below ranking.RELEVANT are dropped
+MCP_SERVER = "akasha"  # claude names the tools mcp__akasha__recall and mcp__akasha__remember
+_MCP_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_MISSION_ID", "OVERMIND_MISSION_NAME",
+            "OVERMIND_AKASHA_URL", "OVERMIND_AKASHA_TOKEN", "XDG_RUNTIME_DIR")
+
+
+def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
+    """The agent's options with memory added: consulted memories in the system prompt and the MCP
+    server (claude); the options unchanged with --no-memory, without Akasha, or if anything fails:
+    memory never keeps an agent from starting."""
+    try:
+        return _prepare(mission, options, say)
+    except Exception as exc:  # noqa: BLE001 - one line in the journal, and the agent starts as asked
+        say(f"[memory] not consulted: {type(exc).__name__}: {exc}")
+        return options
+
+
+def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
+    from overmind.akasha import client
+
+    if mission.provider != "claude" or not memory_enabled(mission) or not client.installed():
+        return options
+    from overmind.akasha.scope import scope_of
+
+    scope = scope_of(mission.cwd)
+    options = _with_mcp(options, scope)
+    prompt = mission.command.strip()
+    if not prompt:
+        return options
+    from overmind.akasha.ranking import RELEVANT
+    from overmind.akasha.views import prompt_block
+
+    try:
+        answer = client.request("recall", timeout=CONSULT_TIMEOUT, query=prompt[:4000], n=CONSULTED,
+                                scopes=list(dict.fromkeys([scope, GLOBAL])))
+    except OvermindError as error:  # the agent starts all the same
+        say(f"[memory] not consulted: {error.message}")
+        return options
+    hits = [hit for hit in answer["hits"] if hit["score"] >= RELEVANT]
+    if not hits:
+        return options
+    block = prompt_block(hits)
+    say(f"[memory] consulted {len(hits)} memor{'y' if len(hits) == 1 else 'ies'}: "
+        + ", ".join(hit["id"] for hit in hits))
+    combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
+    return replace(options, append_system_prompt=combined)
+
+
+def _with_mcp(options: AgentOptions, scope: str) -> AgentOptions:
+    env = {key: os.environ[key] for key in _MCP_ENV if os.environ.get(key)}
+    env["OVERMIND_AKASHA_SCOPE"] = scope
+    config = {"mcpServers": {MCP_SERVER: {"type": "stdio", "command": sys.executable,
+                                          "args": ["-m", "overmind", "akasha", "mcp"], "env": env}}}
+    allowed = f"mcp__{MCP_SERVER}"
+    tools = f"{options.allowed_tools},{allowed}" if options.allowed_tools else allowed
+    return replace(options, mcp_config=json.dumps(config), allowed_tools=tools)

@@ -1,0 +1,221 @@
+// overmind dashboard: live updates over Server-Sent Events, confirmations, the message box.
+// Pages are drawn on the server; this only swaps in what the server drew (already escaped) or
+// sets text (never HTML) from JSON.
+"use strict";
+
+(() => {
+  const body = document.body;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const page = body.dataset.page;
+  const liveDot = document.getElementById("live");
+
+  // Every form with data-confirm asks first (stop, kill, restart, run now...).
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  const fromHTML = (html) => {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content;
+  };
+  const byId = (id) => `[data-id="${CSS.escape(id)}"]`;
+  const live = (on) => { if (liveDot) liveDot.classList.toggle("on", on); };
+
+  async function fetchText(url) {
+    const response = await fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+    return response.ok ? response.text() : null;
+  }
+
+  function setBadge(state, label) {
+    const badge = document.getElementById("badge");
+    if (!badge) return;
+    const span = document.createElement("span");
+    span.className = "status s-" + state;
+    span.textContent = label;
+    badge.replaceChildren(span);
+  }
+
+  function applyUsage(moved) {
+    for (const [id, cells] of Object.entries(moved)) {
+      document.querySelectorAll(`[data-usage="${CSS.escape(id)}"]`).forEach((el) => {
+        const field = el.dataset.field;
+        if (field === "memory_pct") {
+          if (cells.memory_pct !== null) el.value = cells.memory_pct;
+        } else if (field in cells) {
+          el.textContent = cells[field];
+        }
+      });
+    }
+  }
+
+  // The change feed: one EventSource per page, fed by the dashboard's one subscription.
+  function followChanges(onChange, onReconnect) {
+    let opened = false;
+    const source = new EventSource("/events");
+    source.addEventListener("hello", () => {
+      live(true);
+      if (opened && onReconnect) onReconnect(); // changes may have been missed meanwhile
+      opened = true;
+    });
+    source.addEventListener("change", (event) => onChange(JSON.parse(event.data)));
+    source.addEventListener("usage", (event) => applyUsage(JSON.parse(event.data)));
+    source.addEventListener("error", () => live(false));
+    return source;
+  }
+
+  // -- the missions table ------------------------------------------------------------------
+  function missionsPage() {
+    const rows = document.getElementById("rows");
+    const filter = document.getElementById("filter");
+    const empty = document.getElementById("empty");
+    let pending = null;
+
+    const applyFilter = () => {
+      const needle = filter.value.trim().toLowerCase();
+      rows.querySelectorAll("tr").forEach((tr) => {
+        tr.hidden = needle !== "" && !(tr.dataset.search || "").includes(needle);
+      });
+      empty.hidden = rows.querySelector("tr") !== null;
+    };
+    const reload = () => {
+      clearTimeout(pending);
+      pending = setTimeout(async () => {
+        const query = new URLSearchParams({ tree: body.dataset.tree, all: body.dataset.all });
+        const html = await fetchText("/missions/table?" + query);
+        if (html !== null) {
+          rows.replaceChildren(fromHTML(html));
+          applyFilter();
+        }
+      }, 30);
+    };
+    filter.addEventListener("input", applyFilter);
+    followChanges((change) => {
+      if (change.type === "ritual") return;
+      const row = rows.querySelector("tr" + byId(change.id));
+      if (change.event === "changed" && row && change.html) {
+        const fresh = fromHTML(change.html).firstElementChild;
+        fresh.querySelector(".lead").textContent = row.querySelector(".lead").textContent;
+        const moved = fresh.classList.contains("needs-you") !== row.classList.contains("needs-you");
+        row.replaceWith(fresh);
+        applyFilter();
+        if (moved && body.dataset.tree !== "1") reload(); // what needs you goes first
+      } else {
+        reload(); // a row came, went or changed places
+      }
+    }, reload);
+    applyFilter();
+  }
+
+  // -- one mission -----------------------------------------------------------------------------
+  function missionPage() {
+    const id = body.dataset.id;
+    const facts = document.getElementById("facts");
+    followChanges(async (change) => {
+      if (change.id !== id || !change.mission) return;
+      setBadge(change.mission.status, change.mission.reason ? `${change.mission.status} (${change.mission.reason})` : change.mission.status);
+      const html = await fetchText(`/missions/${encodeURIComponent(id)}/facts`);
+      if (html !== null) facts.replaceChildren(fromHTML(html));
+    });
+    followLogs(id);
+    if (body.dataset.agent === "1") followTimeline(id);
+    messageBox();
+  }
+
+  function followLogs(id) {
+    const log = document.getElementById("log");
+    const follow = document.getElementById("follow");
+    const empty = document.getElementById("log-empty");
+    const needle = (body.dataset.query || "").toLowerCase();
+    const cursor = body.dataset.cursor;
+    const start = cursor ? "after=" + encodeURIComponent(cursor) : "since=" + encodeURIComponent(body.dataset.opened);
+    const source = new EventSource(`/missions/${encodeURIComponent(id)}/logs/stream?${start}`);
+    source.addEventListener("line", (event) => {
+      const line = JSON.parse(event.data);
+      if (needle && !line.message.toLowerCase().includes(needle)) return;
+      const row = document.createElement("div");
+      row.className = "line new";
+      const time = document.createElement("time");
+      time.textContent = line.time;
+      const message = document.createElement("span");
+      message.className = "msg";
+      message.textContent = line.message;
+      row.append(time, message);
+      log.append(row);
+      empty.hidden = true;
+      while (log.childElementCount > 5000) log.firstElementChild.remove();
+      if (follow.checked) log.scrollTop = log.scrollHeight;
+    });
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function followTimeline(id) {
+    const list = document.getElementById("timeline");
+    const source = new EventSource(`/missions/${encodeURIComponent(id)}/timeline/stream?after=${body.dataset.seq || 0}`);
+    const add = (event) => {
+      const data = JSON.parse(event.data);
+      list.append(fromHTML(data.html));
+      list.lastElementChild.scrollIntoView({ block: "nearest" });
+    };
+    source.addEventListener("step", add);
+    source.addEventListener("end", (event) => { add(event); source.close(); });
+  }
+
+  function messageBox() {
+    const form = document.getElementById("message");
+    if (!form) return;
+    const text = form.querySelector("textarea");
+    const said = document.getElementById("sent");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      said.textContent = "sending…";
+      const response = await fetch(form.action, {
+        method: "POST", body: new FormData(form), credentials: "same-origin",
+        headers: { "X-CSRF-Token": csrf, Accept: "application/json" },
+      });
+      const answer = await response.json().catch(() => ({}));
+      if (response.ok) {
+        text.value = "";
+        said.textContent = "sent: the reply streams into the timeline";
+      } else {
+        said.textContent = answer.error || `failed (${response.status})`;
+      }
+    });
+    text.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+    });
+  }
+
+  // -- blueprints and rituals ------------------------------------------------------------------
+  function blueprintPage() {
+    const id = body.dataset.id;
+    const graph = document.getElementById("graph");
+    followChanges(async (change) => {
+      if (change.id !== id || !change.blueprint) return;
+      setBadge(change.blueprint.status, change.blueprint.status);
+      const html = await fetchText(`/blueprints/${encodeURIComponent(id)}/graph`);
+      if (html !== null) graph.replaceChildren(fromHTML(html));
+    });
+  }
+
+  function ritualsPage() {
+    followChanges((change) => {
+      if (change.type !== "ritual") return;
+      const row = document.querySelector(`tr[data-name="${CSS.escape(change.id)}"]`);
+      if (row && change.html) row.replaceWith(fromHTML(change.html).firstElementChild);
+      else window.location.reload(); // a ritual came or went
+    });
+  }
+
+  function blueprintsPage() {
+    followChanges((change) => { if (change.type === "blueprint") window.location.reload(); });
+  }
+
+  const pages = { missions: missionsPage, mission: missionPage, blueprint: blueprintPage,
+                  blueprints: blueprintsPage, rituals: ritualsPage };
+  if (pages[page]) pages[page]();
+})();
