@@ -11,7 +11,7 @@ import subprocess
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from overmind.errors import OvermindError
 
@@ -53,8 +53,7 @@ def inside_work_tree(directory: str) -> bool:
         current = parent
 
 
-@dataclass(frozen=True)
-class Checkout:
+class Checkout(NamedTuple):
     """Where a directory sits: its repository's main work tree and the work tree it is in."""
 
     repo: str  # the main work tree: worktrees of every mission live below it

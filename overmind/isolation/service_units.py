@@ -29,7 +29,6 @@ from collections.abc import Mapping
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.isolation import ready
 from overmind.isolation.model import Contract, Service
 from overmind.isolation.naming import LABEL, container_name, service_unit, setup_unit, volume_name
 from overmind.mission.units import INHERITED_ENV
@@ -65,8 +64,8 @@ def plain(*words: str) -> str:
 
 
 def _probe(*words: str) -> list[str]:
-    """The readiness check (stdlib only), run by path without site: fast, and nothing to escape."""
-    return [sys.executable, "-I", "-S", os.path.abspath(ready.__file__), *words]
+    """The readiness check (ready.py, stdlib only), run by path without site: fast, nothing to escape."""
+    return [sys.executable, "-I", "-S", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ready.py"), *words]
 
 
 def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str, str], argv: list[str],
