@@ -9,7 +9,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 SUITES = ["benchmarks.spawn_observe", "benchmarks.scale", "benchmarks.self_healing", "benchmarks.blueprints",
-          "benchmarks.sessions", "benchmarks.akasha", "benchmarks.dashboard", "benchmarks.tui"]
+          "benchmarks.sessions", "benchmarks.akasha", "benchmarks.dashboard", "benchmarks.tui",
+          "benchmarks.isolation"]
 
 
 def main() -> None:

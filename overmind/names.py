@@ -50,6 +50,14 @@ def validate_name(name: str, kind: str = "mission") -> str:
     return name
 
 
+def validate_worktree_name(name: str) -> str:
+    """A worktree's name is one path segment that is also a valid branch name (`overmind/<name>`)."""
+    if not NAME_PATTERN.fullmatch(name) or ".." in name or name.endswith((".", ".lock")):
+        raise OvermindError(f"invalid worktree name {name!r}",
+                            hint="use 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit")
+    return name
+
+
 def unit_prefix() -> str:
     """The unit-name prefix; tests set OVERMIND_UNIT_PREFIX to stay apart from real missions."""
     prefix = os.environ.get("OVERMIND_UNIT_PREFIX", DEFAULT_UNIT_PREFIX)

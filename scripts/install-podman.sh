@@ -8,7 +8,10 @@ need=()
 for tool in podman runc catatonit slirp4netns; do
     command -v "$tool" >/dev/null || [ -x "/usr/libexec/podman/$tool" ] || need+=("$tool")
 done
-command -v busybox >/dev/null || need+=(busybox-static)  # the tests' tiny local images
+# The tests' tiny local images need a static busybox (Debian's plain busybox is dynamic).
+if ! command -v busybox >/dev/null || ! ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic'; then
+    need+=(busybox-static)
+fi
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "install-podman: please install: ${need[*]} (as root: apt-get install ${need[*]})" >&2

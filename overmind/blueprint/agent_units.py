@@ -17,6 +17,7 @@ from overmind.blueprint.model import Agent, Blueprint
 from overmind.mission.spec import MissionSpec, RestartPolicy
 from overmind.store import Mission
 from overmind.systemd.transient import Property, unit_from_run_args
+from overmind.systemd.unit_exec import launched
 
 TASK_RETRIES = 4  # restart = "on-failure" without max_restarts: systemd's default limit of 5 starts
 TASK_BACKOFF = 0.1  # seconds: systemd's default RestartSec=
@@ -56,9 +57,10 @@ def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, 
             extra["NotifyAccess"] = "all"  # STATUS= from the agent's wrapper; oneshot ignores READY=1
         spec, extra, retries = _as_task(spec, extra)
     args = transient_unit_args(spec, mission.id, mission.name, mission.unit, state_dir, extra_properties=extra)
-    if retries is not None:
-        split = args.index("--") + 1
-        args = [*args[:split], *retrying_argv(args[split:], *retries)]
+    if retries is not None:  # the retrying script has `$`s: it runs from the environment (see unit_exec)
+        split = args.index("--")
+        retrying, env = launched(retrying_argv(args[split + 1:], *retries), {}, variable="OVERMIND_RETRY_ARGV")
+        args = [*args[:split], *(f"--setenv={key}={value}" for key, value in env.items()), "--", *retrying]
     return unit_from_run_args(args)
 
 

@@ -11,6 +11,7 @@ import dataclasses
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from overmind import names
 from overmind.blueprint.agent_units import agent_unit, dependency_properties, start_unit
@@ -20,6 +21,9 @@ from overmind.errors import OvermindError
 from overmind.store import Blueprint as BlueprintRecord
 from overmind.store import Mission, Store, state_dir
 from overmind.systemd import manager
+
+if TYPE_CHECKING:
+    from overmind.isolation.start import Prepared
 
 
 @dataclass(frozen=True)
@@ -113,22 +117,48 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
     new = {c.name: _member_record(blueprint.agent(c.agent), c, record) for c in starting}
     running = {c.name for c in plan.of("keep", kind="mission") if c.current and not c.current.status.finished}
     state = str(state_dir().resolve())
+    environments = _environments(blueprint, starting, store)
     built = []
-    for change in starting:
-        agent = blueprint.agent(change.agent)
-        extra = {"Slice": record.slice, **dependency_properties(blueprint, agent, set(new), running)}
-        built.append(agent_unit(agent, new[change.name], state, extra))
-    from overmind.systemd.bus import start_transient_units
-
-    for mission in new.values():
-        store.add(mission)
     try:
-        start_transient_units(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
-    except Exception:
+        for change in starting:
+            agent = blueprint.agent(change.agent)
+            extra = {"Slice": record.slice, **dependency_properties(blueprint, agent, set(new), running)}
+            prepared = environments.get(change.name)
+            if prepared is not None:  # its worktree, with its ports and services
+                agent, extra = dataclasses.replace(agent, spec=prepared.spec), prepared.merged_into(extra)
+                new[change.name] = new[change.name]._replace(
+                    cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name})
+            built.append(agent_unit(agent, new[change.name], state, extra))
+        from overmind.systemd.bus import start_transient_units
+
         for mission in new.values():
-            store.remove(mission.id)
+            store.add(mission)
+        try:
+            start_transient_units(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
+        except Exception:
+            for mission in new.values():
+                store.remove(mission.id)
+            raise
+    except BaseException:
+        from overmind.isolation.start import undo
+
+        for prepared in environments.values():
+            undo(prepared)  # the services it started; its worktree stays
         raise
     return list(new.values())
+
+
+def _environments(blueprint: Blueprint, starting: list[Change], store: Store) -> dict[str, Prepared]:
+    """The worktree, ports and services of each starting member that works in one; members
+    naming the same `worktree` share it (a pipeline's stages, one after the other)."""
+    from overmind import isolation
+
+    prepared: dict[str, Prepared] = {}
+    for change in starting:
+        spec = dataclasses.replace(blueprint.agent(change.agent).spec, name=change.name)
+        if isolation.applies(spec):
+            prepared[change.name] = isolation.prepare(spec, change.name, store)
+    return prepared
 
 
 def _schedule(blueprint: Blueprint, plan: Plan) -> None:

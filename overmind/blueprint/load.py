@@ -22,7 +22,7 @@ from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.locate import KeyLines
 from overmind.blueprint.model import NAME_MAX, Agent, Blueprint, Timing, member_name
 from overmind.errors import OvermindError
-from overmind.mission.spec import Limits, MissionSpec, RestartPolicy, parse_env
+from overmind.mission.spec import Isolation, Limits, MissionSpec, RestartPolicy, parse_env
 from overmind.providers import PROVIDERS
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -155,10 +155,11 @@ class _Checker:
                                            ' use type = "session" for an agent that keeps running')
         options = self.agent_options(at, table)
         timing = self.timing(at, table)
+        isolation = self.isolation(at, table)
         command = self.command(at, table)
         cwd = self.cwd(at, table.cwd)
         env = self.env(at, table.env)
-        if options is None or command is None or cwd is None or env is None:
+        if options is None or command is None or cwd is None or env is None or isolation is None:
             return None
         try:
             spec = MissionSpec(
@@ -168,7 +169,7 @@ class _Checker:
                 restart=RestartPolicy(policy=table.restart, max_restarts=table.max_restarts,
                                       max_seconds=table.max_seconds, backoff=table.backoff,
                                       backoff_max=table.backoff_max),
-                activity_timeout=table.activity_timeout,
+                activity_timeout=table.activity_timeout, isolation=isolation,
                 **({"stop_timeout": table.stop_timeout} if table.stop_timeout is not None else {}),
             )
             providers.check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
@@ -177,6 +178,15 @@ class _Checker:
             return None
         return Agent(name=name, line=self.lines.line(at), spec=spec, depends_on=tuple(table.depends_on),
                      replicas=table.replicas, timing=timing)
+
+    def isolation(self, at: KeyPath, table: Any) -> Isolation | None:
+        """isolation = "worktree" | "none", and a shared `worktree` (which implies "worktree")."""
+        if table.isolation == "none" and (table.worktree is not None or table.base is not None):
+            self.problem((*at, "worktree" if table.worktree is not None else "base"),
+                         'does not apply with isolation = "none"')
+            return None
+        chosen = table.isolation or ("worktree" if table.worktree is not None or table.base is not None else "auto")
+        return Isolation(mode=chosen, base=table.base, worktree=table.worktree)
 
     def agent_options(self, at: KeyPath, table: Any) -> AgentOptions | None:
         """The agent CLI's own options; each one the provider does not take is named."""

@@ -65,7 +65,7 @@ class Plan:
 
 def definition_of(mission: Mission) -> dict[str, Any]:
     """The definition a member was started from, comparable with Agent.definition()."""
-    record = {k: v for k, v in mission.spec.items() if k not in ("name", "parent", "blueprint")}
+    record = {k: v for k, v in mission.spec.items() if k not in ("name", "parent", "blueprint", "worktree")}
     return {**record, "depends_on": member_info(mission).get("depends_on", [])}
 
 

@@ -23,9 +23,13 @@ def ritual_spec(blueprint: Blueprint, agent: Agent) -> RitualSpec:
     from overmind.rituals import RitualSpec
 
     assert agent.timing is not None
-    mission = agent.spec if agent.spec.provider == "raw" else as_agent_run(agent.spec)
+    from overmind import isolation
+
+    name = member_name(blueprint.name, agent.name, 1)
+    mission = agent.spec if agent.spec.provider == "raw" else as_agent_run(
+        agent.spec, isolation.scheduled_worktree(agent.spec, name))
     timing = agent.timing
-    return RitualSpec(name=member_name(blueprint.name, agent.name, 1), mission=mission, schedule=timing.schedule,
+    return RitualSpec(name=name, mission=mission, schedule=timing.schedule,
                       persistent=timing.persistent, randomized_delay=timing.randomized_delay,
                       overlap=timing.overlap, origin=origin(blueprint.name))
 

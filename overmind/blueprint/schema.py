@@ -75,6 +75,11 @@ class _AgentTable(BaseModel):
     tasks_max: int | None = Field(default=None, ge=1)
     timeout: Duration | None = None
     replicas: int = Field(default=1, ge=0)
+    # where it works: its own worktree (with the repository's ports and services), a named
+    # worktree shared with other agents (a pipeline's stages, in order), or the directory itself
+    isolation: Literal["worktree", "none"] | None = None
+    worktree: str | None = None
+    base: str | None = None
     # a scheduled agent is a ritual, as `overmind ritual add` makes them
     schedule: str | None = None
     persistent: bool | None = None

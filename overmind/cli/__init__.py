@@ -30,7 +30,7 @@ COMMAND_MODULES = {
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
     "setup": "setup", "completion": "completion",
     "akasha": "akasha",
-    "dashboard": "dashboard", "tui": "tui",
+    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
 }
 
 

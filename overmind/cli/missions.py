@@ -49,11 +49,18 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
         if failure:
             raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
                                 hint=f"overmind logs {mission.name}")
+    where: dict[str, Any] = {}
+    if mission.spec.get("worktree"):  # where it works: its worktree and ports
+        from overmind.control.worktrees import workplace
+
+        where = workplace(mission)
     if as_json:
-        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit}))
+        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit, **where}))
     else:
         noun = "quest" if mission.type == "quest" else "mission"
-        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}")
+        ports = " ".join(f"{variable}={port}" for variable, port in where.get("ports", {}).items())
+        inside = f" in worktree {where['worktree']['name']}" + (f", {ports}" if ports else "") if where else ""
+        click.echo(f"started {noun} {mission.id} ({mission.name}) as {mission.unit}{inside}")
     if wait_:
         wait_and_exit([mission], None, quiet=as_json)
 
@@ -75,14 +82,27 @@ def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
-    # What agents are doing (their STATUS=), in its own column when any of them says.
+    # What agents are doing (their STATUS=), in its own column when any of them says; where they
+    # work (worktree and ports) when any of them has a worktree.
     activity = any(row.view.activity for row in rows)
+    places = {row.view.id: _place(row.view) for row in rows}
+    isolated = any(place != ("-", "-") for place in places.values())
     headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
-               "COMMAND")
+               *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
     table = [(v.id, row.lead + v.name, v.type, v.status.label, str(v.restarts), fmt.duration(v.uptime),
               fmt.size(v.memory), fmt.cpu(v.cpu_seconds), *([fmt.truncate(v.activity or "-", 40)] * activity),
-              v.command_line) for row in rows for v in (row.view,)]
-    click.echo(fmt.table(headers, table, shrinkable=(1, 3, 8) if activity else (1, 3)))
+              *(places[v.id] if isolated else ()), v.command_line) for row in rows for v in (row.view,)]
+    shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
+    click.echo(fmt.table(headers, table, shrinkable=shrinkable))
+
+
+def _place(view: View) -> tuple[str, str]:
+    """A mission's worktree and ports for ps; dashes without one."""
+    environment = getattr(view, "environment", None)
+    if not environment or not environment["worktree"]:
+        return "-", "-"
+    ports = ",".join(str(port) for port in dict.fromkeys(environment["ports"].values()))
+    return environment["worktree"]["name"], ports or "-"
 
 
 @click.command()
@@ -112,8 +132,11 @@ def info(ref: str, as_json: bool) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines as they arrive.")
 @click.option("--lines", "-n", type=click.IntRange(min=0), help="Show only the last N lines.")
 @click.option("--since", help="Show lines since a time, e.g. '10 min ago' or '2026-01-31 09:00'.")
+@click.option("--service", metavar="SERVICE",
+              help="The output of one of the mission's services (.overmind.yml), or of its worktree's setup.")
 @json_option
-def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as_json: bool) -> None:
+def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, service: str | None,
+         as_json: bool) -> None:
     """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME).
 
     A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
@@ -121,7 +144,7 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, as
     from overmind.systemd.journal import format_entry
 
     ready()
-    selection = journal.select(ref)
+    selection = journal.select(ref, service=service)
     found = journal.lines(selection, count=lines, since=journal.parse_since(since) if since else None,
                           follow=follow)
     if as_json:
@@ -223,17 +246,30 @@ def wait_and_exit(chosen: Sequence[Record], timeout: float | None, as_json: bool
 
 
 @click.command()
+@click.option("--worktrees", is_flag=True,
+              help="Also remove worktrees nobody works in whose work is merged (the others are listed, kept).")
 @json_option
-def gc(as_json: bool) -> None:
+def gc(worktrees: bool, as_json: bool) -> None:
     """Forget finished and killed missions (their journal lines stay in the journal)."""
     from overmind.control.lifecycle import collect
 
     ready()
     removed = collect()
-    if as_json:
-        fmt.print_json([m.to_json() for m in removed])
-    else:
+    if not as_json:
         click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
+    if not worktrees:
+        if as_json:
+            fmt.print_json([m.to_json() for m in removed])
+        return
+    from overmind.control.worktrees import collect as collect_worktrees
+
+    collected = collect_worktrees()
+    if as_json:
+        fmt.print_json({"missions": [m.to_json() for m in removed], "worktrees": collected.to_json()})
+        return
+    for name, reason in collected.kept:
+        click.echo(f"kept worktree {name}: {reason}")
+    click.echo(f"removed {len(collected.removed)} worktree{'s' if len(collected.removed) != 1 else ''}")
 
 
 COMMANDS = [run, ps, info, logs, wait, stop, kill, restart, gc]

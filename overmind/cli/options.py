@@ -44,6 +44,14 @@ _TREE_OPTIONS = (
     click.option("--max-cost-usd", type=click.FloatRange(min=0),
                  help="Refuse new children once those below have spent this."),
 )
+_ISOLATION_OPTIONS = (
+    click.option("--worktree/--no-worktree", "worktree", default=None,
+                 help="Work in an own git worktree with own ports and services (.overmind.yml); "
+                      "default: agents yes, plain commands no."),
+    click.option("--base", metavar="REF", help="Branch, tag or commit a new worktree starts from (default: HEAD)."),
+    click.option("--worktree-name", metavar="NAME",
+                 help="Work in this named worktree (several missions may share one); default: the mission's name."),
+)
 _TYPE_OPTION = click.option("--type", "type", type=click.Choice(["task", "session"]), default="task",
                             show_default=True,
                             help="A task runs to its end; a session stays up and takes messages (send, attach).")
@@ -101,10 +109,16 @@ wait_option = click.option("--wait", "wait_", is_flag=True, help="Wait for it to
 command_argument = click.argument("command", nargs=-1, metavar="COMMAND|PROMPT")
 
 
+def isolation_options(function: F) -> F:
+    """Whether the mission gets its own worktree, ports and services, and which."""
+    return _apply(_ISOLATION_OPTIONS, function)
+
+
 def launch_options(function: F) -> F:
-    """What `run` and `quest run` share: how and where it runs, restarts, tree, --wait, --json, COMMAND."""
-    return _apply((mission_options, restart_options, tree_options, wait_option, json_option, command_argument),
-                  function)
+    """What `run` and `quest run` share: how and where it runs, restarts, tree, isolation, --wait, --json,
+    COMMAND."""
+    return _apply((mission_options, restart_options, tree_options, isolation_options, wait_option, json_option,
+                   command_argument), function)
 
 
 def mission_spec(command: tuple[str, ...], **options: Any) -> MissionSpec:

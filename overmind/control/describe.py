@@ -32,6 +32,13 @@ def fields(view: View) -> Fields:
         ("uptime", fmt.duration(data["uptime_s"])), ("created", fmt.stamp(data["created_at"])),
         ("started", fmt.stamp(data["started_at"])), ("finished", fmt.stamp(data["finished_at"])),
     ]
+    if data["worktree"]:  # where it works: its worktree, branch, ports and services
+        found[found.index(("cwd", data["cwd"])) + 1:0] = [
+            ("worktree", f"{data['worktree']['name']} ({data['worktree']['path']})"),
+            ("branch", f"{data['branch']} (from {data['worktree']['base']})"),
+            ("ports", " ".join(f"{variable}={port}" for variable, port in data["ports"].items()) or "-"),
+            ("services", ", ".join(f"{s['name']} ({s['state']}" + (f", port {s['port']})" if s["port"] else ")")
+                                   for s in data["services"]) or "-")]
     return found
 
 

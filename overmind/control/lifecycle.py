@@ -21,6 +21,7 @@ from overmind.store import Blueprint, Mission, Store, shared, state_dir
 from overmind.systemd import manager
 
 if TYPE_CHECKING:
+    from overmind.isolation.start import Prepared
     from overmind.mission.spec import MissionSpec
     from overmind.mission.tree import Tree
 
@@ -94,27 +95,46 @@ def _check_budget(family: Tree[Record], parent: Mission, store: Store) -> None:
 def _start_named(spec: MissionSpec, name: str, generated: bool, store: Store) -> Mission:
     unit = names.unit_name(name)
     spec, slice_name = _placement(spec, store)
+    record = spec.to_record()  # as asked: a blueprint compares it with its file
+    prepared = _isolate(spec, name, generated, store)
+    if prepared is not None:
+        spec = prepared.spec  # in the worktree, with its ports
+        record["worktree"] = prepared.worktree.name
     mission = Mission(
         id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
-        command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=spec.to_record(),
+        command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=record,
         created_at=time.time(), killed_at=None, stop_requested_at=None,
     )
     store.add(mission)
-    _create_unit(spec, mission, slice_name, generated, store)
+    _create_unit(spec, mission, slice_name, generated, store, prepared=prepared)
     return mission
 
 
+def _isolate(spec: MissionSpec, name: str, generated: bool, store: Store) -> Prepared | None:
+    """The mission's own worktree, ports and services, when it gets them (overmind.isolation)."""
+    from overmind import isolation
+
+    if not isolation.applies(spec):
+        return None
+    if generated and spec.isolation.worktree is None and isolation.worktree_exists(name, store):
+        raise _NameTaken(name)  # a generated name must not land in an earlier mission's worktree
+    return isolation.prepare(spec, name, store)
+
+
 def _create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated: bool, store: Store,
-                 forget_on_failure: bool = True) -> None:
-    """Create and start the mission's unit; if systemd refuses, a new mission's record goes too."""
+                 forget_on_failure: bool = True, prepared: Prepared | None = None) -> None:
+    """Create and start the mission's unit; if systemd refuses, a new mission's record goes too.
+    With services, wait for its start job: it runs once they are ready, or fails saying why."""
     from overmind.mission.units import transient_unit_args
 
     args = [f"--slice={slice_name}",
-            *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()))]
+            *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
+                                 extra_properties=prepared.properties if prepared else None)]
+    block = prepared is not None and prepared.blocking
     try:
-        proc = manager.systemd_run(args, check=False)
+        proc = manager.systemd_run(args, check=False, block=block)
         if _already_exists(proc.stderr) and _release_finished_unit(mission.unit):
-            proc = manager.systemd_run(args, check=False)
+            proc = manager.systemd_run(args, check=False, block=block)
     except OvermindError:
         if forget_on_failure:
             store.remove(mission.id)
@@ -122,6 +142,10 @@ def _create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated
     if proc.returncode != 0:
         if forget_on_failure:
             store.remove(mission.id)
+        if prepared is not None and not _already_exists(proc.stderr):
+            from overmind import isolation
+
+            raise isolation.start_failed(prepared, mission.name, mission.unit, proc.stderr)
         if _already_exists(proc.stderr):
             if generated:
                 raise _NameTaken(mission.name)
@@ -191,8 +215,15 @@ def restart(ref: str, store: Store | None = None) -> Mission:
     family = Tree(records(store))
     parent = family.by_id.get(record.parent or "")
     slice_name = children_slice(family.ancestry(parent)) if parent is not None else root_slice()
-    _create_unit(MissionSpec.from_record(record.spec), record, slice_name, generated=False, store=store,
-                 forget_on_failure=False)
+    spec = MissionSpec.from_record(record.spec)
+    prepared = None
+    if record.spec.get("worktree"):  # back in its worktree, with its ports and services
+        from overmind import isolation
+
+        spec = replace(spec, isolation=replace(spec.isolation, mode="worktree", worktree=record.spec["worktree"]))
+        prepared = isolation.prepare(spec, record.name, store)
+        spec = prepared.spec
+    _create_unit(spec, record, slice_name, generated=False, store=store, forget_on_failure=False, prepared=prepared)
     return record
 
 
@@ -239,6 +270,11 @@ def _ending(chosen: Sequence[Record], cascade: bool, store: Store) -> _Ending:
         ordered.update({r.id: r for r in [*below, record] if r.id not in ordered})
         if isinstance(record, Mission) and owns_unit(record, store):
             units.append(record.unit)
+    ending = [r for r in chosen if isinstance(r, Mission) and r.spec.get("worktree") and r.unit in units]
+    if ending:  # their worktrees' services end with them, unless other missions still use them
+        from overmind import isolation
+
+        units += isolation.companions(ending, store)
     return _Ending(list(ordered.values()), slices, units)
 
 

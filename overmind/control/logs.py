@@ -42,14 +42,24 @@ class Selection(NamedTuple):
         return entry._replace(name=self.labels.get(entry.mission_id, entry.name))
 
 
-def select(ref: str | None, store: Store | None = None) -> Selection:
-    """One mission's lines, a blueprint's agents' lines, or (ref None) every mission's."""
+def select(ref: str | None, store: Store | None = None, service: str | None = None) -> Selection:
+    """One mission's lines, a blueprint's agents' lines, or (ref None) every mission's; with
+    `service`, the lines of that service of the mission's worktree (or of its setup)."""
     store = store or shared()
     known = store.all()
     labels = {m.id: m.name for m in known}
     if ref is None:
+        if service is not None:
+            raise OvermindError("--service needs a mission", hint="overmind logs NAME --service SERVICE")
         return Selection(known, known, labels, with_names=True)
     chosen = resolve(ref, store)
+    if service is not None:
+        if isinstance(chosen, Blueprint):
+            raise OvermindError(f"'{chosen.name}' is a blueprint", hint="name one of its agents")
+        from overmind import isolation
+
+        source = isolation.service_log_source(chosen, service, store)
+        return Selection([source], [source], {source.id: source.name}, with_names=False)
     if isinstance(chosen, Blueprint):
         from overmind.blueprint.progress import agent_label
 

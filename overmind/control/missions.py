@@ -125,7 +125,8 @@ def view(record: Record, store: Store | None = None) -> View:
     props = _owned_unit(record, store)
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
-    return MissionView(record, derive(record, props), props or {}, session)
+    return MissionView(record, derive(record, props), props or {}, session,
+                       _environments([record], store).get(record.id))
 
 
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
@@ -182,11 +183,22 @@ def _mission_views(missions: list[Mission], store: Store,
     missions = [fresh.get(m.id, m) for m in missions]
     owners = store.unit_owners()
     sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
+    environments = _environments(missions, store)
     found = {}
     for mission in missions:
         owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
-        found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id))
+        found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id),
+                                        environments.get(mission.id))
     return found
+
+
+def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
+    """Worktree, branch, ports and services of the missions that work in a worktree."""
+    if not any(m.spec.get("worktree") for m in missions):
+        return {}
+    from overmind import isolation
+
+    return isolation.describe(missions, store)
 
 
 def _live_units(missions: list[Mission]) -> dict[str, dict[str, str]]:

@@ -46,7 +46,9 @@ def prepare(name: str, command: tuple[str, ...] | list[str], on_calendar: str | 
     preview = schedule.calendar(on_calendar) if on_calendar is not None else schedule.every(every or "")
     mission = build_spec(command, **options)
     if mission.provider != "raw":
-        mission = as_agent_run(mission)
+        from overmind import isolation
+
+        mission = as_agent_run(mission, isolation.scheduled_worktree(mission, name))
     spec = RitualSpec(
         name=name, mission=mission, schedule=preview.schedule, persistent=persistent,
         randomized_delay=parse_duration(randomized_delay, "--randomized-delay") if randomized_delay else None,

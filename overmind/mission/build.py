@@ -7,7 +7,7 @@ import shlex
 from typing import Any
 
 from overmind.agent_options import AGENT_OPTION_NAMES, AgentOptions
-from overmind.mission.spec import Limits, MissionSpec, RestartPolicy, parse_env
+from overmind.mission.spec import Isolation, Limits, MissionSpec, RestartPolicy, parse_env
 from overmind.quantities import parse_cpu_quota, parse_duration, parse_size
 
 
@@ -22,10 +22,12 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
                activity_timeout: str | None = None, provider: str = "raw", restart: str = "never",
                max_restarts: int | None = None, max_seconds: str | None = None, backoff: str | None = None,
                backoff_max: str | None = None, parent: str | None = None, max_children: int | None = None,
-               max_cost_usd: float | None = None, check_installed: bool = True, no_memory: bool = False,
+               max_cost_usd: float | None = None, worktree: bool | None = None, base: str | None = None,
+               worktree_name: str | None = None, check_installed: bool = True, no_memory: bool = False,
                **agent: Any) -> MissionSpec:
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
-    For an agent, the words are its prompt, and its CLI must be installed (`check_installed`)."""
+    For an agent, the words are its prompt, and its CLI must be installed (`check_installed`).
+    `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one)."""
     from overmind.providers import check_agent_spec, require_installed
 
     unknown = set(agent) - set(AGENT_OPTION_NAMES)
@@ -61,6 +63,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         parent=parent,
         max_children=max_children,
         max_cost_usd=max_cost_usd,
+        isolation=isolation(worktree, base, worktree_name),
         memory=not no_memory,
     )
     check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
@@ -69,13 +72,29 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
     return spec
 
 
-def as_agent_run(spec: MissionSpec) -> MissionSpec:
+def isolation(worktree: bool | None, base: str | None, worktree_name: str | None) -> Isolation:
+    """--worktree/--no-worktree, --base and --worktree-name as a spec's Isolation."""
+    from overmind.errors import OvermindError
+
+    if worktree is False and (base or worktree_name):
+        raise OvermindError("--no-worktree cannot take --base or --worktree-name")
+    chosen = worktree or base is not None or worktree_name is not None
+    return Isolation(mode="worktree" if chosen else "none" if worktree is False else "auto", base=base,
+                     worktree=worktree_name)
+
+
+def as_agent_run(spec: MissionSpec, worktree: str | None = None) -> MissionSpec:
     """The plain command that runs an agent spec as its own mission and waits for it: how a
-    ritual's scheduled run starts an agent (visible in ps, logs and result like any other)."""
+    ritual's scheduled run starts an agent (visible in ps, logs and result like any other).
+    `worktree`: the named worktree every run works in (so runs do not pile up worktrees)."""
     import sys
     from dataclasses import replace
 
     argv = [sys.executable, "-m", "overmind", "run", "--provider", spec.provider, "--wait"]
+    if spec.isolation.mode == "none":
+        argv.append("--no-worktree")
+    elif worktree is not None:
+        argv += [f"--worktree-name={worktree}", *([f"--base={spec.isolation.base}"] if spec.isolation.base else [])]
     argv += [f"{flag}={value}" for flag, value in agent_flags(spec.agent)]
     argv += [f"--env={key}={value}" for key, value in spec.env.items()]
     argv += [] if spec.memory else ["--no-memory"]

@@ -14,7 +14,7 @@ from typing import Any
 from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
 from overmind.mission.kinds import MISSION_TYPES, RESTART_POLICIES
-from overmind.names import validate_name
+from overmind.names import validate_name, validate_worktree_name
 
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED_ENV_PREFIX = "OVERMIND_"
@@ -51,6 +51,19 @@ class RestartPolicy:
     backoff_max: float | None = None
 
 
+ISOLATION_MODES = ("auto", "worktree", "none")
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Where a mission works: `auto` gives agents (not plain commands) started inside a git work
+    tree their own worktree, ports and services; `worktree` always, `none` never."""
+
+    mode: str = "auto"
+    base: str | None = None  # the branch, tag or commit a new worktree starts from (default: HEAD)
+    worktree: str | None = None  # a named worktree several missions share; default: the mission's name
+
+
 @dataclass(frozen=True)
 class MissionSpec:
     command: str
@@ -67,6 +80,7 @@ class MissionSpec:
     max_children: int | None = None  # cap on this mission's whole subtree
     max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
+    isolation: Isolation = field(default_factory=Isolation)
     memory: bool = True  # agents consult and feed Akasha, the shared memory (--no-memory: neither)
 
     def __post_init__(self) -> None:
@@ -83,6 +97,10 @@ class MissionSpec:
                                 hint="use never, on-failure or always")
         if self.restart.max_restarts is not None and self.restart.max_restarts < 0:
             raise OvermindError("--max-restarts must be 0 or more")
+        if self.isolation.mode not in ISOLATION_MODES:
+            raise OvermindError(f"unknown isolation {self.isolation.mode!r}", hint="use auto, worktree or none")
+        if self.isolation.worktree is not None:
+            validate_worktree_name(self.isolation.worktree)
         cwd = os.path.abspath(os.path.expanduser(self.cwd))
         if not os.path.isdir(cwd):
             raise OvermindError(f"working directory {self.cwd!r} does not exist")
@@ -97,5 +115,6 @@ class MissionSpec:
         known = {f.name for f in fields(cls)}
         data = {key: value for key, value in record.items() if key in known}
         data.update(limits=Limits(**record.get("limits") or {}), restart=RestartPolicy(**record.get("restart") or {}),
-                    agent=AgentOptions.from_record(record.get("agent")))
+                    agent=AgentOptions.from_record(record.get("agent")),
+                    isolation=Isolation(**record.get("isolation") or {}))
         return cls(**data)

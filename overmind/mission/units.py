@@ -12,11 +12,12 @@ from pathlib import Path
 from overmind.mission.kinds import RESTART_POLICIES, runs_under_wrapper
 from overmind.mission.spec import MissionSpec
 from overmind.names import log_identifier
+from overmind.systemd.unit_exec import launched
 from overmind.systemd.unitfiles import quote_exec_arg
 
 # Passed through from the caller so a mission finds the same tools and the same overmind state
 # (an agent calls `overmind` from inside its unit to spawn and wait for children).
-_INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
+INHERITED_ENV = ("PATH", "LANG", "OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX")
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-seconds
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
@@ -37,7 +38,7 @@ def describe(name: str, command: str, width: int = 80, kind: str = "mission") ->
 
 def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     """What every run of the spec sees: the caller's basics, the spec's variables, overmind's state."""
-    env = {key: os.environ[key] for key in _INHERITED_ENV if key in os.environ}
+    env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     # The agent can call the same overmind (spawn children, wait on them) from inside its unit.
     tools = os.path.dirname(sys.executable)
     path = env.get("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -170,6 +171,9 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     }
     what = spec.command if spec.provider == "raw" else f"{spec.provider} {spec.type}: {spec.command}".rstrip(": ")
     args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]
+    # systemd 252 writes `$ ; \` of a transient unit's command line to its unit file in a form it
+    # reads back changed, on every daemon-reload: a command with them runs from the environment.
+    argv, env = launched(exec_argv(spec), mission_environment(spec, mission_id, name, state_dir))
     args += [f"--property={key}={value}" for key, value in props.items()]
-    args += [f"--setenv={key}={value}" for key, value in mission_environment(spec, mission_id, name, state_dir).items()]
-    return [*args, "--", *exec_argv(spec)]
+    args += [f"--setenv={key}={value}" for key, value in env.items()]
+    return [*args, "--", *argv]

@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 from overmind.mission.status import Status
 from overmind.store import Mission
 
+NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
+
 
 class MissionView(NamedTuple):
     """A mission as `ps`, `info`, the dashboard and the TUI show it. `unit` holds systemd's
@@ -17,6 +19,8 @@ class MissionView(NamedTuple):
     status: Status
     unit: dict[str, str]
     session_id: str | None = None  # the agent's conversation, once it has one
+    # where it works, for a mission with a worktree: worktree, branch, ports, services
+    environment: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -131,6 +135,7 @@ class MissionView(NamedTuple):
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+            **(self.environment or NO_ENVIRONMENT),
         }
 
 

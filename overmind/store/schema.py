@@ -98,9 +98,28 @@ CREATE TABLE IF NOT EXISTS runs_going (
     PRIMARY KEY (mission_id, invocation)
 );
 """
+# Missions' worktrees, and the host ports leased to them (a lease lasts as long as its worktree).
+_V5 = """
+CREATE TABLE IF NOT EXISTS worktrees (
+    name TEXT PRIMARY KEY,
+    repo TEXT NOT NULL,
+    path TEXT NOT NULL UNIQUE,
+    branch TEXT NOT NULL,
+    base TEXT NOT NULL,
+    base_commit TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS port_leases (
+    port INTEGER PRIMARY KEY,
+    worktree TEXT NOT NULL REFERENCES worktrees (name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    leased_at REAL NOT NULL,
+    UNIQUE (worktree, name)
+);
+"""
 # Every step can run again over its own result: an older release that opened the database in
 # between sets the version back (it only knows its own), and the next upgrade must still succeed.
-STEPS = (_V1, _V2, _V3, _V4)
+STEPS = (_V1, _V2, _V3, _V4, _V5)
 VERSION = len(STEPS)
 
 

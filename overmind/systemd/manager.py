@@ -67,8 +67,29 @@ def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     return _call(["systemctl", "--user", "--no-pager", "--no-ask-password", *args], check)
 
 
-def systemd_run(args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return _call(["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args], check)
+def systemd_run(args: Sequence[str], check: bool = True, block: bool = False) -> subprocess.CompletedProcess[str]:
+    """Create and start a transient unit; with block, return only once its start job is done
+    (after the units it is ordered after, e.g. a mission's services, are ready)."""
+    return _call(["systemd-run", "--user", "--quiet", *([] if block else ["--no-block"]), "--no-ask-password",
+                  *args], check)
+
+
+def systemd_run_all(many: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Create and start (--no-block) units that do not depend on each other: one systemd-run
+    each, all side by side."""
+    started = time.perf_counter()
+    argvs = [["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args] for args in many]
+    env = user_env()
+    procs = [subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for argv in argvs]
+    done = []
+    for argv, proc in zip(argvs, procs, strict=True):
+        out, err = proc.communicate()
+        trace.note(f"{trace.command(argv)} -> {proc.returncode}", started)
+        if proc.returncode != 0 and any(m in err for m in _UNREACHABLE_MARKERS):
+            raise ManagerUnreachable("the systemd user manager is not reachable", hint="run 'overmind host up'")
+        done.append(subprocess.CompletedProcess(argv, proc.returncode, out, err))
+    return done
 
 
 def show(units: Iterable[str], properties: Sequence[str]) -> list[dict[str, str]]:

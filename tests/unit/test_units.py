@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
 from overmind.mission.units import RUN_HOOK, describe, transient_unit_args
+from overmind.systemd import unit_exec
 from overmind.systemd.unitfiles import quote_exec_arg
 
 
@@ -18,9 +20,16 @@ def _props(args: list[str]) -> dict[str, str]:
 
 
 def test_the_command_runs_under_sh_as_one_argument(tmp_path) -> None:
-    args = _args(MissionSpec(command="echo a && echo b; rm -rf $HOME", cwd=str(tmp_path)))
-    assert args[-4:] == ["--", "/bin/sh", "-c", "echo a && echo b; rm -rf $HOME"]
+    args = _args(MissionSpec(command="make test", cwd=str(tmp_path)))
+    assert args[-4:] == ["--", "/bin/sh", "-c", "make test"]
     assert f"--working-directory={tmp_path}" in args
+
+
+def test_a_command_systemd_would_change_on_a_reload_travels_in_the_environment(tmp_path) -> None:
+    command = "echo a && echo b; rm -rf $HOME \\ 'q' %n"
+    args = _args(MissionSpec(command=command, cwd=str(tmp_path)))
+    assert args[args.index("--") + 1:] == unit_exec.helper("exec")
+    assert f"--setenv=OVERMIND_ARGV={json.dumps(['/bin/sh', '-c', command])}" in args
 
 
 def test_environment_is_passed_verbatim_with_the_mission_identity(tmp_path) -> None:

@@ -1,0 +1,104 @@
+"""Missions' worktrees, as every front end lists and changes them: the listing (work state,
+ports, services, size), a named worktree made ahead, the diff, the merge, removal that never
+loses work, and collecting the unused ones. The work is done in `overmind.isolation`."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from overmind.store import Mission, Store, shared
+
+if TYPE_CHECKING:  # `run` imports this module for workplace(): the rest loads when asked for
+    from overmind.isolation.lifecycle import Collected, Merged, Removed
+
+
+class Worktree(NamedTuple):
+    """One row of `worktree ls` (docs/json.md)."""
+
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+    @property
+    def work(self) -> str:
+        """In words: clean, or how much is uncommitted, and how far it is from its base."""
+        row = self.data
+        if row["missing"]:
+            return "missing"
+        if row["dirty"] is None:
+            return "?"
+        parts = [f"{len(row['changes'])} uncommitted" if row["dirty"] else "clean"]
+        if row["ahead"] or row["behind"]:
+            parts.append(f"+{row['ahead']}/-{row['behind']}")
+        return " ".join(parts)
+
+
+class Created(NamedTuple):
+    name: str
+    path: str
+    branch: str
+    base: str
+    ports: dict[str, int]
+    notes: list[str]  # what copy/link left out, and why
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "path": self.path, "branch": self.branch, "base": self.base, "ports": self.ports}
+
+
+def listing(name: str | None = None, store: Store | None = None) -> list[Worktree]:
+    from overmind.isolation.listing import rows
+
+    return [Worktree(row) for row in rows(store or shared(), name)]
+
+
+def create(name: str, base: str | None = None, cwd: str = ".", store: Store | None = None) -> Created:
+    """A named worktree (with its ports, and .overmind.yml's copy and link) for missions to share."""
+    from overmind.isolation import cache, git
+    from overmind.isolation.paths import check_worktree_name
+    from overmind.isolation.worktrees import provide
+
+    check_worktree_name(name)
+    checkout = git.checkout_of(os.path.abspath(cwd))
+    record, leases, notes = provide(checkout, cache.contract_of(checkout.repo), name, base, store or shared())
+    return Created(record.name, record.path, record.branch, record.base, leases, notes)
+
+
+def diff(name: str, stat: bool = False, color: bool = False, store: Store | None = None) -> str:
+    from overmind.isolation import keeping
+    from overmind.isolation.environment import contract_or_none
+    from overmind.isolation.lifecycle import record_of
+
+    record = record_of(store or shared(), name)
+    return keeping.diff(record, contract_or_none(record.repo), stat, color)
+
+
+def merge(name: str, into: str | None = None, store: Store | None = None) -> Merged:
+    from overmind.isolation.lifecycle import merge as merge_branch
+    from overmind.isolation.lifecycle import record_of
+
+    return merge_branch(record_of(store or shared(), name), into)
+
+
+def remove(name: str, force: bool = False, store: Store | None = None) -> Removed:
+    from overmind.isolation.lifecycle import record_of
+    from overmind.isolation.lifecycle import remove as remove_worktree
+
+    store = store or shared()
+    return remove_worktree(store, record_of(store, name), force)
+
+
+def collect(store: Store | None = None) -> Collected:
+    from overmind.isolation.lifecycle import collect as collect_worktrees
+
+    return collect_worktrees(store or shared())
+
+
+def workplace(mission: Mission, store: Store | None = None) -> dict[str, Any]:
+    """A just-started mission's worktree, branch and ports (empty without a worktree)."""
+    if not mission.spec.get("worktree"):
+        return {}
+    from overmind import isolation
+
+    return isolation.workplace(mission, store or shared())
