@@ -63,6 +63,19 @@ CREATE INDEX IF NOT EXISTS ritual_runs_by_unit ON ritual_runs (unit, at);
 # Blueprints get a table of their own (they were missions of type "blueprint" that ran nothing),
 # each run's record keeps when it started and its main process, and the run records that units
 # append to a file (store/runs.py) are read up to an offset, runs still going kept aside.
+_RUN_RECORDS = """
+CREATE TABLE IF NOT EXISTS run_log (
+    file TEXT PRIMARY KEY,
+    offset INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs_going (
+    mission_id TEXT NOT NULL,
+    invocation TEXT NOT NULL,
+    started_at REAL,
+    pid INTEGER,
+    PRIMARY KEY (mission_id, invocation)
+);
+"""
 _V4 = """
 CREATE TABLE IF NOT EXISTS blueprints (
     id TEXT PRIMARY KEY,
@@ -86,18 +99,7 @@ INSERT OR IGNORE INTO blueprints
 DELETE FROM missions WHERE type = 'blueprint';
 ALTER TABLE exits ADD COLUMN started_at REAL;
 ALTER TABLE exits ADD COLUMN pid INTEGER;
-CREATE TABLE IF NOT EXISTS run_log (
-    file TEXT PRIMARY KEY,
-    offset INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs_going (
-    mission_id TEXT NOT NULL,
-    invocation TEXT NOT NULL,
-    started_at REAL,
-    pid INTEGER,
-    PRIMARY KEY (mission_id, invocation)
-);
-"""
+""" + _RUN_RECORDS
 # Missions' worktrees, and the host ports leased to them (a lease lasts as long as its worktree).
 _V5 = """
 CREATE TABLE IF NOT EXISTS worktrees (
@@ -116,7 +118,7 @@ CREATE TABLE IF NOT EXISTS port_leases (
     leased_at REAL NOT NULL,
     UNIQUE (worktree, name)
 );
-"""
+""" + _RUN_RECORDS  # again: a store made while version 4 had no run records gets them
 # Every step can run again over its own result: an older release that opened the database in
 # between sets the version back (it only knows its own), and the next upgrade must still succeed.
 STEPS = (_V1, _V2, _V3, _V4, _V5)
