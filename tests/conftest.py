@@ -42,7 +42,8 @@ def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     _remove_rituals(env)
     _remove_akasha(env)
     pattern = f"{prefix}@*.service"
-    for action in (["stop", pattern], ["reset-failed", pattern]):
+    slices = prefix.replace("-", "\\x2d") + "*.slice"  # the run's slices for trees and blueprints
+    for action in (["stop", pattern, slices], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
 
 
