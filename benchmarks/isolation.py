@@ -158,7 +158,7 @@ def stopping(env: dict[str, str], root: Path, port_range: str, busybox: str) -> 
         stopped = subprocess.run(["systemctl", "--user", "stop", f"{prefix}@y{turn}.service",
                                   f"{prefix}-svc@y{turn}.db.service", f"{prefix}-svc@y{turn}.web.service"],
                                  env=env, capture_output=True, text=True)
-        if stopped.returncode != 0:
+        if stopped.returncode != 0 and "not loaded" not in stopped.stderr:  # a service gone already is stopped
             lines = subprocess.run(["journalctl", "--no-pager", "-n", "40", "-o", "short-precise",
                                     f"SYSLOG_IDENTIFIER={prefix}-svc@y{turn}.web", "+",
                                     f"SYSLOG_IDENTIFIER={prefix}-svc@y{turn}.db", "+",

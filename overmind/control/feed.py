@@ -14,6 +14,7 @@ consumers (`overmind events`, `overmind wait`, the dashboard's clients, the TUI)
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, NamedTuple
@@ -249,6 +250,15 @@ class Feed:
             await self._publish(set(), store_changed=True)
 
     async def _publish(self, units: set[str], store_changed: bool) -> None:
+        """Read and tell what changed; a failed read (the manager busy, a store being migrated)
+        is said on stderr and the feed goes on: the next signal reads afresh."""
+        try:
+            await self._read_and_tell(units, store_changed)
+        except Exception as error:  # noqa: BLE001 - a long-lived feed must outlive one failed read
+            print(f"overmind: the change feed could not read a change: {type(error).__name__}: {error}",
+                  file=sys.stderr)
+
+    async def _read_and_tell(self, units: set[str], store_changed: bool) -> None:
         plan = await asyncio.to_thread(self._plan, units, store_changed)
         # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
         props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
