@@ -85,7 +85,8 @@ def cpu(seconds: float | None) -> str:
 
 
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=None if isinstance(data, list) and len(data) > 50 else 2, default=str)
+    # dumps, not dump: only dumps uses the C encoder (dump writes piece by piece in Python).
+    sys.stdout.write(json.dumps(data, indent=None if isinstance(data, list) and len(data) > 50 else 2, default=str))
     sys.stdout.write("\n")
 
 

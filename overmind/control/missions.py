@@ -18,6 +18,7 @@ from overmind.mission.status import Status, derive
 from overmind.mission.view import MissionView
 from overmind.store import Blueprint, Mission, Store, shared
 from overmind.systemd import manager
+from overmind.systemd.manager import ACTIVE_STATES
 
 if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
@@ -176,10 +177,12 @@ FEW = 8  # up to this many missions, asking systemd about their units alone is q
 
 def _mission_views(missions: list[Mission], store: Store,
                    units: dict[str, dict[str, str]] | None = None) -> dict[str, MissionView]:
-    live = units if units is not None else _live_units(missions)
-    # Read the records after the units: a unit is gone only once its end hook has written the
-    # run's record, so a record read now has every end that a missing unit implies.
-    fresh = {m.id: m for m in store.missions(m.id for m in missions)}
+    live = units if units is not None else _live_units(missions, store)
+    # Read again, after the units, the records of missions whose unit is not running: a unit is
+    # gone (or inactive) only once its end hook has written the run's record, so a record read
+    # now has every end that the unit's state implies.
+    settled = [m.id for m in missions if live.get(m.unit, {}).get("ActiveState") not in ACTIVE_STATES]
+    fresh = {m.id: m for m in store.missions(settled)} if settled else {}
     missions = [fresh.get(m.id, m) for m in missions]
     owners = store.unit_owners()
     sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
@@ -201,15 +204,18 @@ def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, 
     return isolation.describe(missions, store)
 
 
-def _live_units(missions: list[Mission]) -> dict[str, dict[str, str]]:
+def _live_units(missions: list[Mission], store: Store) -> dict[str, dict[str, str]]:
     """The loaded units' properties: for a few missions, one `systemctl show` of their units; for
-    more, one listing of all mission units plus cgroupfs (`show` costs ~2 ms a unit)."""
+    more, one listing of all mission units plus cgroupfs (`show` costs ~2 ms a unit), with each
+    run's main process and start as its hooks recorded them where they did."""
     from overmind.systemd.accounting import live_properties
 
     if len(missions) <= FEW:
         shown = manager.show([m.unit for m in missions], UNIT_PROPERTIES)
         return {p["Id"]: p for p in shown if p.get("LoadState") == "loaded"}
-    live = live_properties(names.unit_pattern())
+    going = store.runs_going_now()
+    started = {m.unit: going[m.id] for m in missions if m.id in going}
+    live = live_properties(names.unit_pattern(), started)
     incomplete = [unit for unit, props in live.items() if props.pop("Incomplete", None)]
     # Agents' wrappers say what they are doing (StatusText), which cgroupfs cannot tell.
     talking = [m.unit for m in missions

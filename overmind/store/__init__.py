@@ -185,6 +185,12 @@ class Store:
         self.db.execute("UPDATE runs_going SET pid = ? WHERE mission_id = ? AND invocation = ?",
                         (pid, mission_id, invocation))
 
+    def runs_going_now(self) -> dict[str, tuple[int, float]]:
+        """Mission id -> (main process, start) of the run going on, as its hooks recorded them."""
+        rows = self.db.execute("SELECT mission_id, pid, started_at FROM runs_going"
+                               " WHERE pid IS NOT NULL AND started_at IS NOT NULL ORDER BY started_at")
+        return {row[0]: (row[1], row[2]) for row in rows}  # the newest run of each mission last, so it wins
+
     def run_going(self, mission_id: str, invocation: str) -> tuple[float | None, int | None]:
         """When the run started and its main process, forgetting it as going: it has ended."""
         row = self.db.execute("DELETE FROM runs_going WHERE mission_id = ? AND invocation = ?"
