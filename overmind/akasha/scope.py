@@ -43,9 +43,12 @@ def _git(cwd: str, *args: str) -> str | None:
 def scope_of(directory: str) -> str:
     """The scope of work done in `directory`: its repository, or global outside any."""
     directory = os.path.abspath(directory)
-    root = _git(directory, "rev-parse", "--show-toplevel")
-    if root is None:
+    if _git(directory, "rev-parse", "--show-toplevel") is None:
         return GLOBAL
+    # A worktree (an isolated mission's) belongs to its main repository's scope.
+    common = _git(directory, "rev-parse", "--path-format=absolute", "--git-common-dir") or ""
+    root = os.path.dirname(common) if os.path.basename(common) == ".git" else \
+        _git(directory, "rev-parse", "--show-toplevel") or directory
     remote = _git(root, "remote", "get-url", "origin") or _first_remote(root)
     return normalise_remote(remote) if remote else root
 

@@ -19,7 +19,10 @@ from tests.sessions.conftest import Claude
 def repo(claude: Claude) -> str:
     """The mission's working directory as a git repository with a remote of its own: its scope."""
     remote = f"https://git.example.com/team/app-{secrets.token_hex(4)}.git"
-    for args in (["init", "-q"], ["remote", "add", "origin", remote]):
+    # A first commit: an agent in a repository works in a worktree of its own, made from HEAD.
+    author = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["remote", "add", "origin", remote],
+                 [*author, "commit", "-q", "--allow-empty", "-m", "start"]):
         subprocess.run(["git", "-C", str(claude.cwd), *args], check=True, capture_output=True)
     return remote.removeprefix("https://").removesuffix(".git")
 

@@ -166,3 +166,17 @@ def test_a_failed_run_is_remembered_as_a_pitfall_with_its_reason_and_last_lines(
 def test_a_run_stopped_by_its_user_without_a_result_leaves_nothing() -> None:
     stopped = Exit(0.0, "success", "killed", "TERM", False)
     assert memories_of_run(_mission(stop_requested_at=1.0), [], [], stopped) == []
+
+
+def test_a_worktree_shares_its_main_repositorys_scope(tmp_path) -> None:
+    import subprocess
+
+    from overmind.akasha.scope import scope_of
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    subprocess.run([*git, "worktree", "add", "-q", str(tmp_path / "wt")], check=True, capture_output=True)
+    assert scope_of(str(tmp_path / "wt")) == scope_of(str(repo)) == str(repo)
