@@ -72,7 +72,9 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
             reason = f"gave up after {restarts} restart{'s' if restarts != 1 else ''}: {status.reason}"
             return Status("crashed", reason, status.exit_code)
         return status
-    starting = time.time() - mission.created_at < CREATION_GRACE
+    # A new mission's unit may not be there yet; once a run has started (its hook said so), a
+    # unit that is gone without an end recorded is gone (its manager died), however new.
+    starting = time.time() - mission.created_at < CREATION_GRACE and mission.run_started_at is None
     if loaded and unit is not None:
         if starting and unit.get("ActiveState") == "inactive" and not _ever_ran(unit):
             return Status("running")  # loaded, its start job not run yet

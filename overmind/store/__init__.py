@@ -158,7 +158,8 @@ class Store:
             "SELECT m.id, m.name, m.unit, m.type, m.provider, m.command, m.cwd, m.parent, m.spec,"
             " m.created_at, m.killed_at, m.stop_requested_at,"
             " e.at, e.service_result, e.exit_code, e.exit_status, e.oom, e.started_at, e.pid,"
-            " (SELECT COUNT(*) FROM exits WHERE mission_id = m.id)"
+            " (SELECT COUNT(*) FROM exits WHERE mission_id = m.id),"
+            " (SELECT MAX(started_at) FROM runs_going WHERE mission_id = m.id)"
             " FROM missions m LEFT JOIN exits e ON e.rowid ="
             " (SELECT rowid FROM exits WHERE mission_id = m.id ORDER BY at DESC LIMIT 1) " + clause
         )
@@ -166,7 +167,7 @@ class Store:
         for r in self.db.execute(query, params):
             last_exit = Exit(r[12], r[13], r[14], r[15], bool(r[16]), r[17], r[18]) if r[12] is not None else None
             missions.append(Mission(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]),
-                                    r[9], r[10], r[11], last_exit, r[19]))
+                                    r[9], r[10], r[11], last_exit, r[19], r[20]))
         return missions
 
     # -- run records the units write (store/runs.py) -------------------------------------

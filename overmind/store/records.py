@@ -64,6 +64,7 @@ class Mission(NamedTuple):
     stop_requested_at: float | None
     last_exit: Exit | None = None
     exit_count: int = 0  # runs that have ended so far, one per restart plus the final one
+    run_started_at: float | None = None  # the run going on, as its start hook recorded it
 
 
 class Blueprint(NamedTuple):
