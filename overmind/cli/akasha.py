@@ -275,9 +275,9 @@ def mcp() -> None:
 @click.option("--uninstall", is_flag=True, help="Also stop the socket and remove both unit files (not the memories).")
 def stop(uninstall: bool) -> None:
     """Stop the memory service (the next command starts it again); nothing is lost."""
-    from overmind.akasha.units import stop as stop_units
+    from overmind.control.akasha import stop_service
 
-    for line in stop_units(uninstall) or ["the Akasha service was not running"]:
+    for line in stop_service(uninstall) or ["the Akasha service was not running"]:
         click.echo(line)
 
 
@@ -294,8 +294,8 @@ def serve(host: str, port: int, token: str | None, path: str | None, stop_: bool
     """Run a shared Chroma server as a user unit; point other machines at it with OVERMIND_AKASHA_URL."""
     from pathlib import Path
 
-    from overmind.akasha.serve import serve as start
-    from overmind.akasha.serve import stop_serving
+    from overmind.control.akasha import serve as start
+    from overmind.control.akasha import stop_serving
 
     if stop_:
         for line in stop_serving() or ["not serving"]:

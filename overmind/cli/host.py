@@ -13,25 +13,17 @@ def host() -> None:
 @host.command()
 def up() -> None:
     """Boot journald and a systemd user manager (idempotent)."""
-    from overmind.host import pid1_is_systemd, private
+    from overmind.control.host import up as boot
 
-    if pid1_is_systemd():
-        click.echo("systemd is PID 1 here: missions use your own user manager; no private host needed")
-        return
-    booted = private.up()
-    click.echo("private systemd host started" if booted else "private systemd host already running")
+    click.echo(boot())
 
 
 @host.command()
 def down() -> None:
     """Stop the private host and every mission running in it."""
-    from overmind.host import pids, private
+    from overmind.control.host import down as tear_down
 
-    if not pids.in_use() and pids.journald_pid() is None:
-        click.echo("private systemd host is not running")
-        return
-    private.down()
-    click.echo("private systemd host stopped")
+    click.echo(tear_down())
 
 
 @host.command("status")

@@ -141,7 +141,6 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, se
 
     A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
     from overmind.control import logs as journal
-    from overmind.systemd.journal import format_entry
 
     ready()
     selection = journal.select(ref, service=service)
@@ -153,7 +152,7 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, se
         return
     width = selection.name_width
     for entry in found:
-        click.echo(format_entry(entry, with_name=selection.with_names, name_width=width))
+        click.echo(journal.format_entry(entry, with_name=selection.with_names, name_width=width))
 
 
 cascade_option = click.option("--cascade", is_flag=True, help="Also end every mission below it, children first.")

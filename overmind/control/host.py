@@ -18,6 +18,26 @@ def ready(auto_boot: bool = False) -> None:
     ensure_user_manager(auto_boot=auto_boot)
 
 
+def up() -> str:
+    """Boot journald and a private user manager where systemd is not PID 1 (idempotent); says
+    what happened."""
+    from overmind.host import pid1_is_systemd, private
+
+    if pid1_is_systemd():
+        return "systemd is PID 1 here: missions use your own user manager; no private host needed"
+    return "private systemd host started" if private.up() else "private systemd host already running"
+
+
+def down() -> str:
+    """Stop the private host and every mission running in it; says what happened."""
+    from overmind.host import pids, private
+
+    if not pids.in_use() and pids.journald_pid() is None:
+        return "private systemd host is not running"
+    private.down()
+    return "private systemd host stopped"
+
+
 def unenforced_limits(spec: MissionSpec) -> list[str]:
     """The limits a mission asks for that this host accepts but cannot enforce (checked only when
     asked for: a hybrid-cgroup host gives a user manager no memory controller)."""
