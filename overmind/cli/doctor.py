@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from overmind import format as fmt
 from overmind.cli.options import json_option
-
-_MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
+from overmind.cli.output import print_checklist
 
 
 @click.command()
@@ -17,12 +15,7 @@ def doctor(as_json: bool) -> None:
     from overmind.control.doctor import run_all
 
     checks = run_all()
-    if as_json:
-        fmt.print_json([check.to_json() for check in checks])
-    else:
-        click.echo(fmt.checklist([(_MARKS[item.state], item.name, item.detail,
-                                   f"fix: {item.hint}" if item.hint and item.state != "ok" else None)
-                                  for item in checks]))
+    print_checklist(checks, as_json, hint_label="fix")
     if any(check.state == "fail" for check in checks):
         raise SystemExit(1)
 

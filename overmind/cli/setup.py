@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import click
 
-from overmind import format as fmt
 from overmind.cli.options import json_option
-
-_MARKS = {"ok": "ok", "changed": "done", "todo": "TODO", "needs": "NEEDS", "skipped": "-"}
+from overmind.cli.output import print_checklist
 
 
 @click.command()
@@ -20,12 +18,7 @@ def setup(check: bool, as_json: bool) -> None:
     from overmind.control.setup import pending, run
 
     steps = run(change=not check)
-    if as_json:
-        fmt.print_json([step.to_json() for step in steps])
-    else:
-        click.echo(fmt.checklist([(_MARKS[item.state], item.name, item.detail,
-                                   f"run: {item.hint}" if item.hint and item.state != "ok" else None)
-                                  for item in steps]))
+    print_checklist(steps, as_json, hint_label="run")
     if pending(steps):
         raise SystemExit(1)
 
