@@ -129,12 +129,12 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
                 new[change.name] = new[change.name]._replace(
                     cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name})
             built.append(agent_unit(agent, new[change.name], state, extra))
-        from overmind.systemd.bus import start_transient_units
+        from overmind.systemd.bus import start_transient_unit
 
         for mission in new.values():
             store.add(mission)
         try:
-            start_transient_units(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
+            start_transient_unit(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
         except Exception:
             for mission in new.values():
                 store.remove(mission.id)

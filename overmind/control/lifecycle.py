@@ -1,7 +1,8 @@
 """Starting and ending missions: run, stop, kill (with cascade), restart, collect and wait.
 
-The flow is spec (validated) -> units (systemd-run arguments) -> systemd (the user manager), with
-the store beside it for what systemd forgets. Ending many missions is one manager call for all
+The flow is spec (validated) -> units (systemd-run's words, sent as the D-Bus properties
+systemd-run would send) -> systemd (the user manager, one StartTransientUnit call), with the store
+beside it for what systemd forgets. Ending many missions is one manager call for all
 their units, so systemd runs every stop job at once.
 """
 
@@ -18,14 +19,12 @@ from overmind.control.missions import Record, View, owns_unit, records, resolve,
 from overmind.errors import OvermindError
 from overmind.mission.view import MissionView
 from overmind.store import Blueprint, Mission, Store, shared, state_dir
-from overmind.systemd import manager
+from overmind.systemd import bus, manager
 
 if TYPE_CHECKING:
     from overmind.isolation.start import Prepared
     from overmind.mission.spec import MissionSpec
     from overmind.mission.tree import Tree
-
-_ALREADY_EXISTS = ("already exists", "already loaded", "already active")
 
 
 class Ended(NamedTuple):
@@ -126,33 +125,39 @@ def _create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated
     """Create and start the mission's unit; if systemd refuses, a new mission's record goes too.
     With services, wait for its start job: it runs once they are ready, or fails saying why."""
     from overmind.mission.units import transient_unit_args
+    from overmind.systemd.transient import unit_from_run_args
 
-    args = [f"--slice={slice_name}",
-            *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
-                                 extra_properties=prepared.properties if prepared else None)]
+    unit = unit_from_run_args([
+        f"--slice={slice_name}",
+        *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
+                             extra_properties=prepared.properties if prepared else None)])
     block = prepared is not None and prepared.blocking
     try:
-        proc = manager.systemd_run(args, check=False, block=block)
-        if _already_exists(proc.stderr) and _release_finished_unit(mission.unit):
-            proc = manager.systemd_run(args, check=False, block=block)
+        try:
+            bus.start_transient_unit(unit, block=block)
+        except bus.Refused as refused:
+            if not (refused.exists and _release_finished_unit(mission.unit)):
+                raise
+            bus.start_transient_unit(unit, block=block)
+    except (bus.Refused, bus.JobFailed) as failure:
+        if forget_on_failure:
+            store.remove(mission.id)
+        exists = isinstance(failure, bus.Refused) and failure.exists
+        if prepared is not None and not exists:
+            from overmind import isolation
+
+            raise isolation.start_failed(prepared, mission.name, mission.unit, failure.message) from None
+        if exists:
+            if generated:
+                raise _NameTaken(mission.name) from None
+            raise OvermindError(f"a mission named '{mission.name}' is already running",
+                                hint=f"overmind stop {mission.name}") from None
+        detail = failure.detail if isinstance(failure, bus.Refused) else failure.message
+        raise OvermindError(f"systemd refused to start mission '{mission.name}': {detail}") from None
     except OvermindError:
         if forget_on_failure:
             store.remove(mission.id)
         raise
-    if proc.returncode != 0:
-        if forget_on_failure:
-            store.remove(mission.id)
-        if prepared is not None and not _already_exists(proc.stderr):
-            from overmind import isolation
-
-            raise isolation.start_failed(prepared, mission.name, mission.unit, proc.stderr)
-        if _already_exists(proc.stderr):
-            if generated:
-                raise _NameTaken(mission.name)
-            raise OvermindError(f"a mission named '{mission.name}' is already running",
-                                hint=f"overmind stop {mission.name}")
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown error"
-        raise OvermindError(f"systemd refused to start mission '{mission.name}': {detail}")
 
 
 def _release_finished_unit(unit: str) -> bool:
@@ -369,10 +374,6 @@ async def _wait(ids: list[str], timeout: float | None) -> list[View] | None:
             return await asyncio.wait_for(until_finished(), timeout)
         except TimeoutError:
             return finished()
-
-
-def _already_exists(stderr: str) -> bool:
-    return any(marker in stderr for marker in _ALREADY_EXISTS)
 
 
 class _NameTaken(OvermindError):
