@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from overmind import names
@@ -31,6 +31,7 @@ class Applied:
     record: BlueprintRecord
     plan: Plan
     started: list[Mission]
+    warnings: list[str] = field(default_factory=list)  # limits this host will not enforce
 
 
 def without_pruning(plan: Plan) -> Plan:

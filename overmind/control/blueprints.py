@@ -61,16 +61,32 @@ def plan(blueprint: Blueprint, store: Store | None = None) -> Plan:
     return make_plan(blueprint, record, members)
 
 
+def new_missions(planned: Plan) -> int:
+    """How many missions the plan creates (what `--max-new` limits)."""
+    return len(planned.of("create", kind="mission"))
+
+
 def apply(blueprint: Blueprint, prune: bool = True, on_wait: Callable[[], None] | None = None,
-          store: Store | None = None) -> Applied:
-    """Make the running agents match the blueprint, then return: systemd runs the graph."""
+          store: Store | None = None, max_new: int | None = None) -> Applied:
+    """Make the running agents match the blueprint, then return: systemd runs the graph.
+    Refused, before anything starts, when it would create more than `max_new` missions (default:
+    $OVERMIND_MAX_NEW, else 500). The limits its agents ask for that this host will not enforce
+    come back as warnings."""
+    import dataclasses
+
     from overmind import locks
     from overmind.blueprint.apply import execute, without_pruning
+    from overmind.control import guardrails
+    from overmind.control.launch import preflight
 
+    limit = guardrails.max_new(max_new)
+    warnings = preflight([agent.spec for agent in blueprint.agents])
     store = store or shared()
     with locks.exclusive(f"blueprint-{blueprint.name}", LOCK_TIMEOUT, on_wait):
         planned = plan(blueprint, store)
-        return execute(planned if prune else without_pruning(planned), store)
+        guardrails.check_new(blueprint.name, new_missions(planned), limit)
+        applied = execute(planned if prune else without_pruning(planned), store)
+        return dataclasses.replace(applied, warnings=warnings)
 
 
 def pipeline(record: BlueprintRecord, store: Store | None = None) -> BlueprintView:

@@ -130,6 +130,16 @@ def view(record: Record, store: Store | None = None) -> View:
                        _environments([record], store).get(record.id))
 
 
+def status_of(mission: Mission, store: Store | None = None) -> Status:
+    """A mission's status alone: its unit's state and its run records, without what else a view
+    reads (its session, worktree and services), e.g. whether a parent has finished."""
+    store = store or shared()
+    if _is_member(mission):  # an agent's state depends on its blueprint's other agents
+        return view(mission, store).status
+    props = _owned_unit(mission, store)
+    return derive(store.get(mission.id) or mission, props)
+
+
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
     """The missions whose units a view of `chosen` reads: the chosen missions, and every agent of
     a chosen blueprint or of a chosen agent's blueprint (an agent's state depends on the others')."""

@@ -60,7 +60,10 @@ async def mission_page(request: web.Request) -> web.Response:
     opened = time.time()
     data = await asyncio.to_thread(_page_data, request.match_info["ref"], query)
     cursor = next((e.cursor for e in reversed(data["entries"]) if e.cursor), None) if not query else None
-    return page(request, "mission.html", active="missions", query=query, cursor=cursor, opened=opened, **data)
+    # A start form's warnings (limits this host will not enforce) come along with its redirect.
+    warnings = request.query.getall("warning", [])
+    return page(request, "mission.html", active="missions", query=query, cursor=cursor, opened=opened,
+                warnings=warnings, **data)
 
 
 @routes.get("/missions/{ref}/facts")
