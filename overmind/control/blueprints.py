@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from overmind.control.missions import views
+from overmind.control.missions import view, views
 from overmind.errors import OvermindError
 from overmind.store import Store, shared
 
@@ -40,8 +40,6 @@ def agent_to_json(agent: Agent) -> dict[str, Any]:
 def current_record(name: str, store: Store) -> BlueprintRecord | None:
     """The blueprint's record, unless it was killed (then the next apply starts afresh). A running
     mission of the same name is not a blueprint: applying under its name is refused."""
-    from overmind.control.missions import view
-
     mission = store.get(name)
     if mission is not None and mission.killed_at is None and not view(mission, store).status.finished:
         raise OvermindError(f"a mission named '{name}' is running and it is not a blueprint",

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, NamedTuple
 
 from overmind.control.launch import create_unit
-from overmind.control.missions import Record, View, owns_unit, records, resolve, view, views
+from overmind.control.missions import Record, View, owns_unit, records, resolve, running, view, views
 from overmind.errors import OvermindError
 from overmind.mission.view import MissionView
 from overmind.store import Blueprint, Mission, Store, shared
@@ -67,8 +67,6 @@ def restart(ref: str, store: Store | None = None) -> Mission:
 # -- stop / kill / collect ------------------------------------------------------------------
 def targets(refs: Sequence[str], every: bool, verb: str, store: Store | None = None) -> list[Record]:
     """The missions a stop or kill names, or every running one with --all."""
-    from overmind.control.missions import running
-
     if every and refs:
         raise OvermindError(f"give mission names or --all to {verb}, not both")
     if every:

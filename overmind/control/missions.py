@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from overmind import names
-from overmind.errors import MissionNotFound
+from overmind.errors import MissionNotFound, OvermindError
 from overmind.mission.kinds import runs_under_wrapper
 from overmind.mission.status import Status, derive
 from overmind.mission.view import MissionView
@@ -99,8 +99,6 @@ def resolve_mission(ref: str, store: Store | None = None) -> Mission:
     """A mission (not a blueprint) by id or name: for what only missions do (send, attach, result)."""
     record = resolve(ref, store)
     if isinstance(record, Blueprint):
-        from overmind.errors import OvermindError
-
         raise OvermindError(f"'{record.name}' is a blueprint, not a mission",
                             hint=f"see its agents: overmind info {record.name}")
     return record

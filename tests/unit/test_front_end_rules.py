@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from overmind.control import attention, dashboard_unit
-from overmind.control.agents import _Reader, _tagged
 from overmind.control.missions import arrange
+from overmind.control.timeline import _Reader, _tagged
 from overmind.errors import OvermindError
 from overmind.mission.status import Status
 from overmind.mission.view import MissionView
