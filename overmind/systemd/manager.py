@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind import trace
 from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    import subprocess
 
 # A unit in one of these states has processes (or is about to, or is ending them).
 ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
@@ -43,6 +45,8 @@ def user_env() -> dict[str, str]:
 
 
 def _call(argv: Sequence[str], check: bool, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    import subprocess  # not at the top: `run` never forks systemctl
+
     started = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -70,6 +74,8 @@ def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
 def systemd_run_all(many: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
     """Create and start (--no-block) units that do not depend on each other: one systemd-run
     each, all side by side."""
+    import subprocess
+
     started = time.perf_counter()
     argvs = [["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args] for args in many]
     env = user_env()

@@ -252,12 +252,13 @@ class Connection:
     peer such as the manager's private socket. Messages are read whole and in order."""
 
     def __init__(self, path: str, hello: bool, timeout: float) -> None:
-        import socket
+        # _socket: the `socket` module on top of it builds enums of every constant (~1 ms)
+        import _socket
 
         self.serial = 0
         self.on_bus = hello  # else straight to the peer: no bus daemon routes (or filters) messages
         self._buffer = b""
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        self.socket = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM | _socket.SOCK_CLOEXEC)
         self.socket.settimeout(timeout)
         try:
             self.socket.connect(path)
