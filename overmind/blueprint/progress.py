@@ -216,6 +216,12 @@ def progress_word(view: MissionView) -> str:
     return status.label
 
 
+def failures(pipeline: BlueprintView) -> list[str]:
+    """Each agent that failed or was skipped, as `build failed (exit 3)`: what makes `apply --wait`
+    fail even while the pipeline's sessions keep it running."""
+    return [f"{agent_label(m.mission)} {progress_word(m)}" for m in pipeline.members if m.status.state in FAILED]
+
+
 def settled(pipeline: BlueprintView) -> bool:
     """Every task has finished and every session is running (or has ended): a fleet keeps running,
     so waiting for it to end would never return."""
