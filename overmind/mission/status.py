@@ -42,9 +42,16 @@ def exit_reason(exit: Exit) -> str:
     return f"SIG{exit.exit_status}"
 
 
-def _from_exit(exit: Exit, stop_requested: bool) -> Status:
+def grace_period(mission: Mission) -> str:
+    """`killed after the 10s grace period`: a requested stop that SIGTERM did not end in time
+    (systemd says `timeout`, as for a runtime limit; the run hook words it alike)."""
+    return f"killed after the {float(mission.spec.get('stop_timeout', 10.0)):g}s grace period"
+
+
+def _from_exit(mission: Mission, exit: Exit, stop_requested: bool) -> Status:
     if exit.service_result == "success" or (stop_requested and not exit.oom):
-        return Status("stopped", exit_code=exit.code)
+        late = stop_requested and exit.service_result == "timeout"
+        return Status("stopped", grace_period(mission) if late else "", exit.code)
     return Status("crashed", exit_reason(exit), exit.code)
 
 
@@ -65,7 +72,7 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
             attached = mission.type == "session" and unit.get("StatusText", "").startswith("attached")
             return Status("attached" if attached else "running")
     if mission.last_exit is not None:
-        status = _from_exit(mission.last_exit, stop_requested)
+        status = _from_exit(mission, mission.last_exit, stop_requested)
         if status.state == "crashed" and _would_restart(mission, mission.last_exit):
             # The policy asked for another restart and systemd refused: the start limit hit.
             restarts = mission.exit_count - 1
