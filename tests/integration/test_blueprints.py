@@ -70,7 +70,7 @@ def test_a_linear_pipeline_runs_its_stages_in_order(om: Overmind, name: str, tmp
     started = om("apply", blueprint_file(tmp_path, name, {}, example=LINEAR))
     pipeline = om.info(name)
     assert started.stdout == f"Started pipeline {pipeline['id']} ({name})\n"
-    assert om("wait", name).stdout == "finished: done (exit code 0)\n"
+    assert om("wait", name).stdout == "finished: done, exit code 0\n"
     lines = timeline(om, name)
     order = [first(lines, agent, line) for agent, stage in zip(("setup", "build", "deploy"), STAGES, strict=True)
              for line in (stage, DONE)]
