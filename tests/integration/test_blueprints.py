@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Overmind, blueprint_file, must
+from tests.helpers import Overmind, blueprint_file, documented_keys, must
 
 LINEAR = "pipeline.toml"  # setup -> build -> deploy, as upstream overmind's example has it
 STAGES = ("stage 1: setup complete", "stage 2: build complete", "stage 3: deploy complete")
@@ -78,6 +78,9 @@ def test_a_linear_pipeline_runs_its_stages_in_order(om: Overmind, name: str, tmp
     rows = {row["name"]: row for row in om.json("ps") if row["name"].startswith(name)}
     assert rows[name]["type"] == "blueprint" and rows[name]["status"] == "done"
     assert rows[name]["children"] == list(ids(om, name).values())
+    promised = documented_keys("A mission") | documented_keys("A blueprint")
+    assert promised <= set(rows[name]) and promised <= set(pipeline)  # null, never missing (docs/json.md)
+    assert (rows[name]["worktree"], rows[name]["ports"], rows[name]["services"]) == (None, {}, [])
     assert {rows[f"{name}.{a}"]["parent"] for a in ("setup", "build", "deploy")} == {pipeline["id"]}
     tree = [line.split()[1:3] for line in om("ps", "--tree").stdout.splitlines() if name in line]
     assert tree == [[name, "blueprint"], ["├─", f"{name}.setup"], ["├─", f"{name}.build"],
