@@ -16,8 +16,9 @@ NOW = time.time()
 
 
 def _mission(mission_id: str, parent: str | None = None, **spec: object) -> Mission:
-    return Mission(id=mission_id, name=f"m-{mission_id}", unit=f"overmind-agent@m-{mission_id}.service", type="task",
-                   provider="raw", command="true", cwd="/", parent=parent, spec={"restart": {"policy": "never"}, **spec},
+    return Mission(id=mission_id, name=f"m-{mission_id}", unit=f"overmind-agent@m-{mission_id}.service",
+                   type="task", provider="raw", command="true", cwd="/", parent=parent,
+                   spec={"restart": {"policy": "never"}, **spec},
                    created_at=NOW, killed_at=None, stop_requested_at=None,
                    last_exit=Exit(NOW, "success", "exited", "0", False), exit_count=1)
 
