@@ -13,9 +13,14 @@ from overmind.errors import OvermindError
 
 
 def die(error: OvermindError) -> None:
-    click.echo(f"overmind: {error.message}", err=True)
-    if error.hint:
-        click.echo(f"({error.hint})", err=True)
+    message, hint = error.message, error.hint
+    if "systemctl --user" in f"{message} {hint}":  # a command the user is told to run must run as given
+        from overmind.control.host import runnable
+
+        message, hint = runnable(message), runnable(hint) if hint else hint
+    click.echo(f"overmind: {message}", err=True)
+    if hint:
+        click.echo(f"({hint})", err=True)
     sys.exit(error.exit_code)
 
 
