@@ -9,6 +9,7 @@ manager tells every client of its private socket when a job ends (on the bus, th
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Sequence
@@ -135,6 +136,24 @@ def _job(connection: Connection, serial: int, unit: str, block: bool) -> str:
                 return str(path)
             ended[path] = result
     raise AssertionError("unreachable: messages() ends only by raising")
+
+
+@functools.cache
+def manager_version() -> int:
+    """The user manager's own systemd version as a number (252), read once per process over D-Bus
+    (no `systemctl --version` fork on `run`'s path); 0 if it does not say."""
+    from overmind.systemd.wire import ERROR, WireError
+
+    try:
+        with connect() as connection:
+            serial = connection.send("ss", MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
+                                     [MANAGER, "Version"], destination=SYSTEMD)
+            reply = next(m for m in connection.messages() if m.reply_serial == serial)
+    except (OSError, WireError):
+        return 0
+    text = str(reply.body()[0]) if reply.type != ERROR else ""
+    digits = text[:len(text) - len(text.lstrip("0123456789"))]
+    return int(digits) if digits else 0
 
 
 def _check(unit: str, result: str) -> None:

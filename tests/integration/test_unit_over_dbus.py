@@ -178,3 +178,8 @@ def test_the_users_bus_serves_when_the_managers_private_socket_does_not(prefix: 
         assert _systemctl("show", "-p", "ActiveState", "--value", unit[0]).strip() == "active"
     finally:
         _systemctl("stop", unit[0], setup)
+
+
+def test_the_managers_version_comes_over_dbus(prefix: str) -> None:
+    """What decides systemd's own restart backoff (254+) against the run hook's."""
+    assert bus.manager_version() == manager.version_number() > 0  # one systemd here: client and manager agree
