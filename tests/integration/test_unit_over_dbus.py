@@ -15,15 +15,15 @@ import pytest
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
 from overmind.mission.units import transient_unit_args
 from overmind.systemd import bus, manager
-from overmind.systemd.transient import unit_from_run_args
+from overmind.systemd.transient import Property, unit_from_run_args
 from tests.helpers import must
 
 # What differs between two runs of one unit whatever made them: times, processes, cgroup numbers.
 _VOLATILE = re.compile(r"Timestamp|PID$|InvocationID|ControlGroupId|^Memory(Current|Available)$|^CPUUsageNSec$|"
-                       r"^TasksCurrent$|^IOReadBytes|^IOWriteBytes|^NRestarts$|^StatusText$|^Exec.*")
+                       r"^TasksCurrent$|^IOReadBytes|^IOWriteBytes|^NRestarts$|^StatusText$|^Job$")
 _DEPENDENCIES = ("Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Conflicts", "Before", "After",
                  "RequiredBy", "WantedBy", "BoundBy", "ConsistsOf", "References", "ReferencedBy")
-_PROCESS_FIELDS = re.compile(r" ; (start_time|stop_time|pid|code|status)=[^;}]*")
+_PROCESS_FIELDS = re.compile(r"\b(start_time|stop_time|pid|code|status)=[^;}]*")  # of an Exec*= run
 
 
 @pytest.fixture
@@ -114,12 +114,19 @@ def test_a_unit_made_over_dbus_is_the_unit_systemd_run_makes(prefix: str, case: 
         _systemctl("reset-failed", by_run, by_bus, *services)
 
 
-def test_a_blocking_start_returns_once_what_the_unit_is_ordered_after_has_started(prefix: str) -> None:
+def _after_setup(prefix: str, *setup_command: str) -> tuple[str, tuple[str, list[Property]]]:
+    """A oneshot setup unit running `setup_command` (started), and a unit that requires it and
+    starts after it (to be created)."""
     setup = f"{prefix}-setup.service"
     unit = (f"{prefix}-main.service", [("After", "as", [setup]), ("Requires", "as", [setup]),
                                        ("ExecStart", "a(sasb)", [("/bin/sleep", ["/bin/sleep", "30"], False)])])
     subprocess.run(["systemd-run", "--user", "--quiet", "--no-block", f"--unit={setup}", "--service-type=oneshot",
-                    "sleep", "1"], env=manager.user_env(), check=True)
+                    *setup_command], env=manager.user_env(), check=True)
+    return setup, unit
+
+
+def test_a_blocking_start_returns_once_what_the_unit_is_ordered_after_has_started(prefix: str) -> None:
+    setup, unit = _after_setup(prefix, "sleep", "1")
     try:
         started = time.monotonic()
         bus.start_transient_unit(unit, block=True)
@@ -130,11 +137,7 @@ def test_a_blocking_start_returns_once_what_the_unit_is_ordered_after_has_starte
 
 
 def test_a_blocking_start_fails_when_what_it_requires_fails(prefix: str) -> None:
-    setup = f"{prefix}-setup.service"
-    unit = (f"{prefix}-main.service", [("After", "as", [setup]), ("Requires", "as", [setup]),
-                                       ("ExecStart", "a(sasb)", [("/bin/sleep", ["/bin/sleep", "30"], False)])])
-    subprocess.run(["systemd-run", "--user", "--quiet", "--no-block", f"--unit={setup}", "--service-type=oneshot",
-                    "sh", "-c", "sleep 0.3; exit 3"], env=manager.user_env(), check=True)
+    setup, unit = _after_setup(prefix, "sh", "-c", "sleep 0.3; exit 3")
     try:
         with pytest.raises(bus.JobFailed, match="a unit it depends on failed") as failed:
             bus.start_transient_unit(unit, block=True)
@@ -167,11 +170,7 @@ def test_the_users_bus_serves_when_the_managers_private_socket_does_not(prefix: 
         real(self, path, hello, timeout)
 
     monkeypatch.setattr(wire.Connection, "__init__", bus_only)
-    setup = f"{prefix}-setup.service"
-    unit = (f"{prefix}-main.service", [("After", "as", [setup]), ("Requires", "as", [setup]),
-                                       ("ExecStart", "a(sasb)", [("/bin/sleep", ["/bin/sleep", "30"], False)])])
-    subprocess.run(["systemd-run", "--user", "--quiet", "--no-block", f"--unit={setup}", "--service-type=oneshot",
-                    "sleep", "0.5"], env=manager.user_env(), check=True)
+    setup, unit = _after_setup(prefix, "sleep", "0.5")
     try:
         bus.start_transient_unit(unit, block=True)
         assert _systemctl("show", "-p", "ActiveState", "--value", setup).strip() == "inactive"  # ran, finished
