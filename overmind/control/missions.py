@@ -197,7 +197,7 @@ def _mission_views(missions: list[Mission], store: Store,
 
 def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
     """Worktree, branch, ports and services of the missions that work in a worktree."""
-    if not any(m.spec.get("worktree") for m in missions):
+    if not any(m.worktree for m in missions):
         return {}
     from overmind import isolation
 

@@ -83,7 +83,7 @@ def workplace(mission: Mission, store: Store) -> dict[str, Any]:
 def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
     """For ps/info --json: mission id -> worktree, branch, ports and services (missions without
     a worktree are left out)."""
-    if not any(m.spec.get("worktree") for m in missions):
+    if not any(m.worktree for m in missions):
         return {}
     from overmind.isolation.environment import describe_missions
 

@@ -112,3 +112,23 @@ def test_services_ready_at_once_are_not_stopped_as_unneeded_before_their_mission
          30, "the holds to go")
     om("stop", *names)
 
+
+def test_a_killed_mission_leaves_no_failed_service_unit_behind_and_its_worktree_can_go(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    contract(repo, port_range, db_service())
+    om.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+    om("kill", name)
+    unit = f"{om.env['OVERMIND_UNIT_PREFIX']}-svc@{name}.db.service"
+    assert om.unit_property(unit, "ActiveState") == "inactive"
+    assert om("worktree", "rm", name).stdout == f"removed worktree {name}\n"
+
+
+def test_a_service_that_failed_holds_no_worktree_and_its_unit_goes_with_it(
+        om: Overmind, name: str, repo: Path, port_range: tuple[int, int]) -> None:
+    contract(repo, port_range, "  web:\n    command: sleep 1; exit 1\n    ready: false\n    restart: \"no\"\n")
+    om.run("sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+    unit = f"{om.env['OVERMIND_UNIT_PREFIX']}-svc@{name}.web.service"
+    must(lambda: om.unit_property(unit, "ActiveState") == "failed", 20, "the service to fail")
+    must(lambda: om.info(name)["finished_at"], 20, "the mission bound to it to end")
+    assert om("worktree", "rm", name).stdout == f"removed worktree {name}\n"
+    assert om.unit_property(unit, "LoadState") == "not-found"
