@@ -5,16 +5,18 @@ service units; and what works in a worktree (`busy`, `companions`) for stop and 
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind import names
 from overmind.errors import OvermindError
-from overmind.isolation import cache, env, naming
-from overmind.isolation.model import Contract
+from overmind.isolation import naming
 from overmind.store import Mission, Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 from overmind.systemd import manager
 from overmind.systemd.accounting import list_units
+
+if TYPE_CHECKING:  # ps and info read what runs recorded: the contract's modules load only without it
+    from overmind.isolation.model import Contract
 
 _USERS = ("BoundBy", "RequiredBy", "WantedBy")  # what makes a unit with StopWhenUnneeded= needed
 
@@ -30,11 +32,26 @@ def unit_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
     return {props["Id"]: props for props in shown if props.get("Id") and props.get("LoadState") == "loaded"}
 
 
-def service_states(worktree: str | None = None) -> dict[str, dict[str, str]]:
-    """Loaded service units (of one worktree, or of all) with their ActiveState and SubState, from
-    one `list-units` call: what `ps` and `info` show, at any number of units."""
-    listed = list_units(naming.service_units_pattern(worktree))
-    return {unit: props for unit, props in listed.items() if props.get("LoadState") == "loaded"}
+def service_states(worktree: str | None = None) -> dict[str, dict[str, dict[str, str]]]:
+    """Loaded service units (of one worktree, or of all) with their ActiveState and SubState, by
+    worktree, from one `list-units` call: what `ps` and `info` show, at any number of units."""
+    return by_worktree(list_units(naming.service_units_pattern(worktree)))
+
+
+def by_worktree(units: dict[str, dict[str, str]]) -> dict[str, dict[str, dict[str, str]]]:
+    """The loaded service units among `units` (unit -> its properties), by worktree."""
+    head = naming.service_units_pattern().removesuffix("*.service")
+    grouped: dict[str, dict[str, dict[str, str]]] = {}
+    for unit, props in units.items():
+        if unit.startswith(head) and props.get("LoadState") == "loaded":
+            # <prefix>-svc@<worktree>.<service>.service, and a service's name has no dot
+            grouped.setdefault(unit.removeprefix(head).removesuffix(".service").rpartition(".")[0], {})[unit] = props
+    return grouped
+
+
+def service_units(missions: list[Mission]) -> list[str]:
+    """Patterns of the units of these missions' worktrees' services (systemctl show expands them)."""
+    return sorted({naming.service_units_pattern(name) for m in missions if (name := m.worktree)})
 
 
 def missions_in(store: Store, name: str) -> list[Mission]:
@@ -94,6 +111,8 @@ def companions(missions: list[Mission], store: Store) -> list[str]:
 
 def contract_or_none(repo: str) -> Contract | None:
     """The repository's contract for display; a file broken since the mission started shows nothing."""
+    from overmind.isolation import cache
+
     try:
         return cache.contract_of(repo)
     except OvermindError:
@@ -110,12 +129,15 @@ def recorded(mission: Mission) -> dict[str, Any] | None:
 def declared(record: WorktreeRecord, leases: dict[str, int]) -> dict[str, Any]:
     """What the repository's `.overmind.yml` gives the worktree now, in the same shape: for a
     worktree no mission has recorded anything for (`worktree ls`, older records)."""
+    from overmind.isolation import env
+
     contract = contract_or_none(record.repo)
     return env.described(contract, leases) if contract else {"ports": dict(leases), "services": []}
 
 
 def services(worktree: str, environment: dict[str, Any], states: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
-    """The environment's services with their unit's state, and units of services it does not name."""
+    """The environment's services with their unit's state (`states`: the worktree's units), and
+    units of services it does not name."""
     shown: list[dict[str, Any]] = []
     for service in environment["services"]:
         unit = naming.service_unit(worktree, service["name"])
@@ -126,7 +148,7 @@ def services(worktree: str, environment: dict[str, Any], states: dict[str, dict[
     known = {entry["unit"] for entry in shown}
     prefix = naming.service_units_pattern(worktree).removesuffix("*.service")
     for unit, props in sorted(states.items()):
-        if unit.startswith(prefix) and unit not in known:
+        if unit not in known:
             shown.append({"name": unit.removeprefix(prefix).removesuffix(".service"), "kind": None, "image": None,
                           "port": None, "unit": unit,
                           "state": props.get("ActiveState", ""), "sub_state": props.get("SubState", "")})
@@ -134,14 +156,15 @@ def services(worktree: str, environment: dict[str, Any], states: dict[str, dict[
 
 
 def fields(record: WorktreeRecord | None, environment: dict[str, Any] | None,
-           states: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """The `worktree`, `branch`, `ports` and `services` keys of ps/info --json (docs/json.md)."""
+           states: dict[str, dict[str, dict[str, str]]]) -> dict[str, Any]:
+    """The `worktree`, `branch`, `ports` and `services` keys of ps/info --json (docs/json.md);
+    `states` as service_states() gives them."""
     if record is None or environment is None:
         return {"worktree": None, "branch": None, "ports": {}, "services": []}
     return {"worktree": {"name": record.name, "path": record.path, "base": record.base},
             "branch": record.branch,
             "ports": dict(sorted(environment["ports"].items(), key=lambda item: (int(item[1]), item[0]))),
-            "services": services(record.name, environment, states)}
+            "services": services(record.name, environment, states.get(record.name, {}))}
 
 
 def _environment(mission: Mission, record: WorktreeRecord, store: Store) -> dict[str, Any]:
@@ -158,10 +181,12 @@ def workplace(mission: Mission, store: Store) -> dict[str, Any]:
     return data
 
 
-def describe_missions(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
-    """From the store and one `list-units` call (of one worktree's services when all the missions
-    work in one): nothing of the repositories' `.overmind.yml` is read for missions that recorded
-    their environment."""
+def describe_missions(missions: list[Mission], store: Store,
+                      units: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, Any]]:
+    """From the store and the service units' states: those among `units` when the caller read
+    them with its own (see service_units), else from one `list-units` call (of one worktree's
+    services when all the missions work in one). Nothing of the repositories' `.overmind.yml`
+    is read for missions that recorded their environment."""
     worktrees = {name for m in missions if (name := m.worktree)}
     records = WorktreeStore(store)
     if len(worktrees) == 1:
@@ -169,7 +194,10 @@ def describe_missions(missions: list[Mission], store: Store) -> dict[str, dict[s
         by_name = {found.name: found} if found else {}
     else:
         by_name = {r.name: r for r in records.all()}
-    states = service_states(next(iter(worktrees)) if len(worktrees) == 1 else None) if by_name else {}
+    if units is not None:
+        states = by_worktree(units)
+    else:
+        states = service_states(next(iter(worktrees)) if len(worktrees) == 1 else None) if by_name else {}
     described = {}
     for mission in missions:
         record = by_name.get(mission.worktree or "")
@@ -187,7 +215,8 @@ def log_source(mission: Mission, service: str, store: Store) -> Mission:
     known = [s["name"] for s in _environment(mission, record, store)["services"]]
     if service == "setup":
         unit = naming.setup_unit(record.name)
-    elif service in known or naming.service_unit(record.name, service) in service_states(record.name):
+    elif service in known or naming.service_unit(record.name, service) in service_states(record.name).get(
+            record.name, {}):
         unit = naming.service_unit(record.name, service)
     else:
         raise OvermindError(f"mission '{mission.name}' has no service {service!r}",

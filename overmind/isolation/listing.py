@@ -32,7 +32,7 @@ def size_of(path: str) -> int:
     return total
 
 
-def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, str]],
+def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, dict[str, str]]],
         with_size: bool = True) -> dict[str, Any]:
     missions = sorted(missions_in(store, record.name), key=lambda m: m.created_at, reverse=True)
     data: dict[str, Any] = {"name": record.name, "mission": missions[0].name if missions else None,
