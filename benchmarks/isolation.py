@@ -242,7 +242,7 @@ def main() -> None:
         finally:
             cleanup(env)
             prefix = env["OVERMIND_UNIT_PREFIX"]
-            for pattern in (f"{prefix}-svc@*.service", f"{prefix}-raw*.service"):
+            for pattern in (f"{prefix}-svc@*.service", f"{prefix}-hold@*.service", f"{prefix}-raw*.service"):
                 subprocess.run(["systemctl", "--user", "stop", pattern], env=env, capture_output=True)
             _remove_containers(prefix)
 
