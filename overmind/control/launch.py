@@ -69,7 +69,7 @@ def launch(spec: MissionSpec, store: Store | None = None, session_timeout: float
                                 hint=f"overmind logs {mission.name}")
         state = "ready"
     where: dict[str, Any] = {}
-    if mission.spec.get("worktree"):  # where it works: its worktree and ports
+    if mission.worktree:  # where it works: its worktree and ports
         from overmind.control.worktrees import workplace
 
         where = workplace(mission, store)
@@ -118,7 +118,7 @@ def _start_named(spec: MissionSpec, name: str, generated: bool, store: Store) ->
     prepared = _isolate(spec, name, generated, store)
     if prepared is not None:
         spec = prepared.spec  # in the worktree, with its ports
-        record["worktree"] = prepared.worktree.name
+        record.update(worktree=prepared.worktree.name, environment=prepared.recorded)
     mission = Mission(
         id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
         command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=record,
@@ -160,6 +160,9 @@ def create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated:
             if not (refused.exists and _release_finished_unit(mission.unit)):
                 raise
             bus.start_transient_unit(unit, block=block)
+        finally:
+            if prepared is not None:
+                prepared.release()
     except (bus.Refused, bus.JobFailed) as failure:
         if forget_on_failure:
             store.remove(mission.id)
