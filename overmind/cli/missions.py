@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
+@click.option("--persist/--no-persist", default=False,
+              help="Write the unit as a file enabled at boot: it starts again after a reboot (docs/reboots.md).")
 @agent_options
 @launch_options
 def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:

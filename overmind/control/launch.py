@@ -148,15 +148,22 @@ def create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated:
     from overmind.mission.units import transient_unit_args
     from overmind.systemd.transient import unit_from_run_args
 
-    unit = unit_from_run_args([
-        f"--slice={slice_name}",
-        *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
-                             extra_properties=prepared.properties if prepared else None)])
+    args = [f"--slice={slice_name}",
+            *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
+                                 extra_properties=prepared.properties if prepared else None)]
+    unit = unit_from_run_args(args)
     block = prepared is not None and prepared.blocking
     try:
         try:
-            bus.start_transient_unit(unit, block=block)
+            if spec.persist:  # the same unit, as a file enabled at boot (overmind.control.persist)
+                from overmind.control import persist
+
+                persist.start(args, block=block)
+            else:
+                bus.start_transient_unit(unit, block=block)
         except bus.Refused as refused:
+            if spec.persist:
+                raise
             if not (refused.exists and _release_finished_unit(mission.unit)):
                 raise
             bus.start_transient_unit(unit, block=block)

@@ -132,7 +132,17 @@ def stop(chosen: Sequence[Record], cascade: bool = False, store: Store | None = 
         manager.systemctl("stop", *ending.slices, *ending.units, check=False)
     if ending.services:  # a service that failed while stopping would keep its unit, and its worktree
         manager.systemctl("reset-failed", *ending.services, check=False)
+    _unpersist(ending.records)
     return [Ended(r.id, r.name) for r in ending.records]
+
+
+def _unpersist(ended: Sequence[Record]) -> None:
+    """What a person stopped, killed or collected does not come back at boot: its unit file goes."""
+    persisted = [r for r in ended if isinstance(r, Mission) and r.spec.get("persist")]
+    if persisted:
+        from overmind.control.persist import remove
+
+        remove(persisted)
 
 
 def kill(chosen: Sequence[Record], cascade: bool = False, store: Store | None = None) -> list[Ended]:
@@ -148,6 +158,7 @@ def kill(chosen: Sequence[Record], cascade: bool = False, store: Store | None = 
     owned = [m.unit for m in ending.records if isinstance(m, Mission) and owns_unit(m, store)]
     if owned or ending.services:  # reset-failed without units would reset every failed unit
         manager.systemctl("reset-failed", *owned, *ending.services, check=False)
+    _unpersist(ending.records)
     return [Ended(r.id, r.name) for r in ending.records]
 
 
@@ -176,6 +187,7 @@ def collect(store: Store | None = None, within: Sequence[str] | None = None) -> 
                 store.remove_blueprint(v.id)
             else:
                 store.remove(v.id)
+    _unpersist([v.mission for v in gone if isinstance(v, MissionView)])
     for v in gone:
         forget(store.path.parent, v.id)
     return [Ended(v.id, v.name) for v in gone]

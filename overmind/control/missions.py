@@ -127,7 +127,7 @@ def view(record: Record, store: Store | None = None) -> View:
     props = shown.get(record.unit) if owned else None
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
-    return MissionView(record, derive(record, props), props or {}, session,
+    return MissionView(record, _status(record, props), props or {}, session,
                        _environments([record], store, shown).get(record.id))
 
 
@@ -138,7 +138,18 @@ def status_of(mission: Mission, store: Store | None = None) -> Status:
     if _is_member(mission):  # an agent's state depends on its blueprint's other agents
         return view(mission, store).status
     props = _shown([mission.unit]).get(mission.unit) if owns_unit(mission, store) else None
-    return derive(store.get(mission.id) or mission, props)
+    return _status(store.get(mission.id) or mission, props)
+
+
+def _status(mission: Mission, unit: dict[str, str] | None) -> Status:
+    """The status systemd and the run records give, or `lost at reboot` for a mission an earlier
+    manager's end took (overmind.control.persist)."""
+    status = derive(mission, unit)
+    if status.state in ("unknown", "stopped", "crashed"):
+        from overmind.control.persist import after_reboot
+
+        status = after_reboot(mission, status)
+    return status
 
 
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
@@ -202,7 +213,7 @@ def _mission_views(missions: list[Mission], store: Store,
     found = {}
     for mission in missions:
         owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
-        found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id),
+        found[mission.id] = MissionView(mission, _status(mission, owned), owned or {}, sessions.get(mission.id),
                                         environments.get(mission.id))
     return found
 

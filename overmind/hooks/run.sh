@@ -12,7 +12,8 @@
 # its store when a command next looks (overmind/store/runs.py). A line is one printf, one append
 # of well under PIPE_BUF bytes: lines of units ending at once never interleave, and a killed hook
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
-# the restart number and the backoff; <mission id>.stop is not empty while `overmind stop` has asked
+# the restart number and the backoff; for a persisted mission, <mission id>.boots counts the boots
+# that started it again (<mission id>.manager: the manager its last run started under); <mission id>.stop is not empty while `overmind stop` has asked
 # the run to end (so that a stop's grace period running out is not told as a runtime limit). What
 # this prints goes to the mission's journal.
 #
@@ -73,6 +74,23 @@ start)
         read -r now _ </proc/uptime  # after the backoff
     fi
     [ -s "$stop_file" ] && : >"$stop_file"  # a stop asked of an earlier run is done with
+    if [ -n "${OVERMIND_PERSIST:-}" ] && [ -n "${MANAGERPID:-}" ] && read -r stat <"/proc/$MANAGERPID/stat"; then
+        # A persisted mission: a start under another manager than its last run's (the kernel's
+        # boot, the manager's pid and start time) is a boot starting it again; count it.
+        set -f
+        set -- ${stat##*")"}
+        manager="$boot-$MANAGERPID-${20:-}"
+        last=
+        [ -f "$dir/$mission.manager" ] && read -r last <"$dir/$mission.manager"
+        if [ -n "$last" ] && [ "$last" != "$manager" ]; then
+            boots=0
+            [ -f "$dir/$mission.boots" ] && read -r boots <"$dir/$mission.boots"
+            boots=$((boots + 1))
+            echo "$boots" >"$dir/$mission.boots"
+            echo "--- restarted by boot #$boots ---"
+        fi
+        echo "$manager" >"$dir/$mission.manager"
+    fi
     printf 'start %s %s %s %s\n' "$mission" "$now" "$boot" "$run" >>"$log"
     ;;
 pid)

@@ -82,6 +82,7 @@ class MissionSpec:
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
     isolation: Isolation = field(default_factory=Isolation)
     memory: bool = True  # agents consult and feed Akasha, the shared memory (--no-memory: neither)
+    persist: bool = False  # a unit file enabled at boot instead of a transient unit (overmind.control.persist)
 
     def __post_init__(self) -> None:
         if self.provider == "raw" and not self.command.strip():

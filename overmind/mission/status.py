@@ -11,7 +11,8 @@ from overmind.systemd.manager import ACTIVE_STATES
 # Blueprint agents may also be `waiting` for their dependencies or end `skipped` (never run);
 # a blueprint ends `done` or `failed`.
 CREATION_GRACE = 5.0  # seconds a new mission counts as starting while its unit is created and started
-FINISHED_STATES = ("stopped", "crashed", "killed", "unknown", "skipped", "done", "failed")
+# `lost` (at reboot): a mission that was not persisted, running when its manager ended.
+FINISHED_STATES = ("stopped", "crashed", "killed", "unknown", "skipped", "done", "failed", "lost")
 
 
 class Status(NamedTuple):
@@ -36,7 +37,7 @@ class Status(NamedTuple):
 
 def words(state: str, reason: str | None = None, exit_code: int | None = None) -> str:
     """The one wording of a status, for every front end (and for a status read back from JSON)."""
-    said = f"{state} ({reason})" if reason else state
+    said = f"{state} ({reason})" if reason and state != "lost" else f"{state} {reason}".rstrip()
     return said if exit_code is None else f"{said}, exit code {exit_code}"
 
 

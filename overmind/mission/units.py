@@ -63,6 +63,8 @@ def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir
     env["OVERMIND_MISSION_NAME"] = name
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
+    if spec.persist:  # its run hook counts the boots that start it again
+        env["OVERMIND_PERSIST"] = "1"
     return env
 
 

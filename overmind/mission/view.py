@@ -78,6 +78,18 @@ class MissionView(NamedTuple):
         return max(self._int("NRestarts") or 0, self.mission.exit_count - ended_now)
 
     @property
+    def boots(self) -> int:
+        """How many boots started a persisted mission again (its run hook counts them)."""
+        if not self.mission.spec.get("persist"):
+            return 0
+        from overmind.store import state_dir
+
+        try:
+            return int((state_dir() / "runs" / f"{self.mission.id}.boots").read_text().strip() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    @property
     def os_pid(self) -> int | None:
         if not self.status.finished:
             return self._int("MainPID") or None
@@ -137,6 +149,7 @@ class MissionView(NamedTuple):
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
+            "persist": bool(spec.get("persist")), "boots": self.boots,
             **(self.environment or NO_ENVIRONMENT),
         }
 

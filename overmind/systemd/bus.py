@@ -84,10 +84,23 @@ def start_transient_unit(main: BusUnit, aux: Sequence[BusUnit] = (), block: bool
     """Create `main` (and the `aux` units, loaded but not started, in the same call) and start
     `main`; with `block`, return only once its start job is done (after whatever it is ordered
     after: a mission's services, ready). Returns the job's object path."""
+    name, properties = main
+    return _start_job("StartTransientUnit", "ssa(sv)a(sa(sv))",
+                      [name, "fail", _variants(properties), [(unit, _variants(props)) for unit, props in aux]],
+                      name, block, f" (+{len(aux)} units)" if aux else "")
+
+
+def start_unit(name: str, block: bool = False) -> str:
+    """Start a unit the manager loads from its file (a persisted mission's): `StartUnit`, with
+    `block` as for `start_transient_unit`. Refused if it cannot load or start it."""
+    return _start_job("StartUnit", "ss", [name, "fail"], name, block)
+
+
+def _start_job(method: str, signature: str, args: list[object], name: str, block: bool, note: str = "") -> str:
+    """Call the manager's `method` that queues the start job of unit `name` (see start_transient_unit)."""
     from overmind.systemd.wire import WireError
 
     started = time.perf_counter()
-    name, properties = main
     try:
         with connect() as connection:
             if block and connection.on_bus:  # on a bus: ask for the end of jobs, before the start
@@ -95,9 +108,7 @@ def start_transient_unit(main: BusUnit, aux: Sequence[BusUnit] = (), block: bool
                                 [f"type='signal',sender='{SYSTEMD}',interface='{MANAGER}',member='JobRemoved'"],
                                 destination="org.freedesktop.DBus")
                 connection.send(None, MANAGER_PATH, MANAGER, "Subscribe", destination=SYSTEMD)
-            serial = connection.send("ssa(sv)a(sa(sv))", MANAGER_PATH, MANAGER, "StartTransientUnit",
-                                     [name, "fail", _variants(properties),
-                                      [(unit, _variants(props)) for unit, props in aux]], destination=SYSTEMD)
+            serial = connection.send(signature, MANAGER_PATH, MANAGER, method, args, destination=SYSTEMD)
             return _job(connection, serial, name, block)
     except TimeoutError:
         raise OvermindError(f"the systemd user manager did not answer within {CALL_TIMEOUT:g}s",
@@ -105,8 +116,7 @@ def start_transient_unit(main: BusUnit, aux: Sequence[BusUnit] = (), block: bool
     except (OSError, WireError) as error:
         raise ManagerUnreachable(f"{_UNREACHABLE} ({type(error).__name__}: {error})", hint=_UNREACHABLE_HINT) from None
     finally:
-        trace.note(f"dbus StartTransientUnit {name}{f' (+{len(aux)} units)' if aux else ''}"
-                   f"{' (until started)' if block else ''}", started)
+        trace.note(f"dbus {method} {name}{note}{' (until started)' if block else ''}", started)
 
 
 def _job(connection: Connection, serial: int, unit: str, block: bool) -> str:
@@ -138,20 +148,56 @@ def _job(connection: Connection, serial: int, unit: str, block: bool) -> str:
     raise AssertionError("unreachable: messages() ends only by raising")
 
 
-@functools.cache
-def manager_version() -> int:
-    """The user manager's own systemd version as a number (252), read once per process over D-Bus
-    (no `systemctl --version` fork on `run`'s path); 0 if it does not say."""
+
+def call(member: str, signature: str | None = None, args: Sequence[object] = (),
+         interface: str = MANAGER) -> tuple[bool, list[object]]:
+    """One method call on the manager's object: (whether it answered without an error, the
+    reply's body). Raises ManagerUnreachable if it cannot be reached."""
     from overmind.systemd.wire import ERROR, WireError
 
     try:
         with connect() as connection:
-            serial = connection.send("ss", MANAGER_PATH, "org.freedesktop.DBus.Properties", "Get",
-                                     [MANAGER, "Version"], destination=SYSTEMD)
+            serial = connection.send(signature, MANAGER_PATH, interface, member, list(args), destination=SYSTEMD)
             reply = next(m for m in connection.messages() if m.reply_serial == serial)
-    except (OSError, WireError):
-        return 0
-    text = str(reply.body()[0]) if reply.type != ERROR else ""
+    except (OSError, WireError) as error:
+        raise ManagerUnreachable(f"{_UNREACHABLE} ({type(error).__name__}: {error})", hint=_UNREACHABLE_HINT) from None
+    return reply.type != ERROR, list(reply.body())
+
+
+def manager_property(name: str) -> object | None:
+    """One property of the user manager itself; None if it does not say (or cannot be reached)."""
+    try:
+        answered, body = call("Get", "ss", [MANAGER, name], interface="org.freedesktop.DBus.Properties")
+    except ManagerUnreachable:
+        return None
+    return body[0] if answered and body else None
+
+
+def loaded(unit: str) -> bool:
+    """Whether the manager holds `unit` in memory now (`GetUnit`, which loads nothing)."""
+    return call("GetUnit", "s", [unit])[0]
+
+
+def reload() -> None:
+    """`systemctl daemon-reload`: the manager reads every unit file again (the reply comes after)."""
+    answered, body = call("Reload")
+    if not answered:
+        raise OvermindError(f"the systemd user manager would not reload: {body[0] if body else '?'}")
+
+
+def manager_started_at() -> float | None:
+    """When the user manager now running started (seconds since the epoch): what ran before
+    then ran under an earlier manager (a reboot, `host down`/`host up`)."""
+    stamp = manager_property("UserspaceTimestamp")
+    return stamp / 1e6 if isinstance(stamp, int) and stamp > 0 else None
+
+
+@functools.cache
+def manager_version() -> int:
+    """The user manager's own systemd version as a number (252), read once per process over D-Bus
+    (no `systemctl --version` fork on `run`'s path); 0 if it does not say."""
+    version = manager_property("Version")
+    text = version if isinstance(version, str) else ""
     digits = text[:len(text) - len(text.lstrip("0123456789"))]
     return int(digits) if digits else 0
 

@@ -1,0 +1,121 @@
+"""Persistent missions: their unit is a file in the user's unit directory, enabled under
+`default.target`, so that the user manager starts it again when it starts (a reboot with linger,
+`overmind host up` on the private host); what ran without it is told `lost at reboot`.
+
+The file is the transient unit written down (`overmind.systemd.persistent`, from the same
+`systemd-run` arguments `overmind.mission.units` gives). A session started again resumes its
+conversation (its wrapper finds the session id in the store), a task runs again from the start;
+the run hook counts the boots (`<state>/runs/<id>.boots`). Stopping, killing or collecting a
+persisted mission removes its files: nothing a person stopped comes back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from overmind.errors import OvermindError
+from overmind.mission.status import Status
+from overmind.store import Mission
+from overmind.systemd import bus, unitfiles
+from overmind.systemd.persistent import WANTED_BY, machine_id, unit_file_from_run_args
+
+LOST = Status("lost", "at reboot")
+_BOOT_CHECK_TTL = 2.0  # seconds a long-lived reader (dashboard, TUI) trusts the manager's start time
+_manager_start: tuple[float, float | None] = (0.0, None)  # (when read, the manager's start)
+
+
+def unit_path(unit: str) -> Path:
+    return unitfiles.unit_dir() / unit
+
+
+def wants_link(unit: str) -> Path:
+    return unitfiles.unit_dir() / f"{WANTED_BY}.wants" / unit
+
+
+def persisted(mission: Mission) -> bool:
+    return bool(mission.spec.get("persist"))
+
+
+def start(run_args: Sequence[str], block: bool = False) -> str:
+    """Write the mission's unit file from its `systemd-run` arguments, enable it and start it
+    (with `block`, until its start job is done). Raises bus.Refused / bus.JobFailed as a
+    transient start does; refuses to write over the file of a mission that runs."""
+    unit, text = unit_file_from_run_args(run_args, host=machine_id())
+    path = unit_path(unit)
+    stale = bus.loaded(unit)  # an earlier mission's unit of that name, still in the manager's memory
+    if stale:
+        from overmind.systemd import manager
+
+        state = manager.show([unit], ["ActiveState"])
+        if state and state[0].get("ActiveState") in manager.ACTIVE_STATES:
+            raise bus.Refused(unit, f"{bus.SYSTEMD}.UnitExists", f"unit {unit} is running")
+    unitfiles.write({unit: text}, hint="remove it or choose another name")
+    link = wants_link(unit)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(f"../{path.name}")
+    if stale:  # forget what the manager held of it, then read the new file
+        from overmind.systemd import manager
+
+        manager.systemctl("reset-failed", unit, check=False)
+        bus.reload()
+    try:
+        return bus.start_unit(unit, block=block)
+    except (bus.Refused, bus.JobFailed):
+        delete(unit)  # a mission that did not start does not come back at boot either
+        raise
+
+
+def delete(unit: str) -> list[Path]:
+    """Disable and delete one unit file of ours (the manager keeps what it loaded until a reload)."""
+    deleted: list[Path] = []
+    link = wants_link(unit)
+    if link.is_symlink() and link.resolve() == unit_path(unit).resolve():
+        link.unlink()
+        deleted.append(link)
+    return deleted + unitfiles.remove([unit_path(unit)])
+
+
+def remove(missions: Iterable[Mission]) -> list[Path]:
+    """Disable and delete the unit files of these missions (those overmind wrote), then have the
+    manager forget them; returns what was deleted."""
+    removed: list[Path] = []
+    for mission in missions:
+        if persisted(mission):
+            removed += delete(mission.unit)
+    if removed:
+        try:
+            bus.reload()
+        except OvermindError:
+            pass  # the manager is gone: it reads the (now missing) files when it starts
+    return removed
+
+
+def after_reboot(mission: Mission, status: Status) -> Status:
+    """`lost at reboot` for a mission that was not persisted and whose run the end of its manager
+    ended (its unit is gone without an end, or a signal ended it, and nobody asked), once a new
+    manager runs; any other status as it is."""
+    if persisted(mission) or mission.stop_requested_at is not None or mission.killed_at is not None:
+        return status
+    last = mission.last_exit
+    if status.state == "unknown":
+        pass
+    elif status.state not in ("stopped", "crashed") or last is None or last.exit_code == "exited":
+        return status
+    began = mission.run_started_at or (last.started_at if last is not None else None) or mission.created_at
+    booted = _manager_started_at()
+    return LOST if booted is not None and began < booted else status
+
+
+def _manager_started_at() -> float | None:
+    global _manager_start
+    read_at, started = _manager_start
+    if time.monotonic() - read_at > _BOOT_CHECK_TTL:
+        try:
+            started = bus.manager_started_at()
+        except OvermindError:
+            started = None
+        _manager_start = (time.monotonic(), started)
+    return started

@@ -1,0 +1,108 @@
+"""Persistent missions (`run --persist`): one unit model, two ways to load it. The unit file the
+manager loads at boot is the transient unit `run` creates, as systemd reports both."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from overmind.control import persist
+from overmind.host import pid1_is_systemd
+from overmind.mission.units import transient_unit_args
+from overmind.systemd import bus, manager
+from overmind.systemd.transient import unit_from_run_args
+from tests.helpers import Overmind, must
+from tests.integration.test_unit_over_dbus import SPECS, _properties, _state, _systemctl
+
+# What only a unit file has: where it is, that it is enabled (and by what), the host it belongs to.
+_FILE_ONLY = ("FragmentPath", "UnitFileState", "UnitFilePreset", "Transient", "WantedBy", "ConditionResult",
+              "NeedDaemonReload")
+
+
+@pytest.fixture
+def prefix(run_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", run_env["XDG_RUNTIME_DIR"])
+    return f"{run_env['OVERMIND_UNIT_PREFIX']}-file{secrets.token_hex(2)}"
+
+
+@pytest.mark.parametrize("case", SPECS)
+def test_a_persisted_unit_file_loads_as_the_transient_unit_of_the_same_spec(prefix: str, case: str,
+                                                                           tmp_path: Path) -> None:
+    spec, extra = SPECS[case]
+    spec = replace(spec, persist=True)
+    extra = {key: value.replace("{p}", prefix) for key, value in extra.items()}
+    services = [f"{prefix}-svc-a.service", f"{prefix}-svc-b.service", f"{prefix}-setup.service"]
+    for unit in services if extra else []:
+        subprocess.run(["systemd-run", "--user", "--quiet", f"--unit={unit}", "sleep", "30"], env=manager.user_env(),
+                       check=True)
+    slice_name = prefix.replace("-", "\\x2d") + ".slice"
+    made = {}
+    for way in ("bus", "file"):
+        unit = f"{prefix}-{way}.service"
+        mission_id = unit.removesuffix(".service").rpartition("-")[2] * 4  # as _properties reads it back
+        args = [f"--slice={slice_name}", *transient_unit_args(spec, mission_id, f"{prefix}-{way}", unit, str(tmp_path),
+                                                              extra_properties=extra)]
+        if way == "bus":
+            bus.start_transient_unit(unit_from_run_args(args))
+        else:
+            persist.start(args)
+        made[way] = unit
+    try:
+        must(lambda: _state(made["bus"]) == _state(made["file"]) in ("running", "failed", "dead"),
+             what="both units settled alike")
+        transient, from_file = _properties(made["bus"]), _properties(made["file"])
+        assert transient["Transient"] == "yes" and from_file["Transient"] == "no"
+        assert from_file["UnitFileState"] == "enabled"
+        assert {k: v for k, v in from_file.items() if k not in _FILE_ONLY} == \
+            {k: v for k, v in transient.items() if k not in _FILE_ONLY}
+    finally:
+        _systemctl("stop", *made.values(), *services, slice_name)
+        _systemctl("reset-failed", *made.values(), *services)
+        persist.delete(made["file"])
+        bus.reload()
+
+
+def _reboot(om: Overmind) -> None:
+    """`host down` and `host up`: the private host's reboot (the host is up again, pass or fail)."""
+    try:
+        om("host", "down", timeout=120)
+    finally:
+        om("host", "up", timeout=120)
+
+
+@pytest.mark.disruptive
+@pytest.mark.skipif(pid1_is_systemd() or os.geteuid() != 0, reason="the private host is for root without systemd")
+@pytest.mark.skipif(os.environ.get("OVERMIND_TEST_HOST_RECOVERY") != "1",
+                    reason="restarts the shared user manager; set OVERMIND_TEST_HOST_RECOVERY=1 (make test does)")
+def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lost_at_reboot(om: Overmind,
+                                                                                          name: str) -> None:
+    kept = om.run("echo run of $OVERMIND_MISSION_NAME; exec sleep 600", "--name", f"{name}-kept", "--persist")
+    lost = om.run("exec sleep 600", "--name", f"{name}-lost")
+    stopped = om.run("exec sleep 600", "--name", f"{name}-stopped", "--persist")
+    assert om.info(kept["id"])["persist"] is True and om.info(lost["id"])["persist"] is False
+    must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, lost, stopped)), what="all three running")
+    om("stop", stopped["id"])
+    try:
+        pids = [om.info(kept["id"])["os_pid"]]
+        for boot in (1, 2, 3):
+            _reboot(om)
+            must(lambda: om.status(kept["id"]) == "running" and om.info(kept["id"])["os_pid"] not in pids,
+                 timeout=30, what="the persisted mission running again")
+            pids.append(om.info(kept["id"])["os_pid"])
+            assert om.info(kept["id"])["boots"] == boot
+            assert om.info(lost["id"])["status"] == "lost" and om.info(lost["id"])["reason"] == "at reboot"
+            assert om.info(stopped["id"])["status"] == "stopped"  # a person stopped it: it stays stopped
+            assert om.unit_property(stopped["unit"], "LoadState") == "not-found"
+        assert f"{name}-lost " in (listing := om("ps").stdout) and "lost at reboot" in listing
+        assert om.logs(kept["id"]).count(f"run of {name}-kept") == 4
+        assert "--- restarted by boot #3 ---" in om.logs(kept["id"])
+        om("restart", lost["id"])  # a person brings back what was lost
+        must(lambda: om.status(lost["id"]) == "running", what="the lost mission running again")
+    finally:
+        om("stop", kept["id"], lost["id"], check=False)
+    assert not persist.unit_path(kept["unit"]).exists() and not persist.wants_link(kept["unit"]).is_symlink()
