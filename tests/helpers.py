@@ -12,7 +12,7 @@ from typing import Any
 
 from overmind.waiting import wait_until
 
-__all__ = ["Overmind", "wait_until", "must", "blueprint_file"]
+__all__ = ["Overmind", "wait_until", "must", "blueprint_file", "reboot"]
 
 
 def must(condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -127,3 +127,11 @@ def documented_keys(section: str) -> set[str]:
     start = text.index(f"\n## {section}")
     block = text[text.index("```json\n", start) + 8:]
     return set(json.loads(block[:block.index("```")]))
+
+
+def reboot(om: Overmind) -> None:
+    """`host down` and `host up`: the private host's reboot (the host is up again, pass or fail)."""
+    try:
+        om("host", "down", timeout=120)
+    finally:
+        om("host", "up", timeout=120)

@@ -27,7 +27,9 @@ def fields(view: View) -> Fields:
         ("unit", data["unit"]), ("os pid", str(data["os_pid"] or "-")), ("cgroup", data["cgroup"] or "-"),
         *([("session", data["session_id"])] if data["session_id"] else []),
         ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
-        ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"), ("limits", limits),
+        ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"),
+        ("persist", f"yes, started again by {data['boots']} boot{'s' if data['boots'] != 1 else ''}"
+                    if data["persist"] else "no"), ("limits", limits),
         ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
         ("uptime", fmt.duration(data["uptime_s"])), ("created", fmt.stamp(data["created_at"])),
         ("started", fmt.stamp(data["started_at"])), ("finished", fmt.stamp(data["finished_at"])),

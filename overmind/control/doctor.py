@@ -105,8 +105,27 @@ def rituals(manager_ok: bool) -> Check:
 def run_all() -> list[Check]:
     manager = user_manager()
     manager_ok = manager.state == "ok"
-    return [manager, journald(), linger(), unit_directory(manager_ok), rituals(manager_ok), limits(manager_ok),
-            setup()]
+    lingering = linger()
+    return [manager, journald(), lingering, unit_directory(manager_ok), rituals(manager_ok),
+            persisted(lingering.state == "ok" or _private_host_starts_at_boot()), limits(manager_ok), setup()]
+
+
+def persisted(started_at_boot: bool) -> Check:
+    """Persisted missions come back only if something starts the user manager at boot."""
+    from overmind.control.persist import check
+
+    return Check("persisted missions", *check(started_at_boot))
+
+
+def _private_host_starts_at_boot() -> bool:
+    """Where systemd is not PID 1, `overmind setup` has root's crontab boot the private host."""
+    from overmind.host import pid1_is_systemd
+
+    if pid1_is_systemd():
+        return False
+    from overmind.control.setup import boot_step
+
+    return boot_step(change=False).state == "ok"
 
 
 def limits(manager_ok: bool) -> Check:

@@ -119,3 +119,31 @@ def _manager_started_at() -> float | None:
             started = None
         _manager_start = (time.monotonic(), started)
     return started
+
+
+def check(started_at_boot: bool) -> tuple[str, str, str | None]:
+    """`doctor`'s look at persisted missions: (ok | warn, what it found, a hint). Warns when
+    nothing starts the user manager at boot (`started_at_boot` False), when a persisted mission
+    has lost its unit file, and when a file of ours is left that no persisted mission owns."""
+    from overmind import names
+    from overmind.store import shared
+
+    missions = [m for m in shared().all() if persisted(m) and m.stop_requested_at is None and m.killed_at is None]
+    missing = [m.name for m in missions if not unit_path(m.unit).exists() or not wants_link(m.unit).is_symlink()]
+    owned = {m.unit for m in missions}
+    prefix = f"{names.unit_prefix()}@"
+    directory = unitfiles.unit_dir()
+    files = directory.glob(f"{prefix}*.service") if directory.is_dir() else ()
+    left = sorted(p.name for p in files if p.name not in owned and unitfiles.is_ours(p))
+    problems = []
+    if missions and not started_at_boot:
+        problems.append(f"{len(missions)} persisted, but nothing starts the user manager at boot")
+    if missing:
+        problems.append(f"unit file or its default.target link missing: {', '.join(missing)}")
+    if left:
+        problems.append(f"unit files of no persisted mission: {', '.join(left)}")
+    if not problems:
+        return "ok", f"{len(missions)} persisted; they start again at boot" if missions else "none persisted", None
+    hint = "overmind setup (it makes the user manager start at boot)" if missions and not started_at_boot else \
+        "overmind restart NAME writes a missing file again; delete files of no mission from " + str(directory)
+    return "warn", "; ".join(problems), hint

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from overmind.errors import OvermindError
 from overmind.systemd.transient import _OPTIONS as RUN_OPTIONS
 from overmind.systemd.unitfiles import MARKER, quote_assignment, quote_exec_arg
 
@@ -43,7 +44,7 @@ def _plain(key: str, value: str) -> str:
     another line, and in the settings that expand specifiers no % may expand (CPUQuota=150%
     means what it says)."""
     if _CONTROL_CHARS.search(value):
-        raise ValueError(f"{key}= cannot hold a control character: {value!r}")
+        raise OvermindError(f"a persisted unit's {key}= cannot hold a control character: {value!r}")
     return value.replace("%", "%%") if key in _SPECIFIERS else value
 
 

@@ -16,7 +16,7 @@ from overmind.host import pid1_is_systemd
 from overmind.mission.units import transient_unit_args
 from overmind.systemd import bus, manager
 from overmind.systemd.transient import unit_from_run_args
-from tests.helpers import Overmind, must
+from tests.helpers import Overmind, must, reboot
 from tests.integration.test_unit_over_dbus import SPECS, _properties, _state, _systemctl
 
 # What only a unit file has: where it is, that it is enabled (and by what), the host it belongs to.
@@ -67,14 +67,6 @@ def test_a_persisted_unit_file_loads_as_the_transient_unit_of_the_same_spec(pref
         bus.reload()
 
 
-def _reboot(om: Overmind) -> None:
-    """`host down` and `host up`: the private host's reboot (the host is up again, pass or fail)."""
-    try:
-        om("host", "down", timeout=120)
-    finally:
-        om("host", "up", timeout=120)
-
-
 @pytest.mark.disruptive
 @pytest.mark.skipif(pid1_is_systemd() or os.geteuid() != 0, reason="the private host is for root without systemd")
 @pytest.mark.skipif(os.environ.get("OVERMIND_TEST_HOST_RECOVERY") != "1",
@@ -90,7 +82,7 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
     try:
         pids = [om.info(kept["id"])["os_pid"]]
         for boot in (1, 2, 3):
-            _reboot(om)
+            reboot(om)
             must(lambda: om.status(kept["id"]) == "running" and om.info(kept["id"])["os_pid"] not in pids,
                  timeout=30, what="the persisted mission running again")
             pids.append(om.info(kept["id"])["os_pid"])
