@@ -39,6 +39,10 @@ class FakeGemini(ScriptedFake):
     def route(self, path: str) -> bool:
         return ":streamGenerateContent" in path or ":generateContent" in path
 
+    def side(self, request: dict[str, Any]) -> bool:
+        """gemini's own requests: a summary of the session (no tools), a check who speaks next, ..."""
+        return not request.get("tools")
+
     def read(self, request: dict[str, Any]) -> tuple[list[str], Turn]:
         contents = [c for c in request.get("contents") or [] if isinstance(c, dict)]
         said = [text for c in contents if c.get("role") == "user" and (text := _text(c))]

@@ -113,16 +113,19 @@ class GeminiProvider(JsonRpcProvider):
             return  # initialize's answer
         # session/prompt's answer: the message was taken in, and its turn is over.
         event.keep, event.type, event.acknowledges = True, "result", event.reply_to
+        session = self.stored(event, "session") or self.session_id
+        if self.stored(event, "session") is None:
+            self.annotate(event, session=session)
+        event.session_id = session
         text = self.said(event)
         tokens = ((result.get("_meta") or {}).get("quota") or {}).get("token_count") or {}
         refused = error_text(data)
         stop = result.get("stopReason")
         failed = refused is not None or stop not in ("end_turn", None)
-        event.result = Result(refused or text or str(stop or ""), failed, session_id=self.session_id,
-                              input_tokens=tokens.get("input_tokens"), output_tokens=tokens.get("output_tokens"))
         if failed and refused is None:
-            event.result = Result(f"stopped: {stop}" + (f"\n{text}" if text else ""), True, session_id=self.session_id,
-                                  input_tokens=event.result.input_tokens, output_tokens=event.result.output_tokens)
+            refused = f"stopped: {stop}" + (f"\n{text}" if text else "")
+        event.result = Result(refused or text, failed, session_id=session, input_tokens=tokens.get("input_tokens"),
+                              output_tokens=tokens.get("output_tokens"))
         event.lines.append(f"[result] {event.result.summary(tokens=True)}")
         self.turn_over(event)
 
