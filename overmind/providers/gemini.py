@@ -93,10 +93,11 @@ class GeminiProvider(JsonRpcProvider):
 
     def turn_request(self, text: str, message_id: str) -> bytes:
         self._loading = False  # the history came before the load's answer, which came before any message
-        if self._preamble:
-            text, self._preamble = f"{self._preamble}\n\n{text}", ""
-        return request(message_id, "session/prompt",
-                       {"sessionId": self.session_id, "prompt": [{"type": "text", "text": text}]})
+        prompt = [{"type": "text", "text": text}]
+        if self._preamble:  # its own block, ahead of what the person said
+            prompt.insert(0, {"type": "text", "text": f"<system-reminder>\n{self._preamble}\n</system-reminder>"})
+            self._preamble = ""
+        return request(message_id, "session/prompt", {"sessionId": self.session_id, "prompt": prompt})
 
     # -- stdout ----------------------------------------------------------------------------
     def _on_response(self, event: AgentEvent) -> None:
@@ -144,7 +145,7 @@ class GeminiProvider(JsonRpcProvider):
             event.status = f"working: {first_line(title, 60)}"
         elif kind == "tool_call_update" and update.get("status") in ("completed", "failed"):
             label = "[tool error]" if update.get("status") == "failed" else "[tool output]"
-            event.lines.append(output_line(_text(update.get("content")), label))
+            event.lines.append(output_line(_text(update.get("content")) or "(completed)", label))
         else:
             event.keep = False
 

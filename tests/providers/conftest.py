@@ -88,7 +88,7 @@ class Agent:
 
     def user_texts(self) -> list[str]:
         """What a person said in the conversation, as the fake API saw it last."""
-        return self.fake.histories[-1]
+        return [text for text in self.fake.histories[-1] if text]
 
 
 def _descendants(pid: int) -> list[int]:
@@ -159,7 +159,8 @@ def make_agent(provider: str, om: Overmind, fakes: dict[str, Any], tmp_path: Pat
     env, options = agent_env(provider, fake.url, home, cwd)
     if "PATH" in env:
         env["PATH"] = f"{env['PATH']}:{om.env['PATH']}"
-    return Agent(provider, Overmind(om.env | env), fake, home, cwd, options)
+    # Memory is tested on its own (test_memory.py): here it would only slow the CLIs' starts.
+    return Agent(provider, Overmind(om.env | env), fake, home, cwd, [*options, "--no-memory"])
 
 
 @pytest.fixture

@@ -90,7 +90,8 @@ def test_codex_app_server_session_reads_as_a_transcript() -> None:
     assert any(line.startswith("[tool output] ") for line in lines)
     results = [e.result for e in events if e.result]
     assert [r.is_error for r in results] == [False, True]
-    assert results[0].text.endswith("hello-from-tool") and (results[0].input_tokens, results[0].output_tokens) == (20, 10)
+    assert results[0].text.endswith("hello-from-tool")
+    assert (results[0].input_tokens, results[0].output_tokens) == (20, 10)
     assert "bad things" in results[1].text
     assert [e.acknowledges for e in events if e.acknowledges] == ["aaaaaaaa-0000-4000-8000-000000000001",
                                                                   "aaaaaaaa-0000-4000-8000-000000000002"]

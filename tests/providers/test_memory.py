@@ -1,0 +1,46 @@
+"""Memory with every agent CLI that can take it (claude's is tests/akasha/test_agent_missions.py):
+the relevant memories are told before the agent starts, the Akasha MCP server is among its tools,
+and what the run did is remembered when it ends."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+
+import pytest
+
+from tests.helpers import must
+from tests.providers.conftest import Agent
+
+pytest.importorskip("chromadb", reason="Akasha is not installed (scripts/install-akasha.sh)")
+
+
+def _repository(agent: Agent) -> str:
+    """The agent's directory as a git repository with a remote of its own: its memory scope."""
+    remote = f"https://git.example.com/team/app-{secrets.token_hex(4)}.git"
+    author = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["remote", "add", "origin", remote],
+                 [*author, "commit", "-q", "--allow-empty", "-m", "start"]):
+        subprocess.run(["git", "-C", str(agent.cwd), *args], check=True, capture_output=True)
+    return remote.removeprefix("https://").removesuffix(".git")
+
+
+def _request_text(request: dict[str, object]) -> str:
+    return json.dumps(request)
+
+
+@pytest.mark.parametrize("agent", ["codex", "gemini"], indirect=True)
+def test_a_mission_is_told_its_memories_has_the_memory_tools_and_feeds_its_result(agent: Agent, name: str) -> None:
+    scope = _repository(agent)
+    relevant = "The parser tests time out on CI unless PARSER_FAST=1 is set in the environment."
+    agent.om("akasha", "remember", relevant, "--scope", scope, "--kind", "pitfall")
+    started = agent.run(name, "Fix the flaky parser tests that keep timing out in CI")
+    assert agent.om("wait", name, timeout=120).returncode == 0
+    asked = [r for r in agent.fake.requests if "Fix the flaky parser" in _request_text(r)]
+    assert asked and relevant in _request_text(asked[-1])
+    assert "recall" in _request_text(asked[-1]) and "remember" in _request_text(asked[-1])  # the MCP tools
+    assert any(line.startswith("[memory] consulted 1 memory: ") for line in agent.om.logs(name))
+    listed = lambda: json.loads(agent.om("akasha", "ls", "--scope", scope, "--json").stdout)  # noqa: E731
+    fed = must(lambda: [m for m in listed() if m["mission"] == started["id"]], 60, "the fed memory")
+    assert fed[0]["text"].startswith("Task: Fix the flaky parser tests that keep timing out in CI\nResult: echo: ")
