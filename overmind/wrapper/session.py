@@ -30,6 +30,7 @@ from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
 
 _CHUNK = 1 << 16
+READY_PATIENCE = 120.0  # seconds a message waits for a (re)starting agent to take messages
 
 
 class SessionEnded(Exception):
@@ -62,6 +63,7 @@ class AgentSession(MissionWrapper):
         self.child_exited = asyncio.Event()
         self.failure: str | None = None
         self._ready_child = False  # the current agent process has taken its first message, or can
+        self.child_ready = asyncio.Event()  # ... as an event, for a message sent while it starts
         self.stderr_tail: deque[str] = deque(maxlen=3)
 
     def handlers(self) -> dict[str, Handler]:
@@ -94,6 +96,7 @@ class AgentSession(MissionWrapper):
 
     async def _run_once(self) -> int:
         self._ready_child = False
+        self.child_ready.clear()
         self.child_exited.clear()
         argv = self.argv()
         try:
@@ -131,6 +134,7 @@ class AgentSession(MissionWrapper):
 
     def _child_ready(self, state: str, status: str) -> None:
         self._ready_child = True
+        self.child_ready.set()
         self.ready(state, status)
 
     def _on_session_ready(self) -> None:
@@ -274,6 +278,12 @@ class AgentSession(MissionWrapper):
         if refusal is not None:
             await conn.fail(*refusal)
             return
+        if not self._ready_child:  # (re)starting, e.g. resuming after a terminal: it takes messages once ready
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.child_ready.wait(), READY_PATIENCE)
+            if (refusal := self._refusal()) is not None or not self._ready_child:
+                await conn.fail(*(refusal or (f"'{self.mission.name}' is still starting", "try again in a moment")))
+                return
         waiter = asyncio.get_running_loop().create_future() if request.get("wait") else None
         try:
             self.deliver(text, waiter)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from tests.helpers import must
+from tests.helpers import must, wait_until
 from tests.providers.conftest import Agent
 from tests.sessions.terminal import Tmux
 
@@ -99,12 +99,17 @@ def test_attach_lends_the_conversation_to_the_cli_in_a_terminal(agent: Agent, na
         terminal.wait_for("echo: still headless", 60)  # the CLI's own interface, on the same conversation
         assert must(lambda: agent.om.status(name) == "attached")
         terminal.wait_for(READY[agent.provider], 30)
-        terminal.type("typed in the terminal")
+        terminal.tmux("send-keys", "-l", "typed in the terminal")
+        terminal.wait_for("typed in the terminal")
+        time.sleep(0.5)  # an Enter that comes with the text is taken for a pasted newline by codex and gemini
+        terminal.keys("Enter")
         terminal.wait_for("echo: typed in the terminal", 60)
-        for key in QUIT_KEYS[agent.provider]:
+        back = f"overmind: '{name}' continues in the background"
+        for key in QUIT_KEYS[agent.provider]:  # pressed again (within the CLI's window) only if need be
             terminal.keys(key)
-            time.sleep(0.5)  # a second press within the CLI's window means "quit"
-        terminal.wait_for(f"overmind: '{name}' continues in the background", 30)
+            if wait_until(lambda: back in terminal.screen(), 3):
+                break
+        terminal.wait_for(back, 30)
     finally:
         terminal.close()
     reply = agent.answer(name, "back in the background")
