@@ -28,7 +28,7 @@ class CodexProvider(JsonRpcProvider):
     binary = "codex"
     supported_options = frozenset({"model", "session_id", "permission_mode", "append_system_prompt", "mcp_config"})
     inherited_env_prefixes = ("OPENAI_", "CODEX_", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
-    install_hint = "npm install -g @openai/codex (or ./scripts/install-codex.sh for the tested version)"
+    install_hint = "npm install -g @openai/codex"
     chatter = frozenset({
         "configWarning", "remoteControl/status/changed", "thread/started", "thread/status/changed",
         "account/rateLimits/updated", "item/agentMessage/delta", "item/commandExecution/outputDelta",

@@ -71,7 +71,7 @@ class GeminiProvider(JsonRpcProvider):
     binary = "gemini"
     supported_options = frozenset({"model", "session_id", "permission_mode", "append_system_prompt", "mcp_config"})
     inherited_env_prefixes = ("GEMINI_", "GOOGLE_", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
-    install_hint = "npm install -g @google/gemini-cli (or ./scripts/install-gemini.sh for the tested version)"
+    install_hint = "npm install -g @google/gemini-cli"
     chatter = frozenset()
 
     def __init__(self) -> None:

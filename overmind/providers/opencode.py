@@ -86,6 +86,7 @@ class OpencodeProvider:
         else:
             text, spent = self._text, list(self._spent)
             event.annotation = {"text": text, "spent": spent}
+        self._text, self._spent = "", [0.0, 0, 0]  # what comes next is another run's
         event.type = "result"
         failed = part.get("reason") not in ("stop", "end_turn", None)
         event.result = Result(text, failed, cost_usd=float(spent[0]), session_id=event.data.get("sessionID"),
