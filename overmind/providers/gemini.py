@@ -28,6 +28,7 @@ from overmind.providers.jsonrpc import JsonRpcProvider, error_text, message, req
 APPROVAL_MODES = ("yolo", "auto_edit", "plan", "default")  # --permission-mode for gemini
 DEFAULT_APPROVAL = "yolo"  # headless: nobody to ask, so tools run (in the mission's worktree)
 SESSION_REQUEST = "overmind-session"
+READY_REQUEST = "overmind-ready"  # a resumed session is ready once this is answered (its history sent)
 _SKIPPED_UPDATES = ("agent_thought_chunk", "user_message_chunk", "available_commands_update", "current_mode_update",
                     "plan", "session_info_update", "config_option_update", "usage_update")
 
@@ -106,14 +107,11 @@ class GeminiProvider(JsonRpcProvider):
         if resume and session_id:
             self.session_id, self._loading = session_id, True
             spare_recording(session_id)
-            session = request(SESSION_REQUEST, "session/load", {"sessionId": session_id, **params})
-        else:
-            self._preamble = options.append_system_prompt or ""
-            session = request(SESSION_REQUEST, "session/new", params)
-        return SESSION_REQUEST, hello + session
+            return READY_REQUEST, hello + request(SESSION_REQUEST, "session/load", {"sessionId": session_id, **params})
+        self._preamble = options.append_system_prompt or ""
+        return SESSION_REQUEST, hello + request(SESSION_REQUEST, "session/new", params)
 
     def turn_request(self, text: str, message_id: str) -> bytes:
-        self._loading = False  # the history came before the load's answer, which came before any message
         prompt = [{"type": "text", "text": text}]
         if self._preamble:  # its own block, ahead of what the person said
             prompt.insert(0, {"type": "text", "text": f"<system-reminder>\n{self._preamble}\n</system-reminder>"})
@@ -123,10 +121,19 @@ class GeminiProvider(JsonRpcProvider):
     # -- stdout ----------------------------------------------------------------------------
     def _on_response(self, event: AgentEvent) -> None:
         data, result = event.data, event.data.get("result") or {}
+        if event.reply_to == READY_REQUEST:
+            # Asked once session/load was answered: the history it streams back has come before.
+            self._loading = False
+            return
         if event.reply_to == SESSION_REQUEST:
             self.session_id = result.get("sessionId") or self.session_id
             event.keep, event.type, event.session_id = True, "session", self.session_id
             refused = error_text(data)
+            if self._loading:  # a load: ready after the ping below, unless it failed
+                if refused:
+                    event.reply_to = READY_REQUEST
+                else:
+                    event.respond = request(READY_REQUEST, "overmind/ping", {})
             model = (result.get("models") or {}).get("currentModelId", "?")
             event.lines.append(f"[error] {first_line(refused)}" if refused else
                                f"[session] {self.session_id} · {model}")

@@ -26,10 +26,6 @@ def _repository(agent: Agent) -> str:
     return remote.removeprefix("https://").removesuffix(".git")
 
 
-def _request_text(request: dict[str, object]) -> str:
-    return json.dumps(request)
-
-
 @pytest.mark.parametrize("agent", ["codex", "gemini"], indirect=True)
 def test_a_mission_is_told_its_memories_has_the_memory_tools_and_feeds_its_result(agent: Agent, name: str) -> None:
     scope = _repository(agent)
@@ -37,9 +33,9 @@ def test_a_mission_is_told_its_memories_has_the_memory_tools_and_feeds_its_resul
     agent.om("akasha", "remember", relevant, "--scope", scope, "--kind", "pitfall")
     started = agent.run(name, "Fix the flaky parser tests that keep timing out in CI")
     assert agent.om("wait", name, timeout=120).returncode == 0
-    asked = [r for r in agent.fake.requests if "Fix the flaky parser" in _request_text(r)]
-    assert asked and relevant in _request_text(asked[-1])
-    assert "recall" in _request_text(asked[-1]) and "remember" in _request_text(asked[-1])  # the MCP tools
+    asked = [text for r in agent.fake.requests if "Fix the flaky parser" in (text := json.dumps(r))]
+    told = [text for text in asked if relevant in text]  # the turn's requests (not the CLI's own, for a title)
+    assert told and all("recall" in text and "remember" in text for text in told)  # with the MCP tools
     assert any(line.startswith("[memory] consulted 1 memory: ") for line in agent.om.logs(name))
     listed = lambda: json.loads(agent.om("akasha", "ls", "--scope", scope, "--json").stdout)  # noqa: E731
     fed = must(lambda: [m for m in listed() if m["mission"] == started["id"]], 60, "the fed memory")

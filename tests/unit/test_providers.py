@@ -150,3 +150,41 @@ def test_agent_specs_are_checked(provider: str, kind: str, prompt: str, options:
 
 def test_a_claude_session_needs_no_prompt() -> None:
     check_agent_spec("claude", "session", "", AgentOptions())
+
+
+def test_gemini_acp_session_reads_as_a_transcript() -> None:
+    provider = get("gemini")
+    key, hello = provider.handshake(AgentOptions(append_system_prompt="be brief"), None, resume=False)
+    assert key == "overmind-session" and b'"session/new"' in hello
+    for n in (1, 2, 3):  # the messages the recording answers, so that each turn is running
+        provider.user_message("x", f"aaaaaaaa-0000-4000-8000-00000000000{n}")
+    events = [event for line in (DATA / "gemini-acp-session.jsonl").read_text().splitlines()
+              if (event := provider.parse(line)) is not None]
+    kept = [e for e in events if e.keep]
+    lines = lines_of(kept)
+    assert lines[0] == "[session] 5e690086-74f5-4afb-bb54-3a6a7cd349b6 · gemini-2.5-flash"
+    assert "[tool] execute: echo hello-from-tool" in lines and "[tool output] (completed)" in lines
+    results = [e.result for e in events if e.result]
+    assert [(r.text, r.is_error) for r in results][:2] == [("tool said: hello-from-tool", False),
+                                                             ("slowly but surely", False)]
+    assert results[2].is_error and "bad things" in results[2].text
+    assert (results[0].input_tokens, results[0].output_tokens) == (20, 10)
+    assert [e.acknowledges for e in events if e.acknowledges] == [f"aaaaaaaa-0000-4000-8000-00000000000{n}"
+                                                                  for n in (1, 2, 3)]
+    stored = next(e for e in events if e.result)  # alone, from the store, it reads the same
+    again = get("gemini").parse(stored.stored(json.dumps(stored.data)))
+    assert again is not None and again.result == results[0]
+
+
+def test_gemini_skips_a_loaded_session_s_history_and_says_the_preamble_first() -> None:
+    provider = get("gemini")
+    provider.handshake(AgentOptions(append_system_prompt="remember PARSER_FAST"), "s-1", resume=True)
+    history = provider.parse(json.dumps({"method": "session/update", "params": {"sessionId": "s-1", "update": {
+        "sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": "an old answer"}}}}))
+    assert history is not None and not history.keep
+    prompt = json.loads(provider.user_message("go on", "m1"))["params"]["prompt"]
+    assert prompt == [{"type": "text", "text": "go on"}]  # a resumed conversation was told already
+    fresh = get("gemini")
+    fresh.handshake(AgentOptions(append_system_prompt="remember PARSER_FAST"), None, resume=False)
+    first = json.loads(fresh.user_message("start", "m1"))["params"]["prompt"]
+    assert first[0]["text"].startswith("<system-reminder>\nremember PARSER_FAST") and first[1]["text"] == "start"
