@@ -31,6 +31,7 @@ from overmind.wrapper.mission import MissionWrapper
 
 _CHUNK = 1 << 16
 READY_PATIENCE = 120.0  # seconds a message waits for a (re)starting agent to take messages
+EXIT_GRACE = 5.0  # seconds a one-turn task's CLI has to end by itself once its result is in
 
 
 class SessionEnded(Exception):
@@ -55,6 +56,7 @@ class AgentSession(MissionWrapper):
         self.retry_fresh = False  # after a terminal that may never have started the conversation
         self.prompt_pending = self.is_session and bool(mission.command.strip()) and recorded is None
         self.last_result: Result | None = None
+        self._let_go = False  # a one-turn task's CLI was stopped once its result was in
         self.child: asyncio.subprocess.Process | None = None
         self.subscribers: set[asyncio.Queue[tuple[int, str] | None]] = set()
         self.unacknowledged: dict[str, asyncio.Future[Result]] = {}
@@ -119,8 +121,12 @@ class AgentSession(MissionWrapper):
         code = await child.wait()
         self.child_exited.set()
         self._end_waiters(f"the {self.provider.name} process exited (code {code})")
-        if self.one_turn and code == 0 and (self.last_result is None or self.last_result.is_error):
-            return 1  # the CLI's server ends well on a closed stdin whatever the turn did: the task did not
+        if self.one_turn and self.last_result is not None and (code == 0 or self._let_go):
+            # The CLI's server ends well on a closed stdin (or is let go) whatever the turn did: the
+            # task's own end is its result's.
+            return 1 if self.last_result.is_error else 0
+        if self.one_turn and code == 0:
+            return 1  # it ended without a result
         return code
 
     def _start_handshake(self, child: asyncio.subprocess.Process) -> None:
@@ -220,6 +226,12 @@ class AgentSession(MissionWrapper):
         """An event of overmind's own (type "overmind") in the mission's event stream."""
         self._record(AgentEvent("overmind", data, lines=[text]), json.dumps(data))
 
+    def _let_go_of_child(self) -> None:
+        """... or is stopped, if something keeps it up (gemini waits for the MCP servers it started)."""
+        if self.child is not None and self.child.returncode is None and self.stop_signal is None:
+            self._let_go = True
+            self.signal_child(signal.SIGTERM)
+
     def _close_stdin(self) -> None:
         if self.child is not None and self.child.stdin is not None and not self.child.stdin.is_closing():
             self.child.stdin.close()
@@ -227,7 +239,8 @@ class AgentSession(MissionWrapper):
     def _on_result(self, result: Result) -> None:
         self.last_result = result
         if self.one_turn:
-            self._close_stdin()  # the task's turn is over: its CLI ends
+            self._close_stdin()  # the task's turn is over: its CLI ends ...
+            asyncio.get_running_loop().call_later(EXIT_GRACE, self._let_go_of_child)
         waiters, self.awaiting_result = self.awaiting_result, []
         for waiter in waiters:
             if not waiter.done():

@@ -29,13 +29,14 @@ def _repository(agent: Agent) -> str:
 @pytest.mark.parametrize("agent", ["codex", "gemini"], indirect=True)
 def test_a_mission_is_told_its_memories_has_the_memory_tools_and_feeds_its_result(agent: Agent, name: str) -> None:
     scope = _repository(agent)
+    agent.options.remove("--no-memory")
     relevant = "The parser tests time out on CI unless PARSER_FAST=1 is set in the environment."
     agent.om("akasha", "remember", relevant, "--scope", scope, "--kind", "pitfall")
     started = agent.run(name, "Fix the flaky parser tests that keep timing out in CI")
     assert agent.om("wait", name, timeout=120).returncode == 0
     asked = [text for r in agent.fake.requests if "Fix the flaky parser" in (text := json.dumps(r))]
     told = [text for text in asked if relevant in text]  # the turn's requests (not the CLI's own, for a title)
-    assert told and all("recall" in text and "remember" in text for text in told)  # with the MCP tools
+    assert told and all("recall" in text and "remember" in text for text in told), agent.om.logs(name)  # MCP tools
     assert any(line.startswith("[memory] consulted 1 memory: ") for line in agent.om.logs(name))
     listed = lambda: json.loads(agent.om("akasha", "ls", "--scope", scope, "--json").stdout)  # noqa: E731
     fed = must(lambda: [m for m in listed() if m["mission"] == started["id"]], 60, "the fed memory")
