@@ -57,43 +57,59 @@ def per_event_us(provider_name: str, store_dir: str) -> float:
     return statistics.median(samples)
 
 
-def direct_round_trips(provider_name: str, env: dict[str, str], agent: Any) -> list[float]:
-    """The wrapper's command for the CLI, driven here in its own protocol."""
-    from overmind.providers import AgentOptions, get
+class Direct:
+    """The wrapper's command for the CLI, driven here in its own protocol (the provider's encoding)."""
 
-    provider = get(provider_name)
-    options = AgentOptions(model="gemini-2.5-flash") if provider_name == "gemini" else AgentOptions()
-    session_id = provider.new_session_id() or ""
-    argv = provider.session_argv(options, session_id, resume=False)
-    proc = subprocess.Popen(argv, cwd=agent.cwd, env=env | {"HOME": str(agent.home)}, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    assert proc.stdin is not None and proc.stdout is not None
-    here = os.getcwd()
-    os.chdir(agent.cwd)  # the handshake names the working directory, as in the unit
-    try:
-        handshake = provider.handshake(options, session_id or None, False)
-    finally:
-        os.chdir(here)
-    if handshake is not None:
-        proc.stdin.write(handshake[1])
-        proc.stdin.flush()
-        while (event := provider.parse(proc.stdout.readline().decode())) is None or event.reply_to != handshake[0]:
+    def __init__(self, provider_name: str, env: dict[str, str], agent: Any) -> None:
+        from overmind.providers import AgentOptions, get
+
+        self.provider = provider = get(provider_name)
+        options = AgentOptions(model="gemini-2.5-flash") if provider_name == "gemini" else AgentOptions()
+        session_id = provider.new_session_id() or ""
+        self.proc = subprocess.Popen(provider.session_argv(options, session_id, resume=False), cwd=agent.cwd,
+                                     env=env | {"HOME": str(agent.home)}, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        here = os.getcwd()
+        os.chdir(agent.cwd)  # the handshake names the working directory, as in the unit
+        try:
+            handshake = provider.handshake(options, session_id or None, False)
+        finally:
+            os.chdir(here)
+        if handshake is not None:
+            self.write(handshake[1])
+            while (event := self.read()) is None or event.reply_to != handshake[0]:
+                pass
+
+    def write(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read(self) -> Any:
+        assert self.proc.stdout is not None
+        event = self.provider.parse(self.proc.stdout.readline().decode())
+        if event is not None and event.respond:
+            self.write(event.respond)
+        return event
+
+    def turn(self, text: str) -> None:
+        self.write(self.provider.user_message(text, str(uuid.uuid4())))
+        while (event := self.read()) is None or event.result is None:
             pass
-    samples = []
-    for n in range(ROUNDS + 1):
-        start = time.perf_counter()
-        proc.stdin.write(provider.user_message(f"direct {n}", str(uuid.uuid4())))
-        proc.stdin.flush()
-        while (event := provider.parse(proc.stdout.readline().decode())) is None or event.result is None:
-            pass
-        samples.append((time.perf_counter() - start) * 1000)
-    proc.stdin.close()
-    proc.wait(30)
-    return samples[1:]  # the first turn also warms the CLI up
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
-def overmind_round_trips(provider_name: str, env: dict[str, str], agent: Any) -> tuple[list[float], float]:
-    """send --wait through the control socket, and the wrapper's resident memory after."""
+def round_trips(provider_name: str, env: dict[str, str], agent: Any) -> tuple[list[float], list[float], float]:
+    """send --wait through the control socket and the same turn straight to a CLI of our own, taken
+    in turns (a busy machine slows both alike), and the wrapper's resident memory after."""
+    from overmind.control.missions import get
     from overmind.store import Store
     from overmind.wrapper.channel import request
 
@@ -104,17 +120,22 @@ def overmind_round_trips(provider_name: str, env: dict[str, str], agent: Any) ->
     os.environ.update({k: env[k] for k in ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR")})
     mission = Store().get(name)
     assert mission is not None
-    samples = []
-    for n in range(ROUNDS + 1):
-        start = time.perf_counter()
-        request(mission.id, mission.name, "send", text=f"socket {n}", wait=True)
-        samples.append((time.perf_counter() - start) * 1000)
-    from overmind.control.missions import get
-
+    direct = Direct(provider_name, env, agent)
+    via_socket, straight = [], []
+    try:
+        for n in range(ROUNDS + 1):  # the first turn of each warms its CLI up
+            start = time.perf_counter()
+            request(mission.id, mission.name, "send", text=f"socket {n}", wait=True)
+            via_socket.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            direct.turn(f"direct {n}")
+            straight.append((time.perf_counter() - start) * 1000)
+    finally:
+        direct.close()
     pid = get(name).to_json()["os_pid"]
     with open(f"/proc/{pid}/status") as status:
         rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
-    return samples[1:], rss
+    return via_socket[1:], straight[1:], rss
 
 
 def main() -> None:
@@ -135,9 +156,8 @@ def main() -> None:
             event_us = per_event_us(provider, store_dir)
             agent = make_agent(provider, Overmind(env), fakes, Path(tempfile.mkdtemp(prefix=f"om-bench-{provider}-")))
             agent_env = agent.om.env
-            direct = statistics.median(direct_round_trips(provider, agent_env, agent))
-            via_socket, rss = overmind_round_trips(provider, agent_env, agent)
-            socket_ms = statistics.median(via_socket)
+            via_socket, straight, rss = round_trips(provider, agent_env, agent)
+            socket_ms, direct = statistics.median(via_socket), statistics.median(straight)
             print(f"  {provider:<8} {event_us / 1000:8.3f} ms {rss:9.1f} MB {socket_ms:9.1f} ms {direct:7.1f} ms "
                   f"{socket_ms - direct:6.1f} ms")
     finally:
