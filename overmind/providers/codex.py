@@ -14,7 +14,6 @@ from typing import Any
 
 from overmind import __version__
 from overmind.agent_options import AgentOptions
-from overmind.errors import OvermindError
 from overmind.providers import AgentEvent, Result, first_line, mcp_servers, output_line
 from overmind.providers.jsonrpc import JsonRpcProvider, error_text, notification, request
 
@@ -29,6 +28,8 @@ class CodexProvider(JsonRpcProvider):
     supported_options = frozenset({"model", "session_id", "permission_mode", "append_system_prompt", "mcp_config"})
     inherited_env_prefixes = ("OPENAI_", "CODEX_", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
     install_hint = "npm install -g @openai/codex"
+    permission_modes = SANDBOXES
+    permission_modes_are = "codex's sandboxes"
     chatter = frozenset({
         "configWarning", "remoteControl/status/changed", "thread/started", "thread/status/changed",
         "account/rateLimits/updated", "item/agentMessage/delta", "item/commandExecution/outputDelta",
@@ -163,21 +164,6 @@ class CodexProvider(JsonRpcProvider):
     def _on_error(self, event: AgentEvent) -> None:
         error = event.data["params"].get("error") or {}
         event.lines.append(f"[error] {first_line(str(error.get('message', 'error')))}")
-
-    def failure(self, event: AgentEvent) -> str | None:
-        if event.type == "session":
-            return error_text(event.data)
-        return None
-
-    def validate(self, options: AgentOptions) -> None:
-        if options.permission_mode is not None and options.permission_mode not in SANDBOXES:
-            raise OvermindError(f"invalid --permission-mode {options.permission_mode!r} for codex",
-                                hint=f"codex's sandboxes: {', '.join(SANDBOXES)}")
-        if options.mcp_config is not None:
-            try:
-                mcp_servers(options.mcp_config)
-            except (OSError, ValueError, AttributeError) as exc:
-                raise OvermindError(f"invalid --mcp-config: {exc}") from None
 
 
 PROVIDER = CodexProvider

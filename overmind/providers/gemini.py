@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from overmind.agent_options import AgentOptions
-from overmind.errors import OvermindError
 from overmind.providers import AgentEvent, Result, first_line, mcp_servers, output_line
 from overmind.providers.jsonrpc import JsonRpcProvider, error_text, message, request
 
@@ -73,6 +72,8 @@ class GeminiProvider(JsonRpcProvider):
     supported_options = frozenset({"model", "session_id", "permission_mode", "append_system_prompt", "mcp_config"})
     inherited_env_prefixes = ("GEMINI_", "GOOGLE_", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
     install_hint = "npm install -g @google/gemini-cli"
+    permission_modes = APPROVAL_MODES
+    permission_modes_are = "gemini's approval modes"
     chatter = frozenset()
 
     def __init__(self) -> None:
@@ -186,21 +187,6 @@ class GeminiProvider(JsonRpcProvider):
         event.respond = message({"id": event.data["id"], "result": {"outcome": outcome}})
         title = first_line(str((params.get("toolCall") or {}).get("title") or "a tool"), 160)
         event.lines.append(f"[denied] {title}")
-
-    def failure(self, event: AgentEvent) -> str | None:
-        if event.type == "session":
-            return error_text(event.data)
-        return None
-
-    def validate(self, options: AgentOptions) -> None:
-        if options.permission_mode is not None and options.permission_mode not in APPROVAL_MODES:
-            raise OvermindError(f"invalid --permission-mode {options.permission_mode!r} for gemini",
-                                hint=f"gemini's approval modes: {', '.join(APPROVAL_MODES)}")
-        if options.mcp_config is not None:
-            try:
-                acp_servers(options.mcp_config)
-            except (OSError, ValueError, AttributeError) as exc:
-                raise OvermindError(f"invalid --mcp-config: {exc}") from None
 
 
 PROVIDER = GeminiProvider

@@ -18,7 +18,9 @@ import json
 from collections import deque
 from typing import Any
 
-from overmind.providers import AgentEvent, dispatch, handler_name, json_object
+from overmind.agent_options import AgentOptions
+from overmind.errors import OvermindError
+from overmind.providers import AgentEvent, dispatch, handler_name, json_object, mcp_servers
 
 METHOD_NOT_FOUND = -32601
 
@@ -53,6 +55,8 @@ class JsonRpcProvider:
     supports_sessions = True
     running_cost = False
     chatter: frozenset[str] = frozenset()  # notifications known and of no interest: skipped silently
+    permission_modes: tuple[str, ...] = ()  # what --permission-mode may be for this CLI ...
+    permission_modes_are = ""  # ... and what they are, for the hint
 
     def __init__(self) -> None:
         self._busy = False  # a turn is running
@@ -130,3 +134,18 @@ class JsonRpcProvider:
         """A value this event's annotation carries, when it is read back from the store."""
         annotation = event.data.get("overmind")
         return annotation.get(key) if isinstance(annotation, dict) else None
+
+    # -- the agent's start and options --------------------------------------------------------
+    def failure(self, event: AgentEvent) -> str | None:
+        """The handshake's answer (stored as type "session") refused the conversation."""
+        return error_text(event.data) if event.type == "session" else None
+
+    def validate(self, options: AgentOptions) -> None:
+        if options.permission_mode is not None and options.permission_mode not in self.permission_modes:
+            raise OvermindError(f"invalid --permission-mode {options.permission_mode!r} for {self.name}",
+                                hint=f"{self.permission_modes_are}: {', '.join(self.permission_modes)}")
+        if options.mcp_config is not None:
+            try:
+                mcp_servers(options.mcp_config)
+            except (OSError, ValueError, AttributeError) as exc:
+                raise OvermindError(f"invalid --mcp-config: {exc}") from None
