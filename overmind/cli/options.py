@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from overmind.agent_options import AGENT_OPTIONS, AgentOption
-from overmind.providers import PROVIDERS
+from overmind.agent_options import AGENT_OPTIONS, PROVIDERS, AgentOption
 
 if TYPE_CHECKING:
     from overmind.mission.spec import MissionSpec
