@@ -8,7 +8,8 @@ from tests.helpers import Overmind
 
 def test_doctor_checks_the_host_and_explains_linger(om: Overmind) -> None:
     checks = {c["name"]: c for c in om.json("doctor")}
-    assert list(checks) == ["user manager", "journald", "linger", "unit directory", "rituals", "limits", "setup"]
+    assert list(checks) == ["user manager", "journald", "linger", "unit directory", "rituals", "persisted missions",
+                            "limits", "setup"]
     assert checks["user manager"]["state"] == "ok"
     assert checks["journald"]["state"] == "ok"
     assert checks["unit directory"]["state"] == "ok"

@@ -98,3 +98,27 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
     finally:
         om("stop", kept["id"], lost["id"], check=False)
     assert not persist.unit_path(kept["unit"]).exists() and not persist.wants_link(kept["unit"]).is_symlink()
+
+
+def test_stop_and_gc_remove_a_persisted_missions_unit_file_and_nothing_else(om: Overmind, name: str) -> None:
+    stopped = om.run("exec sleep 600", "--name", f"{name}-a", "--persist")
+    ended = om.run("true", "--name", f"{name}-b", "--persist")
+    files = [persist.unit_path(m["unit"]) for m in (stopped, ended)]
+    assert all(path.exists() for path in files)
+    assert persist.wants_link(stopped["unit"]).resolve() == files[0].resolve()
+    assert om.unit_property(stopped["unit"], "UnitFileState") == "enabled"
+    om("stop", stopped["id"])
+    assert not files[0].exists() and not persist.wants_link(stopped["unit"]).is_symlink()
+    assert files[1].exists()  # a persisted task that ended by itself keeps its file until gc
+    must(lambda: om.status(ended["id"]) == "stopped", what="the task to end")
+    om("gc")
+    assert not files[1].exists() and not persist.wants_link(ended["unit"]).is_symlink()
+
+
+def test_doctor_says_how_many_missions_are_persisted(om: Overmind, name: str) -> None:
+    mission = om.run("exec sleep 600", "--name", name, "--persist")
+    try:
+        checks = {c["name"]: c for c in om.json("doctor")}
+        assert checks["persisted missions"]["detail"].startswith("1 persisted")
+    finally:
+        om("stop", mission["id"])
