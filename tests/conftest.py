@@ -41,6 +41,7 @@ def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     yield env
     _remove_rituals(env)
     _remove_akasha(env)
+    _remove_persisted(prefix)
     pattern = f"{prefix}@*.service"
     slices = prefix.replace("-", "\\x2d") + "*.slice"  # the run's slices for trees and blueprints
     for action in (["stop", pattern, slices], ["reset-failed", pattern]):
@@ -54,6 +55,15 @@ def _remove_rituals(env: dict[str, str]) -> None:
     for ritual in json.loads(listed.stdout or "[]") if listed.returncode == 0 else []:
         subprocess.run([sys.executable, "-m", "overmind", "ritual", "rm", ritual["name"]], env=env,
                        capture_output=True)
+
+
+def _remove_persisted(prefix: str) -> None:
+    """Persisted missions are files enabled at boot: none of this run's may start at the host's next boot."""
+    from overmind.control.persist import delete
+    from overmind.systemd.unitfiles import unit_dir
+
+    for path in unit_dir().glob(f"{prefix}@*.service"):
+        delete(path.name)
 
 
 def _remove_akasha(env: dict[str, str]) -> None:
