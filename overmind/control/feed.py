@@ -231,6 +231,29 @@ class Feed:
             changes.append(Change("ritual", "removed", name, name, now, None))
         return changes
 
+    async def _settle_restarts(self, announced: dict[str, list[Announcement]]) -> None:
+        """Leave out systemd 252's `failed` (or `inactive`) before each automatic restart: the
+        manager decides a restart as it records the end and says both at once, so an end that the
+        same run's restart follows is no end; and where an end is the last word so far about a
+        mission that systemd may restart, its unit read now says which it is."""
+        from overmind.systemd.signals import Announcement
+
+        doubtful = []
+        for unit, said in announced.items():
+            said[:] = [a for n, a in enumerate(said) if not (_gone(a) and _restart_follows(said, n))]
+            if said and _gone(said[-1]) and self.book.restarts(unit, said[-1].props.get("Result", "")):
+                doubtful.append(unit)
+        if not doubtful:
+            return
+        self.counters["unit_reads"] += len(doubtful)
+        for unit, (serial, props) in (await self.signals.read_states(doubtful, ANNOUNCED)).items():
+            self.signals.forget(serial, unit)  # came after the batch, sent before the reading: older
+            said = announced[unit]
+            if props.get("ActiveState") not in ("inactive", "failed"):
+                while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == props.get("InvocationID"):
+                    said.pop()
+            said.append(Announcement(serial, time.time(), props))
+
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
         from overmind.names import unit_prefix
@@ -255,6 +278,7 @@ class Feed:
             announced = self.signals.take_announced()  # here, on the loop that adds to them
             self.counters["batches"] += 1
             try:
+                await self._settle_restarts(announced)
                 changes = await asyncio.to_thread(self._advance, units, announced, store_changed)
             except Exception as error:  # noqa: BLE001 - a long-lived feed must outlive one failed read
                 # (the manager busy, a store being migrated): said, and the next batch reads afresh
@@ -264,6 +288,21 @@ class Feed:
             for change in changes:
                 for queue in self.consumers:
                     queue.put_nowait(change)
+
+
+def _gone(announcement: Announcement) -> bool:
+    return announcement.props.get("ActiveState") in ("inactive", "failed")
+
+
+def _restart_follows(said: list[Announcement], n: int) -> bool:
+    """Whether the n-th announcement (an end) is followed by its run's automatic restart."""
+    invocation = said[n].props.get("InvocationID")
+    for later in said[n + 1:]:
+        if later.props.get("InvocationID") != invocation:
+            return False
+        if not _gone(later):
+            return later.props.get("SubState") == "auto-restart"
+    return False
 
 
 def _ritual_views() -> list[Any]:

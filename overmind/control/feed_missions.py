@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind.control.missions import Record, View, records, views
-from overmind.control.states import ENDS, Machine, Marks, Runs, Transition, Unit, initial, restart_refused
+from overmind.control.states import ENDS, Machine, Marks, Runs, Transition, Unit, initial
 from overmind.store import Blueprint, Mission, RunHistory, Store
 
 if TYPE_CHECKING:
@@ -82,11 +82,19 @@ class MissionBook:
 
     def look_ahead(self, store: Store) -> tuple[set[str], set[str]]:
         """Before the manager is asked: the units of the missions followed, and those of missions
-        that systemd restarts (their unit's Result says whether it refused a restart)."""
+        that systemd restarts (see restarts)."""
         self.records = {r.id: r for r in records(store)}
         followed = [r for r in self.records.values() if isinstance(r, Mission) and self._followed(r)]
-        return ({r.unit for r in followed},
-                {r.unit for r in followed if r.spec.get("restart", {}).get("policy", "never") != "never"})
+        return {r.unit for r in followed}, {r.unit for r in followed if _restarted(r)}
+
+    def restarts(self, unit: str, result: str) -> bool:
+        """Whether systemd may restart the mission behind a unit by itself after a run with this
+        Result (see Feed._settle_restarts)."""
+        owner = self.missions.get(self.owners.get(unit, ""))
+        if owner is None:
+            return False
+        policy = owner.record.spec.get("restart", {}).get("policy", "never")
+        return policy == "always" or (policy == "on-failure" and result not in ("", "success"))
 
     def states(self) -> dict[str, tuple[str, int]]:
         return {i: (f.machine.state, f.machine.seq) for i, f in self.missions.items() if self.told(i)}
@@ -95,8 +103,8 @@ class MissionBook:
     def start(self, store: Store, units: dict[str, dict[str, str]], listed_at: float) -> int:
         """Read every record, and each mission's state from `units` (its loaded unit's properties,
         as listed at `listed_at`); returns how many views were built."""
+        self.prints = store.fingerprints()  # before the records: one made in between is news next time
         self.records = {r.id: r for r in records(store)}
-        self.prints = store.fingerprints()
         self._own()
         chosen = [r for r in self.records.values() if self._followed(r)]
         history = store.run_history(r.id for r in chosen if isinstance(r, Mission))
@@ -105,7 +113,7 @@ class MissionBook:
             if isinstance(record, Mission):
                 props = units.get(record.unit, {}) if self.owners.get(record.unit) == record.id else {}
                 machine = initial(Unit.of(props, listed_at) if props else None, listed_at, _runs(history[record.id]),
-                                  view.status.state, view.status.finished, _refused(record, props, view))
+                                  view.status.state, view.status.finished)
                 followed = self.missions[record.id] = Followed(record, machine, dict(props))
                 followed.news = news_of(view)
             else:
@@ -143,9 +151,11 @@ class MissionBook:
         """Whether a unit spoke that no known mission owns now: a new mission, or a new one that
         took a finished one's unit name."""
         for unit, said in announced.items():
-            owner = self.missions.get(self.owners.get(unit, ""))
-            if owner is None or (owner.machine.ended and not all(owner.machine.knows(a.props.get("InvocationID", ""))
-                                                                   for a in said)):
+            if unit not in self.owners:
+                return True
+            owner = self.missions.get(self.owners[unit])  # None: a mission not followed
+            if owner is not None and owner.machine.ended and \
+                    not all(owner.machine.knows(a.props.get("InvocationID", "")) for a in said):
                 return True
         return False
 
@@ -156,8 +166,9 @@ class MissionBook:
         changed = {i for i, p in prints.items() if self.prints.get(i) != p}
         gone = set(self.prints) - set(prints)
         self.prints = prints
-        fresh: list[Record] = [*store.missions(changed), *(b for b in store.blueprints() if b.id in changed)] \
-            if changed else []
+        fresh: list[Record] = list(store.missions(changed)) if changed else []
+        if changed - {r.id for r in fresh}:  # blueprints changed too
+            fresh += [b for b in store.blueprints() if b.id in changed]
         new = [r for r in fresh if r.id not in self.records]
         self.records.update({r.id: r for r in fresh})
         for ident in gone:
@@ -223,7 +234,8 @@ class MissionBook:
             followed = self.missions[view.id]
             machine, news = followed.machine, news_of(view)
             transition = None
-            if view.status.finished and not machine.ended and _unit_cannot_tell(followed):
+            if view.status.finished and view.status.state != "unknown" and not machine.ended \
+                    and _unit_cannot_tell(followed):
                 transition = machine.end_without_unit(view.status.state)
             elif news == followed.news or view.status.finished != machine.ended:
                 continue  # nothing new, or a view that runs ahead of the unit (a kill marked, not yet done)
@@ -263,14 +275,8 @@ def _unit_cannot_tell(followed: Followed) -> bool:
     return marked and not followed.machine.begun and followed.props.get("ActiveState") in _GONE
 
 
-def _refused(record: Mission, props: dict[str, str], view: View) -> bool:
-    """Whether systemd refused the ended mission's last restart: its unit says so (read where it
-    restarts); a unit collected since, its policy and last run (see states.restart_refused)."""
-    if props:
-        return props.get("Result") == "start-limit-hit"
-    last = record.last_exit.service_result if record.last_exit else None
-    policy = record.spec.get("restart", {}).get("policy", "never")
-    return view.status.finished and restart_refused(policy, last, _marks(record))
+def _restarted(record: Mission) -> bool:
+    return bool(record.spec.get("restart", {}).get("policy", "never") != "never")
 
 
 def _runs(history: RunHistory) -> Runs:

@@ -4,17 +4,19 @@
 
 Every announcement of the unit (ActiveState, SubState, InvocationID, Result, in the order the
 manager sent them) is one step. A state belongs to one run of the mission (its n-th start: a new
-InvocationID is a new run) and to a phase of that run, and the pair numbers it:
+InvocationID is a new run, numbered by the run log) and to a phase of that run, and the pair
+numbers it:
 
-    seq = 4 × (run − 1) + phase      phase: created 0, starting/restarting 1, running 2,
-                                            stopping 3, an end 4
+    seq = 6 × (run − 1) + phase     phase: 0 created, 1 starting (or restarting into this run),
+                                    2 running, 3 stopping, 4 restarting (systemd will start the
+                                    next run), 5 an end
 
 A step that would not raise seq is no news: a unit's `deactivating` (ExecStopPost=) after its
-end, a late announcement of an earlier run, the same state twice. `restarting` is the first phase
-of the next run (systemd's auto-restart delay, then that run's ExecStartPre=), so a mission is
-`running` again only once systemd really started another run. A feed that starts late takes each
-mission's state from its unit and its run records (`initial`) and numbers it as a feed that
-watched all along did: two observers, or one restarted, tell a transition under the same seq.
+end, a late announcement of an earlier run, the same state twice. A mission is `running` again
+only once systemd really started another run; a restart that systemd refuses (the start limit)
+or that a stop calls off ends the run that asked for it. A feed that starts late takes each
+mission's state from its unit and its run log (`initial`) and numbers it as a feed that watched
+all along did: two observers, or one restarted, tell a transition under the same seq.
 
 Pure logic: what the unit said and what the store recorded come in, transitions come out.
 """
@@ -25,7 +27,7 @@ from typing import NamedTuple
 
 ENDS = ("finished", "crashed", "failed", "killed")
 STATES = ("created", "starting", "running", "restarting", "stopping", *ENDS)
-PHASES = {"created": 0, "starting": 1, "restarting": 1, "running": 2, "stopping": 3, **dict.fromkeys(ENDS, 4)}
+PHASES = 6
 _GONE = ("inactive", "failed")
 
 
@@ -45,6 +47,10 @@ class Unit(NamedTuple):
         return cls(props.get("ActiveState", ""), props.get("SubState", ""), props.get("InvocationID", ""),
                    props.get("Result") or "success", at, props.get("JobType", ""))
 
+    @property
+    def gone(self) -> bool:
+        return self.active in _GONE
+
 
 class Marks(NamedTuple):
     """What the store says that systemd does not: that someone asked the mission to end, and when."""
@@ -59,8 +65,29 @@ class Transition(NamedTuple):
     seq: int
 
 
-def seq_of(run: int, state: str) -> int:
-    return 4 * (run - 1) + PHASES[state]
+class Runs(NamedTuple):
+    """A mission's runs as its run log recorded them."""
+
+    ended: tuple[tuple[str, float], ...] = ()  # (invocation, when it ended) of each run that ended, in order
+    going: tuple[tuple[str, float], ...] = ()  # (invocation, when it started) of runs not ended, in order
+
+    def number(self, invocation: str) -> int:
+        """The run an invocation is (1, 2, ...): its place in the log, or the next run."""
+        for number, (recorded, _) in enumerate((*self.ended, *self.going), 1):
+            if recorded == invocation:
+                return number
+        return len(self.ended) + len(self.going) + 1
+
+    def ended_by(self, at: float) -> int:
+        return sum(1 for _, ended in self.ended if ended <= at)
+
+    def since(self, at: float) -> bool:
+        """Whether a run started or ended after `at`."""
+        return any(when > at for _, when in (*self.ended, *self.going))
+
+
+def seq_of(run: int, phase: int) -> int:
+    return PHASES * (run - 1) + phase
 
 
 def _marked(marks: Marks, at: float) -> bool:
@@ -86,23 +113,25 @@ def end_of_status(status: str) -> str:
     return {"stopped": "finished", "done": "finished", "crashed": "crashed", "killed": "killed"}.get(status, "failed")
 
 
-
 class Machine:
     """One mission's state. `step` takes its unit's announcements in the order they came."""
 
-    def __init__(self, state: str = "created", run: int = 1) -> None:
-        self.state, self.run = state, run
+    def __init__(self, state: str = "created", run: int = 1, phase: int = 0) -> None:
+        self.state, self.run, self.phase = state, run, phase
         self.runs: dict[str, int] = {}  # invocation -> the run it is
         self.unknown: int | None = run  # a run whose invocation is not known yet
-        self.begun = state != "created"  # whether the current run has shown a phase
 
     @property
     def seq(self) -> int:
-        return seq_of(self.run, self.state)
+        return seq_of(self.run, self.phase)
 
     @property
     def ended(self) -> bool:
         return self.state in ENDS
+
+    @property
+    def begun(self) -> bool:
+        return self.state != "created"
 
     def knows(self, invocation: str) -> bool:
         return not invocation or invocation in self.runs
@@ -111,23 +140,24 @@ class Machine:
         """The transition this announcement makes, if it makes one; `runs`: what the run log
         recorded (it numbers a new invocation's run as every observer does)."""
         target = self._target(unit, marks, runs or Runs())
-        if target is None or seq_of(*target) <= self.seq:
+        if target is None or seq_of(*target[:2]) <= self.seq:
             return None
         return self._move(*target)
 
     def end_without_unit(self, status: str) -> Transition | None:
         """The mission ended and no unit will say so (see end_of_status)."""
-        return None if self.ended else self._move(self.run, end_of_status(status))
+        return None if self.ended else self._move(self.run, 5, end_of_status(status))
 
-    def _move(self, run: int, state: str) -> Transition:
+    def _move(self, run: int, phase: int, state: str) -> Transition | None:
         previous = self.state
-        self.run, self.state, self.begun = run, state, True
-        if state in ENDS and self.unknown == run:
+        self.run, self.phase, self.state = run, phase, state
+        if state in ENDS and self.unknown is not None and self.unknown <= run + 1:
             self.unknown = None  # an end is final: a start after it is another run
-        return Transition(state, previous, self.seq)
+        # Restarting into the next run is still restarting: no news (its seq moved on all the same).
+        return None if state == previous else Transition(state, previous, self.seq)
 
-    def _target(self, unit: Unit, marks: Marks, runs: Runs) -> tuple[int, str] | None:
-        """(run, state) that the announcement shows, if it shows one."""
+    def _target(self, unit: Unit, marks: Marks, runs: Runs) -> tuple[int, int, str] | None:
+        """(run, phase, state) that the announcement shows, if it shows one."""
         run = self._run_of(unit, runs)
         if run is None:
             return None
@@ -135,17 +165,17 @@ class Machine:
             if run != self.run:
                 return None  # old news
             self.unknown = run + 1  # systemd will start the unit again: the next run
-            return run + 1, "restarting"
+            return run, 4, "restarting"
         if unit.active == "activating":
-            return run, "starting" if run == 1 else "restarting"
+            return run, 1, "starting" if run == 1 else "restarting"
         if unit.active in ("active", "reloading"):
-            return run, "running"
+            return run, 2, "running"
         if unit.active == "deactivating":
-            return run, "stopping"
-        if unit.active in _GONE:
+            return run, 3, "stopping"
+        if unit.gone:
             if not self.begun:  # only a mark makes an end of a mission that never began: stopped or killed first
-                return (run, end_of(unit, marks, ran=False)) if _marked(marks, unit.at) else None
-            return run, end_of(unit, marks)
+                return (run, 5, end_of(unit, marks, ran=False)) if _marked(marks, unit.at) else None
+            return run, 5, end_of(unit, marks)
         return None
 
     def _run_of(self, unit: Unit, runs: Runs) -> int | None:
@@ -155,12 +185,8 @@ class Machine:
             return self.run
         known = self.runs.get(invocation)
         if known is not None:
-            if known == self.run - 1 and self.unknown == self.run and unit.active in _GONE:
-                # The ended run's unit while the next run waits: the restart was refused (the start
-                # limit) or called off (a stop during the restart's delay): the waiting run's end.
-                return self.run
             return known
-        if unit.active in _GONE:
+        if unit.gone:
             # An invocation first heard as `inactive`: the first word of a start (each start says
             # so before it begins), or a unit gone before this mission took its name: no news,
             # unless the mission never began and was stopped or killed (see _target).
@@ -176,69 +202,44 @@ class Machine:
         return run
 
 
-class Runs(NamedTuple):
-    """A mission's runs as its run log recorded them."""
-
-    ended: tuple[tuple[str, float], ...] = ()  # (invocation, when it ended) of each run that ended, in order
-    going: tuple[tuple[str, float], ...] = ()  # (invocation, when it started) of runs not ended, in order
-
-    def number(self, invocation: str) -> int:
-        """The run an invocation is (1, 2, ...): its place in the log, or the next run."""
-        for number, (ended, _) in enumerate((*self.ended, *self.going), 1):
-            if ended == invocation:
-                return number
-        return len(self.ended) + len(self.going) + 1
-
-    def ended_by(self, at: float) -> int:
-        return sum(1 for _, ended in self.ended if ended <= at)
-
-    def since(self, at: float) -> bool:
-        """Whether a run started or ended after `at`."""
-        return any(when > at for _, when in (*self.ended, *self.going))
-
-
-def restart_refused(policy: str, last_result: str | None, marks: Marks) -> bool:
-    """Whether a mission that ended had asked systemd to restart it (and systemd refused: the
-    start limit), as its restart policy and its last run's result say."""
-    if last_result is None or marks != Marks():
-        return False
-    return policy == "always" or (policy == "on-failure" and last_result != "success")
-
-
-def initial(unit: Unit | None, at: float, runs: Runs, status: str, finished: bool, refused: bool) -> Machine:
+def initial(unit: Unit | None, at: float, runs: Runs, status: str, finished: bool) -> Machine:
     """The state of a mission found when a feed starts, numbered as a feed that watched it all
     along numbered it. `unit`: its unit as the manager listed it (with the invocation, where it
     was read), None if none was loaded; `at`: a time before the listing; `runs`: the run log, read
     after the listing (what it says of runs that ended later is not counted); `status`,
-    `finished`: its view;
-    `refused`: whether its last restart was refused (see restart_refused)."""
-    if unit is None or unit.active in _GONE or not unit.active:
+    `finished`: its view."""
+    if unit is None or unit.gone or not unit.active:
         # The runs that ended before the listing; one that ended since is still to be told.
         ended = runs.number(unit.invocation) if unit is not None and unit.invocation else runs.ended_by(at)
-        # A start waits, or came since the listing (its announcements follow), or none yet: the
-        # next run, not begun. (The view is read after the listing: it may tell of such a start.)
-        if (unit is not None and unit.job == "start") or runs.since(at) or not finished:
-            return Machine("created", 1) if not ended else _ended(status, finished, ended)
-        # A refused restart was the next run's end (see Machine._run_of).
-        machine = _ended("refused", True, max(ended, 1) + 1) if refused else _ended(status, finished, max(ended, 1))
+        # A start waits, or came since the listing (its announcements follow), or none yet (a
+        # view that says `unknown` of a mission that never ran may be one whose unit is slow to
+        # come): the next run, not begun. (The view is read after the listing: it may tell of a start.)
+        pending = (unit is not None and unit.job == "start") or runs.since(at)
+        if pending or not finished or (not ended and status == "unknown"):
+            return Machine("created") if not ended else _ended(status, finished, ended)
+        machine = _ended(status, True, max(ended, 1))
         if unit is not None and unit.invocation:
-            machine.runs[unit.invocation] = max(ended, 1)  # the unit's last run: its late words are no news
+            machine.runs[unit.invocation] = machine.run  # the unit's last run: its late words are no news
         return machine
+    # The run its invocation is (unread: the one after those ended before the listing, or the one
+    # that ended if systemd is about to restart it).
+    ended = runs.ended_by(at)
     if unit.sub == "auto-restart":
-        machine = Machine("restarting", runs.number(unit.invocation) + 1)
-        machine.runs[unit.invocation] = machine.run - 1
-        return machine
-    run = runs.number(unit.invocation)
-    state = {"activating": "starting" if run == 1 else "restarting", "deactivating": "stopping"}.get(
-        unit.active, "running")
-    machine = Machine(state, run)
-    machine.runs[unit.invocation] = run
-    machine.unknown = None
+        machine = Machine("restarting", runs.number(unit.invocation) if unit.invocation else max(ended, 1), 4)
+        machine.unknown = machine.run + 1
+    else:
+        run = runs.number(unit.invocation) if unit.invocation else ended + 1
+        state, phase = {"activating": ("starting" if run == 1 else "restarting", 1),
+                        "deactivating": ("stopping", 3)}.get(unit.active, ("running", 2))
+        machine = Machine(state, run, phase)
+        machine.unknown = None if unit.invocation else run
+    if unit.invocation:
+        machine.runs[unit.invocation] = machine.run
     return machine
 
 
 def _ended(status: str, finished: bool, run: int) -> Machine:
     """A mission whose last run ended: a start after it is another run."""
-    machine = Machine(end_of_status(status) if finished else "finished", run)
+    machine = Machine(end_of_status(status) if finished else "finished", run, 5)
     machine.unknown = None
     return machine
