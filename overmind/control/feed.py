@@ -235,9 +235,8 @@ class Feed:
         """Leave out systemd 252's `failed` (or `inactive`) before each automatic restart: the
         manager decides a restart as it records the end and says both at once, so an end that the
         same run's restart follows is no end; and where an end is the last word so far about a
-        mission that systemd may restart, its unit read now says which it is."""
-        from overmind.systemd.signals import Announcement
-
+        mission that systemd may restart, its unit read now says which it is (what was said after
+        the end comes in the next batch, in order: the reading only decides)."""
         doubtful = []
         for unit, said in announced.items():
             said[:] = [a for n, a in enumerate(said) if not (_gone(a) and _restart_follows(said, n))]
@@ -246,13 +245,13 @@ class Feed:
         if not doubtful:
             return
         self.counters["unit_reads"] += len(doubtful)
-        for unit, (serial, props) in (await self.signals.read_states(doubtful, ANNOUNCED)).items():
-            self.signals.forget(serial, unit)  # came after the batch, sent before the reading: older
+        read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID"))
+        for unit, (_, now) in read.items():
             said = announced[unit]
-            if props.get("ActiveState") not in ("inactive", "failed"):
-                while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == props.get("InvocationID"):
-                    said.pop()
-            said.append(Announcement(serial, time.time(), props))
+            ended = said[-1].props.get("InvocationID")
+            if now.get("ActiveState") not in ("inactive", "failed") or now.get("InvocationID") != ended:
+                while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == ended:
+                    said.pop()  # it went on to restart: no end
 
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:

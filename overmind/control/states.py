@@ -187,6 +187,10 @@ class Machine:
         if known is not None:
             return known
         if unit.gone:
+            if self.unknown == self.run and self.begun and not self.ended:
+                self.runs[invocation] = self.run  # the end of a run found going, its invocation unread
+                self.unknown = None
+                return self.run
             # An invocation first heard as `inactive`: the first word of a start (each start says
             # so before it begins), or a unit gone before this mission took its name: no news,
             # unless the mission never began and was stopped or killed (see _target).
@@ -228,7 +232,9 @@ def initial(unit: Unit | None, at: float, runs: Runs, status: str, finished: boo
         machine = Machine("restarting", runs.number(unit.invocation) if unit.invocation else max(ended, 1), 4)
         machine.unknown = machine.run + 1
     else:
-        run = runs.number(unit.invocation) if unit.invocation else ended + 1
+        # (while stopping, the run's end may be recorded already: ExecStopPost= wrote it)
+        recorded = unit.active == "deactivating" and not runs.going and ended
+        run = runs.number(unit.invocation) if unit.invocation else ended if recorded else ended + 1
         state, phase = {"activating": ("starting" if run == 1 else "restarting", 1),
                         "deactivating": ("stopping", 3)}.get(unit.active, ("running", 2))
         machine = Machine(state, run, phase)

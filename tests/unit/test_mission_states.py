@@ -199,3 +199,9 @@ def test_a_late_feed_takes_a_mission_that_never_ran_and_says_unknown_as_one_whos
     assert (found.state, found.seq) == ("created", 0)
     killed = initial(None, 5.0, Runs(), "killed", True)
     assert (killed.state, killed.seq) == ("killed", seq_of(1, 5))
+
+
+def test_a_late_feed_that_could_not_read_a_units_invocation_still_tells_its_end() -> None:
+    # Listed `deactivating`; gone before it could be read: its end comes with an invocation unheard of.
+    found = initial(Unit("deactivating", "stop-post", ""), 5.0, Runs(), "stopping", False)
+    assert [(t.state, t.seq) for t in told(found, [("inactive", "dead", "a1")])] == [("finished", seq_of(1, 5))]
