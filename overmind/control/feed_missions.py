@@ -292,6 +292,7 @@ def _merged(props: dict[str, str], announced: dict[str, str], unit: str) -> dict
     does not announce it), none of a running unit's readings once it has ended."""
     merged = props | announced
     merged["LoadState"], merged["Id"] = "loaded", unit
+    merged.pop("JobType", None)  # as listed when the feed started: no longer known
     if merged.get("ActiveState") in _GONE:
         for key in _LIVE_ONLY:
             merged.pop(key, None)
