@@ -18,7 +18,7 @@ from overmind.mission.status import Status
 from overmind.mission.view import NO_ENVIRONMENT, MissionView, rounded
 from overmind.store import Blueprint, Mission
 
-FAILED = ("crashed", "skipped", "killed", "unknown")
+FAILED = ("crashed", "skipped", "killed", "unknown", "lost")  # lost: at reboot
 T = TypeVar("T", int, float)
 
 
