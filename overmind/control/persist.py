@@ -43,6 +43,7 @@ def start(run_args: Sequence[str], block: bool = False) -> str:
     (with `block`, until its start job is done). Raises bus.Refused / bus.JobFailed as a
     transient start does; refuses to write over the file of a mission that runs."""
     unit, text = unit_file_from_run_args(run_args, host=machine_id())
+    _done_file(run_args).unlink(missing_ok=True)  # started again by a person: it runs (see run.sh finished)
     path = unit_path(unit)
     stale = bus.loaded(unit)  # an earlier mission's unit of that name, still in the manager's memory
     if stale:
@@ -66,6 +67,12 @@ def start(run_args: Sequence[str], block: bool = False) -> str:
     except (bus.Refused, bus.JobFailed):
         delete(unit)  # a mission that did not start does not come back at boot either
         raise
+
+
+def _done_file(run_args: Sequence[str]) -> Path:
+    """Where the run hook marks the mission finished (the state directory and id it was given)."""
+    env = dict(arg.removeprefix("--setenv=").split("=", 1) for arg in run_args if arg.startswith("--setenv="))
+    return Path(env["OVERMIND_STATE_DIR"]) / "runs" / f"{env['OVERMIND_MISSION_ID']}.done"
 
 
 def delete(unit: str) -> list[Path]:

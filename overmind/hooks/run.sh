@@ -1,5 +1,6 @@
 # Run records, written inside a mission's unit by systemd's own hooks (POSIX sh, no Python):
 #
+#   ExecCondition= sh run.sh finished                        a persisted mission that has finished: skip
 #   ExecStartPre=  sh run.sh start [BACKOFF_MS CEILING_MS]   a run starts; on a restart, say so
 #                                                            (and sleep the growing backoff)
 #   ExecStartPost= sh run.sh pid                             the run's main process ($MAINPID)
@@ -13,7 +14,8 @@
 # of well under PIPE_BUF bytes: lines of units ending at once never interleave, and a killed hook
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
 # the restart number and the backoff; for a persisted mission, <mission id>.boots counts the boots
-# that started it again (<mission id>.manager: the manager its last run started under); <mission id>.stop is not empty while `overmind stop` has asked
+# that started it again (<mission id>.manager: the manager its last run started under; <mission id>.done:
+# it has finished, no boot starts it again); <mission id>.stop is not empty while `overmind stop` has asked
 # the run to end (so that a stop's grace period running out is not told as a runtime limit). What
 # this prints goes to the mission's journal.
 #
@@ -53,6 +55,11 @@ memory_limit_hit() {
 }
 
 case $verb in
+finished)
+    # ExecCondition= of a persisted mission: skip the start (exit 1) once it has finished.
+    [ -f "$dir/$mission.done" ] && exit 1
+    exit 0
+    ;;
 start)
     [ -d "$dir" ] || mkdir -p "$dir"
     if [ "${ended:-0}" -gt 0 ]; then
@@ -97,6 +104,8 @@ pid)
     printf 'pid %s %s %s\n' "$mission" "$run" "${MAINPID:--}" >>"$log"
     ;;
 end | retry)
+    # A start its condition skipped (`finished`) was no run: nothing ended.
+    [ "${SERVICE_RESULT:-}" = exec-condition ] && exit 0
     result=${SERVICE_RESULT:-}
     code=${EXIT_CODE:-}
     status=${EXIT_STATUS:-}
@@ -140,6 +149,11 @@ end | retry)
     $sync --sync >/dev/null 2>&1
     [ -d "$dir" ] || mkdir -p "$dir"
     echo "$((${ended:-0} + 1))" >"$ended_file"
+    # A persisted mission whose process ended by itself with no restart to follow has finished:
+    # the next boot does not start it again (a stop at shutdown ends it by a signal instead).
+    case ${OVERMIND_PERSIST:-}:$verb:$code:$result in
+        never:end:exited:* | on-failure:end:exited:success) : >"$dir/$mission.done" ;;
+    esac
     printf 'exit %s %s %s %s %s %s %s %s\n' "$mission" "$now" "$boot" "$run" "${result:--}" "${code:--}" \
         "${status:--}" "$oom" >>"$log"
     ;;

@@ -63,8 +63,8 @@ def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir
     env["OVERMIND_MISSION_NAME"] = name
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
-    if spec.persist:  # its run hook counts the boots that start it again
-        env["OVERMIND_PERSIST"] = "1"
+    if spec.persist:  # its run hooks count the boots that start it again, and mark a finished task
+        env["OVERMIND_PERSIST"] = spec.restart.policy
     return env
 
 
@@ -90,7 +90,10 @@ def run_hooks(spec: MissionSpec, backoff_args: list[str]) -> dict[str, str]:
     end, appended to the state directory's run log even when no overmind process is alive; each
     restart marked in the journal, and on old managers the backoff grown."""
     script = quote_exec_arg(str(RUN_HOOK))
-    return {"ExecStartPre": f"-/bin/sh {script} start{''.join(' ' + a for a in backoff_args)}",
+    # A persisted mission that has finished (ran to its end, no restart to follow) is not started
+    # again by the next boot: the hook's `finished` says so before anything runs.
+    finished = {"ExecCondition": f"/bin/sh {script} finished"} if spec.persist else {}
+    return {**finished, "ExecStartPre": f"-/bin/sh {script} start{''.join(' ' + a for a in backoff_args)}",
             "ExecStartPost": f"-/bin/sh {script} pid", "ExecStopPost": f"-/bin/sh {script} end"}
 
 

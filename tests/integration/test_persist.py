@@ -76,9 +76,11 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
     kept = om.run("echo run of $OVERMIND_MISSION_NAME; exec sleep 600", "--name", f"{name}-kept", "--persist")
     lost = om.run("exec sleep 600", "--name", f"{name}-lost")
     stopped = om.run("exec sleep 600", "--name", f"{name}-stopped", "--persist")
+    done = om.run("echo finished by itself", "--name", f"{name}-done", "--persist")
     assert om.info(kept["id"])["persist"] is True and om.info(lost["id"])["persist"] is False
     must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, lost, stopped)), what="all three running")
     om("stop", stopped["id"])
+    must(lambda: om.status(done["id"]) == "stopped", what="the task to finish")
     try:
         pids = [om.info(kept["id"])["os_pid"]]
         for boot in (1, 2, 3):
@@ -90,6 +92,8 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
             assert om.info(lost["id"])["status"] == "lost" and om.info(lost["id"])["reason"] == "at reboot"
             assert om.info(stopped["id"])["status"] == "stopped"  # a person stopped it: it stays stopped
             assert om.unit_property(stopped["unit"], "LoadState") == "not-found"
+            assert om.info(done["id"])["status"] == "stopped"  # it had finished: no boot runs it again
+            assert om.logs(done["id"]).count("finished by itself") == 1
         assert f"{name}-lost " in (listing := om("ps").stdout) and "lost at reboot" in listing
         assert om.logs(kept["id"]).count(f"run of {name}-kept") == 4
         assert "--- restarted by boot #3 ---" in om.logs(kept["id"])
@@ -97,6 +101,7 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
         must(lambda: om.status(lost["id"]) == "running", what="the lost mission running again")
     finally:
         om("stop", kept["id"], lost["id"], check=False)
+        om("gc", check=False)
     assert not persist.unit_path(kept["unit"]).exists() and not persist.wants_link(kept["unit"]).is_symlink()
 
 
