@@ -6,6 +6,7 @@ One module per noun, each importing only what its calls need:
     missions        list, look up and view missions and blueprints (records + live unit state)
     launch          start a mission: readiness, limit warnings, placement, unit, a session's wait
     lifecycle       restart, stop, kill (with cascade), collect, wait
+    persist         persisted missions: their unit files enabled at boot, `lost at reboot`, doctor's check
     guardrails      the one rule for caps on how many missions start (--max-children, --max-new)
     logs            a range of output lines, and a live follow
     agents          agent events, results, send, subscribe
