@@ -111,7 +111,7 @@ def _clear_leftovers(uid: int) -> None:
     """Kill what a dead manager left in its cgroup and drop its stale sockets."""
     stale_pid = manager_pid()
     if stale_pid:
-        os.kill(stale_pid, signal.SIGKILL)
+        _kill(stale_pid, signal.SIGKILL)
     relative = _manager_cgroup(uid)
     cgroups.kill_all(relative)
     wait_until(lambda: not cgroups.pids_in(relative), 5.0)
@@ -171,15 +171,23 @@ def down(uid: int | None = None) -> None:
         env = user_env() | {"XDG_RUNTIME_DIR": str(_runtime_dir(uid))}
         subprocess.run(["systemctl", "--user", "exit"], env=env, capture_output=True, timeout=30, check=False)
         if not wait_until(lambda: manager_pid() is None, 10.0):
-            os.kill(pid, signal.SIGKILL)
+            _kill(pid, signal.SIGKILL)
     _clear_leftovers(uid)
     _pidfile("manager").unlink(missing_ok=True)
     jpid = journald_pid()
     if jpid:
-        os.kill(jpid, signal.SIGTERM)
+        _kill(jpid, signal.SIGTERM)
         if not wait_until(lambda: journald_pid() is None, 5.0):
-            os.kill(jpid, signal.SIGKILL)
+            _kill(jpid, signal.SIGKILL)
     _pidfile("journald").unlink(missing_ok=True)
+
+
+def _kill(pid: int, signum: int) -> None:
+    """Signal a process that may end on its own meanwhile (a manager slow to exit, then gone)."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def status() -> dict[str, object]:
