@@ -88,15 +88,18 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
             must(lambda: om.status(kept["id"]) == "running" and om.info(kept["id"])["os_pid"] not in pids,
                  timeout=30, what="the persisted mission running again")
             pids.append(om.info(kept["id"])["os_pid"])
-            assert om.info(kept["id"])["boots"] == boot
+            # Any overmind command run while the host is down boots it again (another test run's
+            # may, on a shared machine): that is a boot too, so count at least one per reboot.
+            assert om.info(kept["id"])["boots"] >= boot
             assert om.info(lost["id"])["status"] == "lost" and om.info(lost["id"])["reason"] == "at reboot"
             assert om.info(stopped["id"])["status"] == "stopped"  # a person stopped it: it stays stopped
             assert om.unit_property(stopped["unit"], "LoadState") == "not-found"
             assert om.info(done["id"])["status"] == "stopped"  # it had finished: no boot runs it again
             assert om.logs(done["id"]).count("finished by itself") == 1
         assert f"{name}-lost " in (listing := om("ps").stdout) and "lost at reboot" in listing
-        assert om.logs(kept["id"]).count(f"run of {name}-kept") == 4
-        assert "--- restarted by boot #3 ---" in om.logs(kept["id"])
+        boots = om.info(kept["id"])["boots"]
+        assert om.logs(kept["id"]).count(f"run of {name}-kept") == 1 + boots
+        assert f"--- restarted by boot #{boots} ---" in om.logs(kept["id"])
         om("restart", lost["id"])  # a person brings back what was lost
         must(lambda: om.status(lost["id"]) == "running", what="the lost mission running again")
     finally:

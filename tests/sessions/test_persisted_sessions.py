@@ -21,12 +21,12 @@ def test_a_persisted_session_answers_from_its_earlier_turns_after_a_reboot(claud
     session_id = claude.answer(name, "and 43")["session_id"]
     try:
         reboot(claude.om)
-        must(lambda: (info := claude.om.info(name))["status_text"] == "waiting for input" and info["boots"] == 1,
+        must(lambda: (info := claude.om.info(name))["status_text"] == "waiting for input" and info["boots"] >= 1,
              60, "the session to start again at boot and take messages")
         reply = claude.answer(name, "what did I say")
         assert reply["session_id"] == session_id
         # The fake API saw the whole conversation again: claude was started with --resume.
         assert claude.fake.histories[-1] == ["remember the number 42", "and 43", "what did I say"]
-        assert "--- restarted by boot #1 ---" in claude.om.logs(name)
+        assert "--- restarted by boot #1 ---" in claude.om.logs(name)  # at least one boot started it again
     finally:
         claude.om("stop", name, check=False)
