@@ -18,7 +18,7 @@ from overmind.mission.status import Status
 from overmind.mission.view import MissionView, rounded
 from overmind.store import Blueprint, Mission
 
-FAILED = ("crashed", "skipped", "killed", "unknown")
+FAILED = ("crashed", "skipped", "killed", "lost", "unknown")
 T = TypeVar("T", int, float)
 
 

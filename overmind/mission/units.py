@@ -25,12 +25,6 @@ NATIVE_BACKOFF_SINCE = 254  # RestartSteps= and RestartMaxDelaySec=
 RUN_HOOK = Path(__file__).resolve().parent.parent / "hooks" / "run.sh"
 
 
-
-
-
-
-
-
 def describe(name: str, command: str, width: int = 80, kind: str = "mission") -> str:
     text = _CONTROL_CHARS.sub(" ", f"overmind {kind} {name}: {command}")
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -56,13 +50,36 @@ def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     return env
 
 
+SPEC_VARIABLE = "OVERMIND_SPEC"
+_SPEC_MAX = 100_000  # one environment string may not exceed 128 KiB (MAX_ARG_STRLEN)
+
+
 def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str) -> dict[str, str]:
     env = run_environment(spec, state_dir)
     env["OVERMIND_MISSION_ID"] = mission_id
     env["OVERMIND_MISSION_NAME"] = name
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
+    env[SPEC_VARIABLE] = spec_for_rebuild(spec)
     return env
+
+
+def spec_for_rebuild(spec: MissionSpec) -> str:
+    """The whole spec, for a state store rebuilt from what systemd knows (overmind.store.rebuild);
+    a prompt too long for one environment string is left out, and the rebuild says so."""
+    import json
+
+    record = spec.to_record()
+    text = json.dumps(record, separators=(",", ":"))
+    if len(text) > _SPEC_MAX:
+        text = json.dumps(record | {"command": None}, separators=(",", ":"))
+    return text
+
+
+def supervised(argv: list[str]) -> list[str]:
+    """A unit's command, started through the run hook: a new host manager's run of the unit can
+    then take over the process a dead one left running, instead of starting it again."""
+    return ["/bin/sh", str(RUN_HOOK), "run", "--", *argv]
 
 
 def limit_properties(spec: MissionSpec) -> dict[str, str]:
@@ -154,8 +171,10 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
     restart = restart_properties(spec, systemd_version)
     props = {
-        # The session wrapper says READY=1 once the agent takes messages.
+        # The session wrapper says READY=1 once the agent takes messages (and again, not being the
+        # main process, to a new manager that took it back: NotifyAccess=all).
         "Type": "notify" if runs_under_wrapper(spec.provider, spec.type) else "exec",
+        **({"NotifyAccess": "all"} if runs_under_wrapper(spec.provider, spec.type) else {}),
         "MemoryAccounting": "yes",
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
@@ -176,4 +195,4 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     argv, env = launched(exec_argv(spec), mission_environment(spec, mission_id, name, state_dir))
     args += [f"--property={key}={value}" for key, value in props.items()]
     args += [f"--setenv={key}={value}" for key, value in env.items()]
-    return [*args, "--", *argv]
+    return [*args, "--", *supervised(argv)]
