@@ -93,10 +93,12 @@ def leftovers(uid: int) -> list[Unit]:
     return found
 
 
-def restore_files(uid: int, units: list[Unit]) -> None:
+def restore_files(uid: int, units: list[Unit]) -> dict[Path, str]:
     """Put the units' files back where the new manager looks for transient units; it reads that
-    directory only when it starts or reloads, so it reloads if any file had to be put back."""
-    restored = False
+    directory only when it starts or reloads, so it reloads if any file had to be put back.
+    Returns what it wrote: a unit loaded from such a file does not remove it when it goes, as a
+    transient unit does (see `forget_files`)."""
+    restored: dict[Path, str] = {}
     for unit in units:
         path = usermanager.runtime_dir(uid) / "systemd" / "transient" / unit.name
         if unit.file is None or path.exists():
@@ -105,9 +107,28 @@ def restore_files(uid: int, units: list[Unit]) -> None:
         temporary = path.with_name(f".{unit.name}.new")
         temporary.write_text(unit.file)
         temporary.replace(path)
-        restored = True
+        restored[path] = unit.file
     if restored:
         usermanager.systemctl(uid, "daemon-reload")
+    return restored
+
+
+def forget_files(uid: int, restored: dict[Path, str]) -> None:
+    """Remove the files put back for units that have since been unloaded (left as they were
+    written: a new transient unit of the same name has its own)."""
+    from overmind.systemd.manager import parse_show
+
+    shown = usermanager.systemctl(uid, "show", "--property=Id,LoadState", "--", *(p.name for p in restored))
+    loaded = {props.get("Id") for props in parse_show(shown.stdout) if props.get("LoadState") == "loaded"}
+    for path, text in list(restored.items()):
+        if path.name in loaded:
+            continue
+        try:
+            if path.read_text() == text:
+                path.unlink()
+        except OSError:
+            pass
+        del restored[path]
 
 
 def clear_scope(uid: int) -> None:

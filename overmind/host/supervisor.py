@@ -31,6 +31,7 @@ LOCK = Path(pids.STATE_DIR) / "supervisor.lock"
 READY = Path(pids.STATE_DIR) / "supervisor.ready"
 LOG = Path(pids.STATE_DIR) / "supervisor.log"
 RESTART_DELAY = 1.0  # after five starts of journald in ten seconds, or a manager that did not come up
+TIDY_EVERY = 30.0  # seconds between looks for put-back unit files whose units are gone
 
 
 def log(message: str) -> None:
@@ -47,6 +48,7 @@ class Supervisor:
         self.manager_pidfd: int | None = None
         self.endings: list[recovery.Ending] = []
         self.adopted: set[int] = set()  # orphans whose end hooks/run.sh waits to hear about
+        self.restored: dict[Path, str] = {}  # unit files put back for the new manager (recovery)
         self.due: dict[str, float] = {}  # "journald" / "manager": start again at this monotonic time
         self.stopping = False
         wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -126,7 +128,7 @@ class Supervisor:
                 self.adopted.add(main)
             adopting.append(unit)
         if adopting:
-            recovery.restore_files(self.uid, adopting)
+            self._restored(recovery.restore_files(self.uid, adopting))
             usermanager.systemctl(self.uid, "start", "--no-block", *(unit.name for unit in adopting))
             shown = usermanager.systemctl(self.uid, "show", "--property=Id,LoadState", "--",
                                           *(unit.name for unit in adopting))
@@ -135,6 +137,11 @@ class Supervisor:
                 if unit.name not in loaded:  # its unit file is gone: nothing can take it back
                     self.endings.append(recovery.begin_ending(unit, lost=True))
         return len(adopting), len(found) - len(adopting)
+
+    def _restored(self, files: dict[Path, str]) -> None:
+        self.restored.update(files)
+        if self.restored and "tidy" not in self.due:
+            self.due["tidy"] = time.monotonic() + TIDY_EVERY
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> None:
@@ -194,11 +201,16 @@ class Supervisor:
         if self.due.get("manager", float("inf")) <= now:
             del self.due["manager"]
             self._start_manager()
+        if self.due.get("tidy", float("inf")) <= now:
+            del self.due["tidy"]
+            if self.manager is not None:
+                recovery.forget_files(self.uid, self.restored)
+            self._restored({})
         for ending in list(self.endings):
             if recovery.ended(ending):
                 self.endings.remove(ending)
                 if ending.lost and ending.unit.restarts:
-                    recovery.restore_files(self.uid, [ending.unit])
+                    self._restored(recovery.restore_files(self.uid, [ending.unit]))
                     usermanager.systemctl(self.uid, "start", "--no-block", ending.unit.name)
             elif now >= ending.deadline:
                 recovery.force(ending)

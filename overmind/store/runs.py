@@ -18,6 +18,7 @@ that opened it just before still appends there, and is read next time) and a new
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -57,15 +58,23 @@ def read(store: Store, state: Path) -> None:
             sizes[name] = os.stat(directory / name).st_size
         except FileNotFoundError:
             continue
+    if store.full:
+        return  # nothing can be written: reads go on without the newest records, taken once there is room
     offsets = store.run_log_offsets()
     if not any(size > offsets.get(name, 0) for name, size in sizes.items()) and not _rotation_due(sizes, offsets):
         return
-    with store.transaction():
-        offsets = store.run_log_offsets()  # again, under the write lock: another reader may have been first
-        for name in (OLD, LOG):
-            if name in sizes and sizes[name] > offsets.get(name, 0):
-                offsets[name] = _take(store, directory / name, offsets.get(name, 0))
-        _rotate(store, directory, offsets)
+    try:
+        with store.transaction():
+            offsets = store.run_log_offsets()  # again, under the write lock: another reader may have been first
+            for name in (OLD, LOG):
+                if name in sizes and sizes[name] > offsets.get(name, 0):
+                    offsets[name] = _take(store, directory / name, offsets.get(name, 0))
+            _rotate(store, directory, offsets)
+    except sqlite3.OperationalError:
+        from overmind.store import space
+
+        if space.full(state) is None:
+            raise  # not a full file system: a real failure
 
 
 def _take(store: Store, path: Path, offset: int) -> int:

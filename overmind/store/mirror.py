@@ -1,0 +1,43 @@
+"""Every change to the store's records, copied into the journal as it is made: what a store that
+was lost or damaged is rebuilt from (overmind.store.rebuild), with the run log and the units.
+
+One datagram to journald's native socket per change (no process, no wait: `run` stays fast),
+at debug priority under the identifier `overmind-store`, with the state directory it belongs to
+in OVERMIND_STORE. If journald is not there the copy is skipped: the store itself has the record.
+Agent events are not copied (they are many, and the agent's own session keeps them).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+IDENTIFIER = "overmind-store"
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+_SEND_TIMEOUT = 0.5
+
+_socket: socket.socket | None = None
+
+
+def note(store_dir: str, op: str, key: str, data: dict[str, Any] | None = None) -> None:
+    """Record `op` (add, remove, mark, ...) on `key` (a mission id, a worktree name) in the journal."""
+    global _socket
+    fields = {"MESSAGE": f"{op} {key}", "PRIORITY": "7", "SYSLOG_IDENTIFIER": IDENTIFIER,
+              "OVERMIND_STORE": store_dir, "OVERMIND_OP": op, "OVERMIND_KEY": key,
+              "OVERMIND_DATA": json.dumps(data or {}, separators=(",", ":"))}
+    payload = b"".join(_field(name, value) for name, value in fields.items())
+    try:
+        if _socket is None:
+            _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            _socket.settimeout(_SEND_TIMEOUT)
+        _socket.sendto(payload, JOURNAL_SOCKET)
+    except OSError:
+        pass  # no journald: this change cannot be rebuilt, the store still has it
+
+
+def _field(name: str, value: str) -> bytes:
+    data = value.encode("utf-8", errors="replace")
+    if b"\n" in data:
+        return name.encode() + b"\n" + len(data).to_bytes(8, "little") + data + b"\n"
+    return name.encode() + b"=" + data + b"\n"
