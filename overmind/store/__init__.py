@@ -61,19 +61,26 @@ class Store:
     def _open(self, recover: bool) -> None:
         from overmind.store import rebuild
 
+        why = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if recover and not self.path.exists() and rebuild.was_used(self.path):
-                rebuild.recover(self, "missing")
-                return
-            self._connect()
+                why = "missing"
+            else:
+                self._connect()
         except sqlite3.DatabaseError as error:
-            if recover and rebuild.damaged(error):
-                rebuild.recover(self, f"damaged ({error})")
+            if not (recover and rebuild.damaged(error)):
+                self._open_for_reading(error)
                 return
-            self._open_for_reading(error)
+            why = f"damaged ({error})"
         except (OSError, sqlite3.Error) as error:
             self._open_for_reading(error)
+            return
+        if why is not None:
+            done = rebuild.recover(self.path, why)
+            if done is not None:
+                rebuild.say(self.path, why, *done)
+            self.reopen()
 
     def _connect(self) -> None:
         self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
@@ -90,21 +97,23 @@ class Store:
         from overmind.store import space
 
         where = space.full(self.path.parent)
-        if where is None or not self.path.exists():
+        if where is None:
             raise OvermindError(f"cannot open the state store {self.path}: {error}",
                                 hint="check that the state directory exists, is writable and has free space"
                                 ) from None
+        if not self.path.exists():
+            raise OvermindError(f"no space left for the state store on {where}: it cannot be created",
+                                hint="free some space there; overmind works again at once") from None
         self.full = where
         self.db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
         self.inode = os.stat(self.path).st_ino
 
-    def reopen(self, mirrored: bool = True) -> None:
+    def reopen(self) -> None:
         """Open the file at `path` again (it was rebuilt, or replaced under us)."""
         if getattr(self, "db", None) is not None:
             self.db.close()
         self.full = None
         self._connect()
-        self.mirrored = mirrored
 
     def _fresh(self) -> None:
         """A long-lived process (an agent's wrapper, the dashboard) follows a store that was

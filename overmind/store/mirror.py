@@ -13,8 +13,9 @@ import json
 import socket
 from typing import Any
 
+from overmind.journal_native import JOURNAL_SOCKET, entry
+
 IDENTIFIER = "overmind-store"
-JOURNAL_SOCKET = "/run/systemd/journal/socket"
 _SEND_TIMEOUT = 0.5
 
 _socket: socket.socket | None = None
@@ -26,7 +27,7 @@ def note(store_dir: str, op: str, key: str, data: dict[str, Any] | None = None) 
     fields = {"MESSAGE": f"{op} {key}", "PRIORITY": "7", "SYSLOG_IDENTIFIER": IDENTIFIER,
               "OVERMIND_STORE": store_dir, "OVERMIND_OP": op, "OVERMIND_KEY": key,
               "OVERMIND_DATA": json.dumps(data or {}, separators=(",", ":"))}
-    payload = b"".join(_field(name, value) for name, value in fields.items())
+    payload = entry(fields)
     try:
         if _socket is None:
             _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
@@ -34,10 +35,3 @@ def note(store_dir: str, op: str, key: str, data: dict[str, Any] | None = None) 
         _socket.sendto(payload, JOURNAL_SOCKET)
     except OSError:
         pass  # no journald: this change cannot be rebuilt, the store still has it
-
-
-def _field(name: str, value: str) -> bytes:
-    data = value.encode("utf-8", errors="replace")
-    if b"\n" in data:
-        return name.encode() + b"\n" + len(data).to_bytes(8, "little") + data + b"\n"
-    return name.encode() + b"=" + data + b"\n"

@@ -32,8 +32,6 @@ from overmind.store import mirror, runs, schema
 if TYPE_CHECKING:
     import sqlite3
 
-    from overmind.store import Store
-
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(\S+)')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "s": " "}
@@ -52,16 +50,22 @@ def was_used(path: Path) -> bool:
     return (path.parent / "runs").is_dir()
 
 
-def recover(store: Store, why: str) -> None:
-    """Set the broken store aside (if any) and rebuild it, under the store's lock; another
-    process may have done it meanwhile. Says so in one line on stderr."""
-    path = store.path
+def recover(path: Path, why: str, force: bool = False) -> tuple[Path | None, dict[str, Any]] | None:
+    """Set the broken store aside (if there is one) and rebuild it, under the store's lock;
+    None if another process did it meanwhile (with `force`: rebuild whatever the store's state,
+    keeping a sound one as `state.db.replaced-<time>`). Returns where the old file went and the
+    rebuild's report."""
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _healthy(path):
-            return  # rebuilt by someone else while we waited
-        moved = _set_aside(path) if path.exists() else None
-        report = rebuild(store)
+        sound = _healthy(path)
+        if sound and not force:
+            return None
+        moved = _set_aside(path, "replaced" if sound else "broken") if path.exists() else None
+        return moved, rebuild(path)
+
+
+def say(path: Path, why: str, moved: Path | None, report: dict[str, Any]) -> None:
+    """The one line on stderr that tells a rebuild happened, and where the old store went."""
     where = f"moved it to {moved}, " if moved else ""
     print(f"overmind: the state store {path} was {why}: {where}rebuilt {report['missions']} mission(s) from "
           f"systemd and the journal (see 'overmind doctor')", file=sys.stderr)
@@ -82,13 +86,13 @@ def _healthy(path: Path) -> bool:
         return False
 
 
-def _set_aside(path: Path) -> Path:
+def _set_aside(path: Path, what: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.broken-{stamp}")
+    target = path.with_name(f"{path.name}.{what}-{stamp}")
     n = 1
     while target.exists():
         n += 1
-        target = path.with_name(f"{path.name}.broken-{stamp}.{n}")
+        target = path.with_name(f"{path.name}.{what}-{stamp}.{n}")
     os.rename(path, target)
     for suffix in ("-wal", "-shm"):  # a new database must not replay the old one's log
         side = path.with_name(path.name + suffix)
@@ -97,11 +101,14 @@ def _set_aside(path: Path) -> Path:
     return target
 
 
-def rebuild(store: Store) -> dict[str, Any]:
-    """Build the store at `store.path` afresh (the caller holds the lock) and reopen `store`."""
+def rebuild(path: Path) -> dict[str, Any]:
+    """Build the store at `path` afresh (the caller holds the lock)."""
     import sqlite3
 
-    path, state = store.path, store.path.parent
+    from overmind.store import Store
+
+    state = path.parent
+    store_dir = os.path.realpath(state)
     for suffix in ("-wal", "-shm"):  # left by a deleted database: not ours to replay
         side = path.with_name(path.name + suffix)
         if side.exists() and not path.exists():
@@ -115,23 +122,24 @@ def rebuild(store: Store) -> dict[str, Any]:
             for statement in filter(str.strip, step.split(";\n")):
                 schema._execute(db, statement)
         db.execute(f"PRAGMA user_version = {schema.VERSION}")
-        added, removed = _replay(db, store.dir)
+        added, removed = _replay(db, store_dir)
         report["from_journal"] = len(added - removed)
-        report["from_units"] = _from_units(db, store.dir, removed)
+        report["from_units"] = _from_units(db, store_dir, removed)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     finally:
         db.close()
-    store.reopen(mirrored=False)
+    store = Store(path, recover=False)
+    store.mirrored = False  # what it reads back is in the journal already
     try:
         runs.read(store, state)  # every run record again, now that the missions are known
+        report["missions"] = len(store.mission_ids())
+        report["blueprints"] = len(store.blueprints())
+        report["only_in_run_log"] = sorted(_run_log_ids(state) - store.mission_ids() - removed)
     finally:
-        store.mirrored = True
-    report["missions"] = len(store.mission_ids())
-    report["blueprints"] = len(store.blueprints())
-    report["only_in_run_log"] = sorted(_run_log_ids(state) - store.mission_ids())
+        store.db.close()
     report["not_recovered"] = ["agents' event history (logs --json events, result, subscribe replay)",
                                "rituals' past runs"]
     try:

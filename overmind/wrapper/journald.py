@@ -14,24 +14,17 @@ not gone through after RETRY_FOR seconds goes to stdout, which systemd also conn
 from __future__ import annotations
 
 import socket
-import struct
 import sys
 import time
 from collections import deque
 
-JOURNAL_SOCKET = "/run/systemd/journal/socket"
+from overmind.journal_native import JOURNAL_SOCKET, entry
+
 MAX_MESSAGE = 32 * 1024  # far below the datagram limit; the whole event is in the store anyway
 SEND_TIMEOUT = 2.0  # a full socket (journald not reading) blocks a send this long at most
 WAIT_IN_PLACE = 1.5  # seconds a failed write retries before it returns, leaving the entry pending
 RETRY_FOR = 30.0  # seconds an entry waits for journald before it goes to stdout instead
 MAX_PENDING = 10_000
-
-
-def _field(key: str, value: str) -> bytes:
-    data = value.encode("utf-8", errors="replace")
-    if b"\n" in data:
-        return key.encode() + b"\n" + struct.pack("<Q", len(data)) + data + b"\n"
-    return key.encode() + b"=" + data + b"\n"
 
 
 def clip(message: str, limit: int = MAX_MESSAGE) -> str:
@@ -51,8 +44,8 @@ class JournalWriter:
 
     def write(self, message: str, priority: int = 6, **fields: str | int) -> None:
         message = clip(message)
-        payload = b"".join(_field(k, str(v)) for k, v in (
-            ("MESSAGE", message), ("PRIORITY", priority), ("SYSLOG_IDENTIFIER", self.identifier), *fields.items()))
+        payload = entry({"MESSAGE": message, "PRIORITY": str(priority), "SYSLOG_IDENTIFIER": self.identifier,
+                         **{key: str(value) for key, value in fields.items()}})
         self.pending.append((time.monotonic(), payload, message))
         recently_failed = self._failed_at is not None and time.monotonic() - self._failed_at < WAIT_IN_PLACE
         if not self.flush(wait=0.0 if recently_failed else WAIT_IN_PLACE):
