@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -109,7 +110,10 @@ def restore_files(uid: int, units: list[Unit]) -> dict[Path, str]:
         temporary.replace(path)
         restored[path] = unit.file
     if restored:
+        began = time.monotonic()
         usermanager.systemctl(uid, "daemon-reload")
+        print(f"reloaded the manager for {len(restored)} unit file(s) in {time.monotonic() - began:.2f}s",
+              file=sys.stderr, flush=True)
     return restored
 
 

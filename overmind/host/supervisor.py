@@ -25,7 +25,6 @@ from pathlib import Path
 
 from overmind.host import cgroups, pids, procs, recovery, usermanager
 from overmind.host.journald import Journald, prepare_first_boot
-from overmind.systemd.manager import parse_show
 
 LOCK = Path(pids.STATE_DIR) / "supervisor.lock"
 READY = Path(pids.STATE_DIR) / "supervisor.ready"
@@ -109,9 +108,10 @@ class Supervisor:
             self.due["manager"] = time.monotonic() + RESTART_DELAY
             return
         self._watch_manager(pid)
+        up = time.monotonic()
         adopted, ended = self._take_back(found)
-        log(f"user manager {pid} up in {time.monotonic() - began:.2f}s; took back {adopted} mission(s), "
-            f"ending {ended} unit(s) it could not take back")
+        log(f"user manager {pid} up in {up - began:.2f}s; took back {adopted} mission(s) in "
+            f"{time.monotonic() - up:.2f}s, ending {ended} unit(s) it could not take back")
 
     def _take_back(self, found: list[recovery.Unit]) -> tuple[int, int]:
         adopting: list[recovery.Unit] = []
@@ -129,12 +129,10 @@ class Supervisor:
             adopting.append(unit)
         if adopting:
             self._restored(recovery.restore_files(self.uid, adopting))
-            usermanager.systemctl(self.uid, "start", "--no-block", *(unit.name for unit in adopting))
-            shown = usermanager.systemctl(self.uid, "show", "--property=Id,LoadState", "--",
-                                          *(unit.name for unit in adopting))
-            loaded = {props.get("Id") for props in parse_show(shown.stdout) if props.get("LoadState") == "loaded"}
+            started = usermanager.systemctl(self.uid, "start", "--no-block", *(unit.name for unit in adopting))
             for unit in adopting:
-                if unit.name not in loaded:  # its unit file is gone: nothing can take it back
+                if f" {unit.name}:" in started.stderr:  # its unit file is gone: nothing can take it back
+                    log(f"ending {unit.name}: {started.stderr.strip()}")
                     self.endings.append(recovery.begin_ending(unit, lost=True))
         return len(adopting), len(found) - len(adopting)
 
