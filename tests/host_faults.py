@@ -54,9 +54,11 @@ def kill(om: Overmind, part: str) -> tuple[int, float]:
 
 
 def replaced(om: Overmind, part: str, old: int, timeout: float) -> int:
-    """The pid of the new journald or manager, once it runs."""
-    return int(must(lambda: (pid := host(om)[f"private_{part}_pid"]) not in (None, old) and pid, timeout,
-                    what=f"a new {part}"))
+    """The pid of the new journald or manager, once it runs (read from its pid file: at once)."""
+    from overmind.host import pids
+
+    alive = {"journald": pids.journald_pid, "manager": pids.manager_pid, "supervisor": pids.supervisor_pid}[part]
+    return int(must(lambda: (pid := alive()) not in (None, old) and pid, timeout, what=f"a new {part}"))
 
 
 def _mission_of(pid: int, prefix: str) -> str | None:
