@@ -50,17 +50,19 @@ def was_used(path: Path) -> bool:
     return (path.parent / "runs").is_dir()
 
 
-def recover(path: Path, why: str, force: bool = False) -> tuple[Path | None, dict[str, Any]] | None:
+Rebuilt = tuple[Path | None, dict[str, Any]]  # where the old store went, and the rebuild's report
+
+
+def recover(path: Path, why: str, force: bool = False, broken: bool = True) -> Rebuilt | None:
     """Set the broken store aside (if there is one) and rebuild it, under the store's lock;
-    None if another process did it meanwhile (with `force`: rebuild whatever the store's state,
-    keeping a sound one as `state.db.replaced-<time>`). Returns where the old file went and the
-    rebuild's report."""
+    None if another process did it meanwhile. With `force`, rebuild whatever the store looks
+    like (a sound one, not `broken`, is kept as `state.db.replaced-<time>`). Returns where the
+    old file went and the rebuild's report."""
     with open(path.with_name(path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        sound = _healthy(path)
-        if sound and not force:
+        if not force and _healthy(path):
             return None
-        moved = _set_aside(path, "replaced" if sound else "broken") if path.exists() else None
+        moved = _set_aside(path, "broken" if broken else "replaced") if path.exists() else None
         return moved, rebuild(path)
 
 
