@@ -27,7 +27,7 @@ def store(rebuild: bool) -> Step:
                     "overmind repair --rebuild rebuilds it anyway")
     if problem == "it does not exist" and not rebuilding.was_used(path):
         return Step("store", "ok", f"no state store yet at {path}: nothing to repair")
-    done = rebuilding.recover(path, problem or "rebuilt on request", force=True, broken=problem is not None)
+    done = rebuilding.recover(path, force=True, broken=problem is not None)
     assert done is not None
     moved, report = done
     where = f"; the old one is at {moved}" if moved else ""

@@ -77,7 +77,7 @@ class Store:
             self._open_for_reading(error)
             return
         if why is not None:
-            done = rebuild.recover(self.path, why)
+            done = rebuild.recover(self.path)
             if done is not None:
                 rebuild.say(self.path, why, *done)
             self.reopen()

@@ -53,7 +53,7 @@ def was_used(path: Path) -> bool:
 Rebuilt = tuple[Path | None, dict[str, Any]]  # where the old store went, and the rebuild's report
 
 
-def recover(path: Path, why: str, force: bool = False, broken: bool = True) -> Rebuilt | None:
+def recover(path: Path, force: bool = False, broken: bool = True) -> Rebuilt | None:
     """Set the broken store aside (if there is one) and rebuild it, under the store's lock;
     None if another process did it meanwhile. With `force`, rebuild whatever the store looks
     like (a sound one, not `broken`, is kept as `state.db.replaced-<time>`). Returns where the
