@@ -292,30 +292,28 @@ def _words(value: str) -> list[str]:
 
 
 def _unescape(text: str) -> str:
-    """systemd's C escapes and %% (a literal % in a unit file)."""
-    out, i = [], 0
+    """systemd's C escapes (\\x and octal ones are bytes: UTF-8 text is written byte by byte)
+    and %% (a literal % in a unit file)."""
+    out, i = bytearray(), 0
     while i < len(text):
         char = text[i]
         if char == "\\" and i + 1 < len(text):
             nxt = text[i + 1]
             if nxt == "x" and i + 4 <= len(text):
-                out.append(chr(int(text[i + 2:i + 4], 16)))
+                out.append(int(text[i + 2:i + 4], 16))
                 i += 4
-                continue
-            if nxt in "01234567" and i + 4 <= len(text):
-                out.append(chr(int(text[i + 1:i + 4], 8)))
+            elif nxt in "01234567" and i + 4 <= len(text):
+                out.append(int(text[i + 1:i + 4], 8))
                 i += 4
-                continue
-            out.append(_ESCAPES.get(nxt, nxt))
-            i += 2
+            else:
+                out += _ESCAPES.get(nxt, nxt).encode()
+                i += 2
             continue
         if char == "%" and text[i + 1:i + 2] == "%":
-            out.append("%")
-            i += 2
-            continue
-        out.append(char)
+            i += 1
+        out += char.encode()
         i += 1
-    return "".join(out)
+    return out.decode("utf-8", errors="replace")
 
 
 def _run_log_ids(state: Path) -> set[str]:
