@@ -107,6 +107,7 @@ def restore_files(uid: int, units: list[Unit]) -> dict[Path, str]:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{unit.name}.new")
         temporary.write_text(unit.file)
+        os.chown(temporary, uid, -1)  # the manager removes a transient unit's file when the unit goes
         temporary.replace(path)
         restored[path] = unit.file
     if restored:

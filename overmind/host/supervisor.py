@@ -18,6 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import select
+import shutil
 import signal
 import sys
 import time
@@ -291,6 +292,7 @@ def main(argv: list[str]) -> int:
     procs.become_subreaper()
     _detach_from_cgroups()
     READY.unlink(missing_ok=True)
+    shutil.rmtree(pids.EXITS_DIR, ignore_errors=True)  # a dead supervisor's: nobody waits for them now
     Path(pids.pidfile("supervisor")).write_text(str(os.getpid()))
     supervisor = Supervisor(uid)
     try:

@@ -59,17 +59,15 @@ class Store:
         self._open(recover)
 
     def _open(self, recover: bool) -> None:
-        from overmind.store import rebuild
-
         why = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if recover and not self.path.exists() and rebuild.was_used(self.path):
-                why = "missing"
+            if recover and not self.path.exists() and (self.path.parent / "runs").is_dir():
+                why = "missing"  # a state directory with run records has had a store: it was lost
             else:
                 self._connect()
         except sqlite3.DatabaseError as error:
-            if not (recover and rebuild.damaged(error)):
+            if not (recover and getattr(error, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")):
                 self._open_for_reading(error)
                 return
             why = f"damaged ({error})"
@@ -77,6 +75,8 @@ class Store:
             self._open_for_reading(error)
             return
         if why is not None:
+            from overmind.store import rebuild
+
             done = rebuild.recover(self.path)
             if done is not None:
                 rebuild.say(self.path, why, *done)

@@ -32,7 +32,7 @@ from overmind.store import mirror, runs, schema
 if TYPE_CHECKING:
     import sqlite3
 
-DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # the same as `Store` checks when it opens
 _WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(\S+)')
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "s": " "}
 
@@ -46,7 +46,8 @@ def report_path(path: Path) -> Path:
 
 
 def was_used(path: Path) -> bool:
-    """A state directory with run records has had a store: one missing now was lost."""
+    """A state directory with run records has had a store: one missing now was lost (the same
+    test as `Store` makes when it opens)."""
     return (path.parent / "runs").is_dir()
 
 
