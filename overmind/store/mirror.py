@@ -10,28 +10,16 @@ Agent events are not copied (they are many, and the agent's own session keeps th
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
-from overmind.journal_native import JOURNAL_SOCKET, entry
+from overmind.journal_native import send
 
 IDENTIFIER = "overmind-store"
-_SEND_TIMEOUT = 0.5
-
-_socket: socket.socket | None = None
 
 
 def note(store_dir: str, op: str, key: str, data: dict[str, Any] | None = None) -> None:
-    """Record `op` (add, remove, mark, ...) on `key` (a mission id, a worktree name) in the journal."""
-    global _socket
-    fields = {"MESSAGE": f"{op} {key}", "PRIORITY": "7", "SYSLOG_IDENTIFIER": IDENTIFIER,
-              "OVERMIND_STORE": store_dir, "OVERMIND_OP": op, "OVERMIND_KEY": key,
-              "OVERMIND_DATA": json.dumps(data or {}, separators=(",", ":"))}
-    payload = entry(fields)
-    try:
-        if _socket is None:
-            _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-            _socket.settimeout(_SEND_TIMEOUT)
-        _socket.sendto(payload, JOURNAL_SOCKET)
-    except OSError:
-        pass  # no journald: this change cannot be rebuilt, the store still has it
+    """Record `op` (add, remove, mark, ...) on `key` (a mission id, a worktree name) in the journal.
+    Without journald the copy is skipped: this change cannot be rebuilt, the store still has it."""
+    send({"MESSAGE": f"{op} {key}", "PRIORITY": "7", "SYSLOG_IDENTIFIER": IDENTIFIER,
+          "OVERMIND_STORE": store_dir, "OVERMIND_OP": op, "OVERMIND_KEY": key,
+          "OVERMIND_DATA": json.dumps(data or {}, separators=(",", ":"))})
