@@ -130,10 +130,10 @@ class Supervisor:
             adopting.append(unit)
         if adopting:
             self._restored(recovery.restore_files(self.uid, adopting))
-            started = usermanager.systemctl(self.uid, "start", "--no-block", *(unit.name for unit in adopting))
+            said = usermanager.start_units(self.uid, [unit.name for unit in adopting])
             for unit in adopting:
-                if f" {unit.name}:" in started.stderr:  # its unit file is gone: nothing can take it back
-                    log(f"ending {unit.name}: {started.stderr.strip()}")
+                if f" {unit.name}:" in said:  # its unit file is gone: nothing can take it back
+                    log(f"ending {unit.name}: could not start it again")
                     self.endings.append(recovery.begin_ending(unit, lost=True))
         return len(adopting), len(found) - len(adopting)
 
