@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from overmind.host import cgroups, pids, procs, recovery, usermanager
-from overmind.host.journald import Journald, prepare_first_boot
+from overmind.host.journald import JOURNALD, Journald, prepare_first_boot
 
 LOCK = Path(pids.STATE_DIR) / "supervisor.lock"
 READY = Path(pids.STATE_DIR) / "supervisor.ready"
@@ -65,7 +65,7 @@ class Supervisor:
 
     # -- boot ------------------------------------------------------------------------------
     def boot(self) -> None:
-        running = pids.journald_pid()
+        running = pids.journald_pid() or _found("systemd-journal", [str(JOURNALD)])
         if running is not None:
             log(f"taking over journald {running}")
             self.journald.take_over(running)
@@ -74,7 +74,8 @@ class Supervisor:
         self.journald.open_sockets()
         self._start_journald()
         self._await_journald(10.0)
-        running = pids.manager_pid()
+        running = pids.manager_pid() or _found("systemd", [str(usermanager.SYSTEMD), "--user"],
+                                               usermanager.cgroup(self.uid))
         if running is not None and (usermanager.runtime_dir(self.uid) / "systemd" / "private").exists():
             log(f"watching the running user manager {running}")
             self._watch_manager(running)
@@ -249,6 +250,31 @@ class Supervisor:
         for what in ("manager", "journald", "supervisor"):
             Path(pids.pidfile(what)).unlink(missing_ok=True)
         READY.unlink(missing_ok=True)
+
+
+def _found(comm: str, argv: list[str], cgroup: str | None = None) -> int | None:
+    """A journald or user manager that runs though no pid file names it (started by someone else,
+    or by a host whose pid files are gone): the process with that name and command line that sees
+    the same files as this one (a second host in another mount namespace is not ours), and for a
+    manager, in its cgroup."""
+    mine = os.readlink("/proc/self/ns/mnt")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != comm or os.readlink(f"/proc/{pid}/ns/mnt") != mine:
+                    continue
+            with open(f"/proc/{pid}/cgroup") as f:
+                where = f.read()
+        except OSError:
+            continue
+        if cgroup is not None and f"/{cgroup}/" not in where and not where.rstrip().endswith(f"/{cgroup}"):
+            continue
+        if procs.command_line(pid) == argv and procs.running(pid):
+            return pid
+    return None
 
 
 def _gone(pidfd: int | None, timeout: float) -> bool:
