@@ -41,7 +41,7 @@ def test_a_host_whose_journald_and_manager_are_killed_comes_back_by_itself(om: O
         replaced(om, "journald", journald, 2.0)
         replaced(om, "manager", manager, 5.0)
         # Nobody typed a command: the supervisor brought both back, and the mission with them.
-        must(lambda: om.status(survivor["id"]) == "running", 15)
+        must(lambda: om.status(survivor["id"]) == "running", 30)
         assert om.pid_alive(orphan)
         proc = om("run", "--name", name, "--json", "echo back")
         assert "started a private systemd host" not in proc.stderr
