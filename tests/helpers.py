@@ -27,9 +27,10 @@ class Overmind:
 
     env: dict[str, str]
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60,
+                 cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "overmind", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
         if check:
             assert proc.returncode == 0, f"overmind {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
         return proc
@@ -114,3 +115,15 @@ def die_with_parent() -> None:
     import signal
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def documented_keys(section: str) -> set[str]:
+    """The keys of the first JSON example under the docs/json.md heading that starts with
+    `section` ("A mission", "A blueprint"): what every row of that shape must carry."""
+    text = (DOCS / "json.md").read_text()
+    start = text.index(f"\n## {section}")
+    block = text[text.index("```json\n", start) + 8:]
+    return set(json.loads(block[:block.index("```")]))

@@ -88,7 +88,7 @@ class _AgentTable(BaseModel):
 
 
 def _agent_option_fields() -> dict[str, Any]:
-    """For agent CLIs (provider = "claude" or "codex"): the options `overmind run --provider` takes."""
+    """For agent CLIs (claude, codex, gemini, opencode): the options `overmind run --provider` takes."""
     found: dict[str, Any] = {}
     for option in BLUEPRINT_AGENT_OPTIONS:
         limit = option.info.minimum
@@ -110,29 +110,3 @@ class BlueprintFile(BaseModel):
 
     name: str | None = None
     agents: dict[str, AgentTable] = Field(default_factory=dict)  # type: ignore[valid-type]
-
-
-TYPE_MESSAGES = {
-    "string_type": "must be a string",
-    "int_type": "must be an integer",
-    "float_type": "must be a number",
-    "bool_type": "must be true or false",
-    "list_type": "must be an array",
-    "dict_type": "must be a table",
-    "model_type": "must be a table",
-    "model_attributes_type": "must be a table",
-    "missing": "is required",
-}
-
-
-def message(error: dict[str, Any]) -> str:
-    """One of pydantic's errors, said in TOML's words."""
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind in TYPE_MESSAGES:
-        return TYPE_MESSAGES[kind]
-    text: str = error["msg"]
-    if text.startswith("Value error, "):
-        return text.removeprefix("Value error, ")
-    return text.replace("Input should be", "must be", 1)

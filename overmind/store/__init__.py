@@ -180,6 +180,8 @@ class Store:
             self.db.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", [(now, i) for i in ids])
         if ids:
             self._mirror("mark", ids[0], {"column": column, "table": table, "at": now, "ids": ids})
+        if column == "stop_requested_at" and table == "missions" and ids:
+            runs.stop_requested(self.path.parent, ids)
 
     def unmark(self, mission_id: str, column: str, table: str = "missions") -> None:
         assert column in _MARKS and table in ("missions", "blueprints")
