@@ -7,8 +7,9 @@ deleted. A new one is built, in one transaction, from:
    (overmind.store.mirror), and replayed here in order: missions, blueprints, sessions,
    worktrees and port leases, marks, collected missions;
 2. systemd: every loaded mission unit's file (`$XDG_RUNTIME_DIR/systemd/transient/`) carries
-   the mission's id, name, parent, state directory and whole spec in its environment, for a
-   mission whose copies the journal no longer has;
+   the mission's id, name, parent, state directory and whole spec in its environment, and its
+   worktree and leased ports, for a mission whose copies the journal no longer has
+   (overmind.store.unitfiles);
 3. the run log (`runs/log`): every run's start, main process and end, read again from its start.
 
 What none of them keeps (agents' event history, rituals' past runs, missions known only from
@@ -20,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from overmind.store import mirror, runs, schema
+from overmind.store.unitfiles import from_units
 
 if TYPE_CHECKING:
     import sqlite3
 
 DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # the same as `Store` checks when it opens
-_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|(\S+)')
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "s": " "}
 
 
 def damaged(error: BaseException) -> bool:
@@ -127,7 +126,7 @@ def rebuild(path: Path) -> dict[str, Any]:
         db.execute(f"PRAGMA user_version = {schema.VERSION}")
         added, removed = _replay(db, store_dir)
         report["from_journal"] = len(added - removed)
-        report["from_units"] = _from_units(db, store_dir, removed)
+        report["from_units"] = from_units(db, store_dir, removed)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
@@ -221,100 +220,6 @@ def _apply(db: sqlite3.Connection, op: str, key: str, data: dict[str, Any]) -> b
     else:
         return False
     return True
-
-
-# -- systemd's units ---------------------------------------------------------------------
-def _from_units(db: sqlite3.Connection, store_dir: str, collected: set[str]) -> int:
-    """Missions whose units are loaded but whose records the journal no longer had (and did not
-    say were collected)."""
-    transient = Path(os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}") / "systemd" / "transient"
-    try:
-        files = sorted(transient.glob("*@*.service"))
-    except OSError:
-        return 0
-    known = {row[0] for row in db.execute("SELECT id FROM missions")}
-    added = 0
-    for file in files:
-        try:
-            text, mtime = file.read_text(errors="replace"), file.stat().st_mtime
-        except OSError:
-            continue
-        env, settings = unit_file(text)
-        mission_id = env.get("OVERMIND_MISSION_ID")
-        if not mission_id or mission_id in known or mission_id in collected \
-                or not _same_dir(env.get("OVERMIND_STATE_DIR", ""), store_dir):
-            continue
-        try:
-            spec = json.loads(env.get("OVERMIND_SPEC") or "{}")
-        except ValueError:
-            spec = {}
-        name = env.get("OVERMIND_MISSION_NAME") or file.stem.partition("@")[2]
-        db.execute(f"INSERT INTO missions ({', '.join(_MISSION)}) VALUES ({', '.join('?' * 10)})",
-                   (mission_id, name, file.name, spec.get("type", "task"), spec.get("provider", "raw"),
-                    spec.get("command") or "", settings.get("WorkingDirectory") or spec.get("cwd") or "/",
-                    env.get("OVERMIND_PARENT_ID"), json.dumps(spec), mtime))
-        known.add(mission_id)
-        added += 1
-    return added
-
-
-def _same_dir(a: str, b: str) -> bool:
-    try:
-        return bool(a) and os.path.realpath(a) == os.path.realpath(b)
-    except OSError:
-        return False
-
-
-def unit_file(text: str) -> tuple[dict[str, str], dict[str, str]]:
-    """A unit file's environment (its Environment= words, unquoted and unescaped as systemd reads
-    them) and its other plain settings."""
-    env: dict[str, str] = {}
-    settings: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep or line.startswith(("#", ";", "[")):
-            continue
-        if key == "Environment":
-            for word in _words(value):
-                name, eq, assigned = word.partition("=")
-                if eq:
-                    env[name] = assigned
-        else:
-            settings[key] = _unescape(value)
-    return env, settings
-
-
-def _words(value: str) -> list[str]:
-    found = []
-    for match in _WORD.finditer(value):
-        double, single, bare = match.groups()
-        found.append(_unescape(double if double is not None else single if single is not None else bare))
-    return found
-
-
-def _unescape(text: str) -> str:
-    """systemd's C escapes (\\x and octal ones are bytes: UTF-8 text is written byte by byte)
-    and %% (a literal % in a unit file)."""
-    out, i = bytearray(), 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt == "x" and i + 4 <= len(text):
-                out.append(int(text[i + 2:i + 4], 16))
-                i += 4
-            elif nxt in "01234567" and i + 4 <= len(text):
-                out.append(int(text[i + 1:i + 4], 8))
-                i += 4
-            else:
-                out += _ESCAPES.get(nxt, nxt).encode()
-                i += 2
-            continue
-        if char == "%" and text[i + 1:i + 2] == "%":
-            i += 1
-        out += char.encode()
-        i += 1
-    return out.decode("utf-8", errors="replace")
 
 
 def _run_log_ids(state: Path) -> set[str]:

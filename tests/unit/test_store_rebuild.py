@@ -8,8 +8,9 @@ import sqlite3
 
 from overmind.host.recovery import Unit, _seconds
 from overmind.store import schema
-from overmind.store.rebuild import _apply, unit_file
+from overmind.store.rebuild import _apply
 from overmind.store.runs import _whole
+from overmind.store.unitfiles import unit_file
 
 TRANSIENT = r'''# This is a transient unit file, created programmatically via the systemd API. Do not edit.
 [Unit]
