@@ -93,7 +93,7 @@ class BlueprintView(NamedTuple):
 
     @property
     def command_line(self) -> str:
-        return f"blueprint {self.blueprint.file}"
+        return f"blueprint {self.blueprint.file or '-'}"  # none: rebuilt from its members' units
 
     @property
     def restarts(self) -> int:

@@ -4,9 +4,10 @@ whose copies the journal no longer has (rotated or vacuumed away).
 Every loaded mission unit's file (`$XDG_RUNTIME_DIR/systemd/transient/`) carries, in its
 environment, the mission's id, name, parent, state directory and whole recorded spec; a mission
 in a worktree also carries the worktree's name, path and branch, and its spec the ports it
-leased. The worktree record and its leases are rebuilt from those, so that a new mission never
-leases a port a running one holds; what git itself knows (the commit the branch was created
-from, in its reflog) fills in the rest.
+leased; a blueprint's member carries the blueprint's id (its parent) and its agent's name. The
+worktree record and its leases are rebuilt from those, so that a new mission never leases a
+port a running one holds, and so is the blueprint (all but the file it was applied from); what
+git itself knows (the commit the branch was created from, in its reflog) fills in the rest.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def from_units(db: sqlite3.Connection, store_dir: str, collected: set[str]) -> i
                     spec.get("command") or "", settings.get("WorkingDirectory") or spec.get("cwd") or "/",
                     env.get("OVERMIND_PARENT_ID"), json.dumps(spec), mtime))
         _worktree(db, env, spec, mtime)
+        _blueprint(db, name, env.get("OVERMIND_PARENT_ID"), spec, settings.get("Slice", ""), mtime)
         known.add(mission_id)
         added += 1
     return added
@@ -80,6 +82,27 @@ def _worktree(db: sqlite3.Connection, env: dict[str, str], spec: dict[str, Any],
                    " WHERE EXISTS (SELECT 1 FROM worktrees WHERE name = ? AND path = ?)",
                    [(int(port), name, variable, at, name, path) for variable, port in ports.items()
                     if str(port).isdigit()])
+
+
+def _blueprint(db: sqlite3.Connection, name: str, parent: str | None, spec: dict[str, Any], slice_name: str,
+               at: float) -> None:
+    """A blueprint's member names it (its parent) and its own agent: the blueprint is rebuilt from
+    its members, all but the file it was applied from, which none of them carries."""
+    member = spec.get("blueprint")
+    if not parent or not isinstance(member, dict) or not member.get("agent"):
+        return
+    agent, replica = str(member["agent"]), member.get("replica") or 1
+    suffix = f".{agent}" if replica == 1 else f".{agent}.{replica}"
+    if not name.endswith(suffix):
+        return
+    row = db.execute("SELECT agents FROM blueprints WHERE id = ?", (parent,)).fetchone()
+    if row is None:
+        db.execute("INSERT INTO blueprints (id, name, slice, file, cwd, agents, applied_at, created_at)"
+                   " VALUES (?, ?, ?, '', ?, ?, NULL, ?)",
+                   (parent, name.removesuffix(suffix), slice_name, spec.get("cwd") or "/", json.dumps([agent]), at))
+    elif agent not in (agents := json.loads(row[0])):
+        db.execute("UPDATE blueprints SET agents = ?, created_at = MIN(created_at, ?) WHERE id = ?",
+                   (json.dumps([*agents, agent]), at, parent))
 
 
 def _created_from(path: str, branch: str) -> str:

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from overmind.store import rebuild
-from tests.helpers import Overmind, must
+from tests.helpers import Overmind, blueprint_file, must
 
 pytestmark = pytest.mark.systemd
-KEPT = ("id", "name", "type", "provider", "status", "parent", "cwd", "command", "restart_policy", "restarts", "limits",
-        "worktree", "branch", "ports")
+KEPT = ("id", "name", "type", "provider", "status", "status_text", "parent", "cwd", "command", "restart_policy",
+        "restarts", "limits", "worktree", "branch", "ports")
 
 
 def _seen(om: Overmind, names: list[str]) -> dict[str, Any]:
-    infos = {name: {key: om.info(name)[key] for key in KEPT} for name in names}
+    infos = {name: {key: om.info(name).get(key) for key in KEPT} for name in names}
     worktrees = {w["name"]: (w["repo"], w["path"], w["branch"], w["base"], w["ports"], w["missions"])
                  for w in om.json("worktree", "ls")}
     return {"missions": infos, "worktrees": worktrees}
@@ -34,7 +34,12 @@ def _start(om: Overmind, name: str, repo: Path, tmp_path: Path) -> list[str]:
     must(lambda: (i := om.info(f"{name}-flaky"))["status"] == "running" and i["restarts"] == 1, 20,
          what="one restart")
     om.run("sleep 300", "--name", f"{name}-child", "--parent", f"{name}-flaky")
-    return [f"{name}-wt", f"{name}-wt2", f"{name}-flaky", f"{name}-child"]
+    om("apply", blueprint_file(tmp_path, f"{name}-bp", {
+        "web": {"command": "exec sleep 300", "type": "session", "replicas": 2},
+        "db": {"command": "exec sleep 300", "type": "session"}}))
+    members = [f"{name}-bp.web", f"{name}-bp.web.2", f"{name}-bp.db"]
+    must(lambda: all(om.status(member) == "running" for member in members), 20, what="the blueprint to run")
+    return [f"{name}-wt", f"{name}-wt2", f"{name}-flaky", f"{name}-child", f"{name}-bp", *members]
 
 
 def _lost(om: Overmind) -> None:
@@ -72,12 +77,19 @@ def test_a_rebuilt_store_keeps_worktrees_ports_restarts_and_parents_from_the_jou
         rebuilt = rebuild.recover(Path(own.env["OVERMIND_STATE_DIR"]) / "state.db")
         assert rebuilt is not None
         report = rebuilt[1]
-        assert (report["from_journal"], report["from_units"], report["missions"]) == (0, 4, 4)
+        assert (report["from_journal"], report["from_units"], report["missions"], report["blueprints"]) == (0, 7, 7, 1)
         after = _seen(own, names)
+        # The blueprint's file is the one thing its members' units do not carry.
+        blueprint = f"{name}-bp"
+        assert before["missions"][blueprint].pop("command").startswith("blueprint /")
+        assert after["missions"][blueprint].pop("command") == "blueprint -"
         assert after["missions"] == before["missions"]
         assert after["worktrees"] == before["worktrees"]
         _a_new_mission_gets_a_port_of_its_own(own, f"{name}-new2", repo, before)
+        own("stop", blueprint)  # a blueprint rebuilt from its members is stopped as any
+        assert {own.status(member) for member in names[-3:]} == {"stopped"}
     finally:
         own("stop", *names, check=False)
+        own("stop", f"{name}-bp", check=False)
         for worktree in ("wt", "wt2"):
             own("worktree", "rm", f"{name}-{worktree}", check=False)
