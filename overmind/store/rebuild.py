@@ -140,10 +140,13 @@ def rebuild(path: Path) -> dict[str, Any]:
         report["missions"] = len(store.mission_ids())
         report["blueprints"] = len(store.blueprints())
         report["only_in_run_log"] = sorted(_run_log_ids(state) - store.mission_ids() - removed)
+        fileless = sorted(b.name for b in store.blueprints() if not b.file)
     finally:
         store.db.close()
     report["not_recovered"] = ["agents' event history (logs --json events, result, subscribe replay)",
                                "rituals' past runs"]
+    if fileless:  # known only from their members' units
+        report["not_recovered"].append(f"the file of blueprint(s) {', '.join(fileless)} (apply it again)")
     try:
         report_path(path).write_text(json.dumps(report, indent=2) + "\n")
     except OSError:

@@ -78,6 +78,7 @@ def test_a_rebuilt_store_keeps_worktrees_ports_restarts_and_parents_from_the_jou
         assert rebuilt is not None
         report = rebuilt[1]
         assert (report["from_journal"], report["from_units"], report["missions"], report["blueprints"]) == (0, 7, 7, 1)
+        assert report["not_recovered"][-1] == f"the file of blueprint(s) {name}-bp (apply it again)"
         after = _seen(own, names)
         # The blueprint's file is the one thing its members' units do not carry.
         blueprint = f"{name}-bp"
