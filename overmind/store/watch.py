@@ -29,26 +29,41 @@ class Inotify:
         self.fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self.first = -1  # the watch descriptor of `directory`
         for path in (directory, *also):
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if libc.inotify_add_watch(self.fd, os.fsencode(path), _MASK) < 0:
+            wd = libc.inotify_add_watch(self.fd, os.fsencode(path), _MASK)
+            self.first = wd if self.first < 0 else self.first
+            if wd < 0:
                 errno = ctypes.get_errno()
                 os.close(self.fd)
                 raise OSError(errno, f"inotify_add_watch failed on {path}")
 
     def drain(self) -> bool:
         """Read every pending event; True if one was about a file that is not a lock."""
-        written = False
+        return bool(self.written())
+
+    def add(self, path: str) -> int:
+        """Watch one more existing directory; its watch descriptor, or -1 if it cannot be watched."""
+        return int(self._libc.inotify_add_watch(self.fd, os.fsencode(path), _MASK))
+
+    def remove(self, wd: int) -> None:
+        self._libc.inotify_rm_watch(self.fd, wd)
+
+    def written(self) -> set[int]:
+        """Read every pending event; the watches (descriptors) in which a file other than a lock was written."""
+        found: set[int] = set()
         while True:
             try:
                 data = os.read(self.fd, 65536)
             except BlockingIOError:
-                return written
+                return found
             offset = 0
             while offset + _EVENT.size <= len(data):
-                _, _, _, length = _EVENT.unpack_from(data, offset)
+                wd, _, _, length = _EVENT.unpack_from(data, offset)
                 name = data[offset + _EVENT.size:offset + _EVENT.size + length].rstrip(b"\0").decode(errors="replace")
-                written = written or not name.endswith(_IGNORED_SUFFIXES)
+                if not name.endswith(_IGNORED_SUFFIXES):
+                    found.add(wd)
                 offset += _EVENT.size + length
 
     def close(self) -> None:
