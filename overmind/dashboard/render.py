@@ -16,15 +16,15 @@ from overmind.dashboard.guards import AUTH, SECRET
 
 JINJA = web.AppKey("jinja", Environment)
 
-# Where a person goes; None marks a page that arrives with a later part of overmind.
-NAVIGATION: list[tuple[str, str | None, str]] = [
+# Where a person goes: (label, address, the `active` name its pages give).
+NAVIGATION: list[tuple[str, str, str]] = [
     ("Missions", "/missions", "missions"),
     ("Blueprints", "/blueprints", "blueprints"),
+    ("Worktrees", "/worktrees", "worktrees"),
+    ("Memory", "/memory", "memory"),
     ("Rituals", "/rituals", "rituals"),
     ("Costs", "/costs", "costs"),
     ("Host", "/host", "host"),
-    ("Worktrees", None, "per-agent git worktrees: arrives with isolation"),
-    ("Memory", None, "the shared semantic memory: arrives with Akasha"),
 ]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
