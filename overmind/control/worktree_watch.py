@@ -3,7 +3,8 @@
 Nothing loops over every worktree running `git status`. A worktree's git state is read again:
 - when the change feed says one of its missions started, reported activity or ended;
 - when git writes its administrative folder (`.git/worktrees/NAME`: a commit, `git add`, a
-  checkout), seen by inotify;
+  checkout), or a branch of its repository moves (its base among them: `.git/logs/refs/heads`),
+  seen by inotify;
 - every FOCUS_EVERY_S while a page or view shows that one worktree (`focus`), for edits nobody
   reports;
 and never more often than REFRESH_GAP_S. Its services' states come from the manager's D-Bus
@@ -45,8 +46,9 @@ class WorktreeWatch:
         self._git: set[str] = set()  # worktrees whose git state is to be read again
         self._rows: set[str] = set()  # worktrees whose row is to be shown again
         self._last_read: dict[str, float] = {}
-        self._known: dict[str, str] = {}  # worktree -> the git folder watched for it
-        self._watches: dict[int, str] = {}  # inotify watch -> worktree ("" for the store)
+        self._known: dict[str, str] = {}  # worktree -> its repository
+        # inotify watch -> what it watches: ("store", ""), ("worktree", name) or ("repo", repository)
+        self._watches: dict[int, tuple[str, str]] = {}
         self._of_mission: dict[str, str] = {}  # mission id -> its worktree
         self._wake = asyncio.Event()
         self._consumers: set[asyncio.Queue[set[str] | None]] = set()
@@ -65,7 +67,7 @@ class WorktreeWatch:
             if worktree:
                 self._of_mission[view.id] = worktree
         self._inotify = Inotify(state_dir())
-        self._watches[self._inotify.first] = ""
+        self._watches[self._inotify.first] = ("store", "")
         asyncio.get_running_loop().add_reader(self._inotify.fd, self._on_written)
         await asyncio.to_thread(self._sync_worktrees)
         self.board.kept = True
@@ -115,10 +117,13 @@ class WorktreeWatch:
             self.focused.pop(name, None)
 
     def changed(self, name: str) -> None:
-        """Read this worktree's git state again now (after an action: a merge, a removal)."""
-        self._last_read.pop(name, None)
-        self._git.add(name)
-        self._rows.add(name)
+        """Read this worktree's git state again now, and its repository's other worktrees' (after an
+        action: a merge moves their base too)."""
+        repo = self._known.get(name)
+        for other in [name, *(n for n, r in self._known.items() if r == repo)]:
+            self._last_read.pop(other, None)
+            self._git.add(other)
+            self._rows.add(other)
         self._wake.set()
 
     # -- sources ---------------------------------------------------------------------------
@@ -166,14 +171,16 @@ class WorktreeWatch:
         if self._inotify is None:
             return
         for wd in self._inotify.written():
-            worktree = self._watches.get(wd)
-            if worktree is None:
-                continue
-            if worktree == "":
-                self._rows.add(EVERYTHING)  # the store: a worktree made or removed, perhaps
-            else:
-                self._git.add(worktree)
-                self._rows.add(worktree)
+            kind, which = self._watches.get(wd, ("", ""))
+            if kind == "store":
+                self._rows.add(EVERYTHING)  # a worktree made or removed, perhaps
+            elif kind == "worktree":
+                self._git.add(which)
+                self._rows.add(which)
+            elif kind == "repo":  # a branch moved (a base among them): its worktrees' ahead and behind
+                names = [name for name, repo in self._known.items() if repo == which]
+                self._git.update(names)
+                self._rows.update(names)
             self._wake.set()
 
     async def _focus(self) -> None:
@@ -224,27 +231,41 @@ class WorktreeWatch:
         return told
 
     def _sync_worktrees(self) -> bool:
-        """Watch the git folder of every worktree there is (and no other); True if the set changed."""
+        """Watch the git folders of every worktree there is (and no other), and the branches of
+        their repositories; True if the set of worktrees changed."""
         from overmind.store import shared
         from overmind.store.worktrees import WorktreeStore
 
         assert self._inotify is not None
-        records = {r.name: r.path for r in WorktreeStore(shared()).all()}
+        records = {r.name: r for r in WorktreeStore(shared()).all()}
         if set(records) == set(self._known):
             return False
         for name in set(self._known) - set(records):
-            for wd in [wd for wd, of in self._watches.items() if of == name]:
-                self._inotify.remove(wd)
-                del self._watches[wd]
+            self._unwatch(("worktree", name))
             del self._known[name]
-        for name, path in records.items():
+        for name, record in records.items():
             if name not in self._known:
-                self._known[name] = path
-                for folder in _git_folders(path):
-                    wd = self._inotify.add(folder)
-                    if wd >= 0:
-                        self._watches[wd] = name
+                self._watch(("worktree", name), _git_folders(record.path))
+        repos = {record.repo for record in records.values()}
+        for repo in set(self._known.values()) - repos:
+            self._unwatch(("repo", repo))
+        for repo in repos - set(self._known.values()):
+            self._watch(("repo", repo), [os.path.join(repo, ".git", "logs", "refs", "heads")])
+        self._known = {name: record.repo for name, record in records.items()}
         return True
+
+    def _watch(self, what: tuple[str, str], folders: list[str]) -> None:
+        assert self._inotify is not None
+        for folder in folders:
+            wd = self._inotify.add(folder) if os.path.isdir(folder) else -1
+            if wd >= 0:
+                self._watches[wd] = what
+
+    def _unwatch(self, what: tuple[str, str]) -> None:
+        assert self._inotify is not None
+        for wd in [wd for wd, of in self._watches.items() if of == what]:
+            self._inotify.remove(wd)
+            del self._watches[wd]
 
 
 def _git_folders(worktree: str) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 from typing import Any
@@ -26,13 +25,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Costs", "/costs", "costs"),
     ("Host", "/host", "host"),
 ]
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def visible(text: object) -> str:
-    """Control characters (an ANSI escape's ESC among them) in caret notation (^[[31m), so output
-    shows what it contains and never styles or moves anything."""
-    return _CONTROL.sub(lambda m: "^?" if m[0] == "\x7f" else "^" + chr(ord(m[0]) + 64), str(text))
+visible = fmt.caret  # control characters in caret notation (^[[31m): shown, never obeyed
 
 
 def when(epoch: float | None) -> str:
