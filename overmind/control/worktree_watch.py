@@ -70,6 +70,7 @@ class WorktreeWatch:
         self._watches[self._inotify.first] = ("store", "")
         asyncio.get_running_loop().add_reader(self._inotify.fd, self._on_written)
         await asyncio.to_thread(self._sync_worktrees)
+        self.board.forget()  # read before the watch: perhaps no longer so
         self.board.kept = True
         self._tasks = [asyncio.create_task(self._follow_feed(changes)), asyncio.create_task(self._follow_units()),
                        asyncio.create_task(self._focus()), asyncio.create_task(self._work())]

@@ -46,7 +46,7 @@ class Lines(ScrollView, can_focus=True):
 
     def jump(self, index: int) -> None:
         """Show line `index` at the top."""
-        self.scroll_to(y=index, animate=False)
+        self.scroll_to(y=index, animate=False, immediate=True)
 
     @property
     def top(self) -> int:

@@ -77,6 +77,7 @@ class WorktreeDiff(WorktreeActions):
         self.crumb = f"diff({name})"
         self.row: dict[str, Any] | None = None
         self.starts: list[int] = []
+        self.at_file = 0  # the file n/p went to last (0: none yet), or the one scrolled to
         self.search = ""
 
     def body(self) -> ComposeResult:
@@ -95,9 +96,11 @@ class WorktreeDiff(WorktreeActions):
         watch = await self.nexus.towers.worktrees()
         if watch is None:
             return
+        changes = watch.subscribe()
         watch.focus(self.worktree)
+        await self._read()  # what changed while the watch started
         try:
-            async for names in watch.subscribe():
+            async for names in changes:
                 if self.worktree in names or "*" in names:
                     await self._read()
         finally:
@@ -118,9 +121,10 @@ class WorktreeDiff(WorktreeActions):
         self.pane.show(lines)
         self._title()
 
-    def _title(self) -> None:
-        where = self.pane.top
-        file = sum(1 for start in self.starts if start <= where)
+    def _title(self, scrolled: bool = False) -> None:
+        if scrolled:
+            self.at_file = sum(1 for start in self.starts if start <= self.pane.top)
+        file = min(self.at_file, len(self.starts))
         searched = f" /{self.search}" if self.search else ""
         self.crumb = f"diff({self.worktree}) file {file}/{len(self.starts)}{searched}"
         self.nexus.show_header(self)
@@ -132,17 +136,13 @@ class WorktreeDiff(WorktreeActions):
         self.action_back()
 
     def action_file(self, step: int) -> None:
-        top = self.pane.top
-        if step > 0:
-            following = [start for start in self.starts if start > top]
-            target = following[0] if following else None
-        else:
-            before = [start for start in self.starts if start < top]
-            target = before[-1] if before else None
-        if target is None:
+        """The next or previous file (a diff shorter than the screen has files to go to, too)."""
+        target = self.at_file + step
+        if not 1 <= target <= len(self.starts):
             self.notify("no next file" if step > 0 else "this is the first file", severity="warning")
             return
-        self.pane.jump(target)
+        self.at_file = target
+        self.pane.jump(self.starts[target - 1])
         self._title()
 
     def action_search(self) -> None:
@@ -162,18 +162,18 @@ class WorktreeDiff(WorktreeActions):
             top = self.pane.top
             following = [index for index in matches if index > top] or matches
             self.pane.jump(following[0])
-        self._title()
+        self._title(scrolled=True)
 
     def action_scroll(self, step: int) -> None:
-        self.pane.scroll_relative(y=step, animate=False)
-        self._title()
+        self.pane.scroll_relative(y=step, animate=False, immediate=True)
+        self._title(scrolled=True)
 
     def action_edge(self, bottom: bool) -> None:
         if bottom:
-            self.pane.scroll_end(animate=False)
+            self.pane.scroll_end(animate=False, immediate=True)
         else:
-            self.pane.scroll_home(animate=False)
-        self._title()
+            self.pane.scroll_home(animate=False, immediate=True)
+        self._title(scrolled=True)
 
     def action_back(self) -> None:
         if self.search:

@@ -72,7 +72,9 @@ class Memory(View):
         watch = await self.nexus.towers.memory()
         if watch is None:
             return
-        async for _ in watch.subscribe():
+        changes = watch.subscribe()
+        await self._read()  # what changed while the watch started
+        async for _ in changes:
             await self._read()
 
     async def _read(self) -> None:

@@ -84,8 +84,9 @@ class Worktrees(WorktreeActions):
         watch = await self.nexus.towers.worktrees()
         if watch is None:
             return
+        changes = watch.subscribe()
         await self._read()  # what changed while the watch started
-        async for _ in watch.subscribe():
+        async for _ in changes:
             await self._read()
 
     async def _read(self) -> None:

@@ -1,0 +1,51 @@
+"""The real `overmind tui` in tmux: `:worktrees`, a worktree's diff with hostile names and escape
+codes shown as text, and a merge from the keyboard."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import Overmind, must
+from tests.isolation.conftest import commit
+from tests.isolation.conftest import git as run_git
+from tests.sessions.terminal import Tmux
+
+pytestmark = pytest.mark.systemd
+
+
+@pytest.fixture
+def terminal(om: Overmind) -> Iterator[Tmux]:
+    tmux = Tmux(om.environ() | {"TERM": "xterm-256color"})
+    yield tmux
+    tmux.close()
+
+
+def test_the_diff_shows_names_and_escape_codes_as_text_and_m_merges(om: Overmind, terminal: Tmux, name: str,
+                                                                     tmp_path: Path) -> None:
+    repo = tmp_path / "app"
+    repo.mkdir()
+    run_git(repo, "init", "--quiet", "--initial-branch=main")
+    commit(repo, {"README.md": "hello\n"}, "initial")
+    om("worktree", "add", name, "--cwd", str(repo))
+    path = repo / ".overmind" / "worktrees" / name
+    commit(path, {"[bold red]boom.txt": "\x1b[31mred\x1b[0m\n"}, "the [b]work[/b]")
+    terminal.start(sys.executable, "-m", "overmind", "tui", columns=140, rows=35)
+    terminal.tmux("set-option", "-s", "escape-time", "0")
+    terminal.wait_for("missions(")
+    terminal.keys(":")
+    must(lambda: terminal.screen().splitlines()[-2].startswith(":"), what="the command bar")
+    terminal.type("wt")
+    terminal.wait_for(f"overmind/{name[:20]}")
+    terminal.keys("Enter")
+    screen = terminal.wait_for("[bold red]boom.txt")  # the name as it is: no markup obeyed
+    assert "+^[[31mred^[[0m" in screen and "the [b]work[/b]" in screen
+    terminal.keys("m")
+    terminal.wait_for(f"Merge overmind/{name}")
+    terminal.keys("y")
+    terminal.wait_for("merged ")  # the notice (wrapped: the name is long)
+    terminal.wait_for("+0/-1 clean")  # and the diff read again: all of it is in main now
+    assert run_git(repo, "show", "main:[bold red]boom.txt") == "\x1b[31mred\x1b[0m"
