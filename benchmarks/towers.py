@@ -89,6 +89,14 @@ def fill_memories() -> None:
         store.import_memories(memories[start:start + 1000])
 
 
+def fresh_texts(where: str) -> list[str]:
+    """Memories unlike each other and the corpus (a near-duplicate would be counted, not stored)."""
+    subjects = ["the font cache", "a leap second", "the print queue", "an expired TLS certificate",
+                "the Kafka consumer group", "the sitemap generator", "a stuck cron lock"]
+    return [f"While measuring the {where}, {subject} went wrong in run {os.urandom(3).hex()}: see the runbook."
+            for subject in subjects[:ROUNDS]]
+
+
 def timing(response: Any) -> float:
     return float(response.headers["Server-Timing"].split("dur=")[1])
 
@@ -182,8 +190,7 @@ async def memory_to_page(session: Any, base: str) -> list[float]:
     async with session.get(f"{base}/memory/stream") as response:
         frames = _frames(response)
         await anext(frames)
-        for n in range(ROUNDS):
-            text = f"Towers benchmark round {n}: the deploy script needs the VPN profile {os.urandom(3).hex()}."
+        for text in fresh_texts("page"):
             start = time.perf_counter()
             await asyncio.to_thread(request, "remember", memories=[{"text": text, "scope": SCOPE, "agent": "bench"}])
             while True:
@@ -274,8 +281,7 @@ async def _tui_live(repo: Path) -> dict[str, list[float]]:
         memories = app.screen.query_one("#memories", DataTable)
         while not memories.rows:
             await pilot.pause(0.05)
-        for n in range(ROUNDS):
-            text = f"TUI benchmark round {n}: release notes go in CHANGES.md {os.urandom(3).hex()}."
+        for text in fresh_texts("view"):
             start = time.perf_counter()
             await asyncio.to_thread(request, "remember", memories=[{"text": text, "scope": SCOPE, "agent": "bench"}])
             while not any(text in str(memories.get_row(key)[-1]) for key in list(memories.rows)[:3]):

@@ -91,3 +91,24 @@ def test_n_remembers_and_markup_in_a_memory_is_shown_as_it_is(claude: Claude) ->
             assert found[1] == "fact"
 
     _run(scenario())
+
+
+def test_without_akasha_the_view_says_so_in_one_line_with_the_install_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Static
+
+    from overmind.akasha import client
+
+    monkeypatch.setattr(client, "installed", lambda: False)  # chromadb and the model not importable
+
+    async def scenario() -> None:
+        async with nexus() as (app, pilot):
+            await pilot.press("7")
+            problem = app.screen.query_one("#problem", Static)
+            said = await until(pilot, lambda: str(problem.render()), what="the one line")
+            assert "Akasha is not installed" in said and "install-akasha.sh" in said
+            assert not rows(app)
+            await pilot.press("6")  # nothing else breaks
+            assert app.screen.crumb.startswith("worktrees")
+
+    _run(scenario())
