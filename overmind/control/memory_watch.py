@@ -14,6 +14,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+from overmind.control.fanout import Fanout
+
 if TYPE_CHECKING:
     from overmind.store.watch import Inotify
 
@@ -24,7 +26,7 @@ class MemoryWatch:
     def __init__(self) -> None:
         self._inotify: Inotify | None = None
         self._written = asyncio.Event()
-        self._consumers: set[asyncio.Queue[bool]] = set()
+        self._told: Fanout[None] = Fanout()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -33,7 +35,7 @@ class MemoryWatch:
         from overmind.store.watch import Inotify
 
         self._inotify = Inotify(state_dir() / "akasha", also=(local_path(),))
-        asyncio.get_running_loop().add_reader(self._inotify.fd, self._on_readable)
+        self._inotify.attach(self._on_readable)
         self._task = asyncio.create_task(self._tell())
 
     async def close(self) -> None:
@@ -41,27 +43,12 @@ class MemoryWatch:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._inotify is not None:
-            try:
-                asyncio.get_running_loop().remove_reader(self._inotify.fd)
-            except RuntimeError:
-                pass
             self._inotify.close()
-        for queue in list(self._consumers):
-            queue.put_nowait(False)
+        self._told.close()
 
     def subscribe(self) -> AsyncIterator[None]:
-        """One item each time the memories may have changed, until the watch closes."""
-        queue: asyncio.Queue[bool] = asyncio.Queue()
-        self._consumers.add(queue)
-
-        async def changes() -> AsyncIterator[None]:
-            try:
-                while await queue.get():
-                    yield None
-            finally:
-                self._consumers.discard(queue)
-
-        return changes()
+        """One item each time the memories may have changed, from now on until the watch closes."""
+        return self._told.subscribe()
 
     def _on_readable(self) -> None:
         if self._inotify is not None and self._inotify.drain():
@@ -72,5 +59,4 @@ class MemoryWatch:
             await self._written.wait()
             await asyncio.sleep(SETTLE_S)
             self._written.clear()
-            for queue in self._consumers:
-                queue.put_nowait(True)
+            self._told.publish(None)

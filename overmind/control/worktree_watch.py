@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from overmind.control.fanout import Fanout
 from overmind.control.worktree_board import Board
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class WorktreeWatch:
         self._watches: dict[int, tuple[str, str]] = {}
         self._of_mission: dict[str, str] = {}  # mission id -> its worktree
         self._wake = asyncio.Event()
-        self._consumers: set[asyncio.Queue[set[str] | None]] = set()
+        self._told: Fanout[set[str]] = Fanout()
         self._tasks: list[asyncio.Task[None]] = []
         self._inotify: Inotify | None = None
         self._signals: UnitSignals | None = None
@@ -68,7 +69,7 @@ class WorktreeWatch:
                 self._of_mission[view.id] = worktree
         self._inotify = Inotify(state_dir())
         self._watches[self._inotify.first] = ("store", "")
-        asyncio.get_running_loop().add_reader(self._inotify.fd, self._on_written)
+        self._inotify.attach(self._on_written)
         await asyncio.to_thread(self._sync_worktrees)
         self.board.forget()  # read before the watch: perhaps no longer so
         self.board.kept = True
@@ -82,28 +83,14 @@ class WorktreeWatch:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._inotify is not None:
-            try:
-                asyncio.get_running_loop().remove_reader(self._inotify.fd)
-            except RuntimeError:
-                pass
             self._inotify.close()
         if self._signals is not None:
             self._signals.close()
-        for queue in list(self._consumers):
-            queue.put_nowait(None)
+        self._told.close()
 
     def subscribe(self) -> AsyncIterator[set[str]]:
-        queue: asyncio.Queue[set[str] | None] = asyncio.Queue()
-        self._consumers.add(queue)
-
-        async def batches() -> AsyncIterator[set[str]]:
-            try:
-                while (names := await queue.get()) is not None:
-                    yield names
-            finally:
-                self._consumers.discard(queue)
-
-        return batches()
+        """The names of the worktrees whose rows changed, a set at a time, from now on."""
+        return self._told.subscribe()
 
     def focus(self, name: str) -> None:
         """A page or view shows this worktree alone: its edits are looked for every few seconds."""
@@ -211,8 +198,7 @@ class WorktreeWatch:
                 continue
             told |= {name for name in rows if name in self._known}
             if told:
-                for queue in self._consumers:
-                    queue.put_nowait(told)
+                self._told.publish(told)
 
     def _again(self, name: str) -> None:
         self._git.add(name)

@@ -6,10 +6,12 @@ run's record) wakes the reader. The standard library has no inotify, so this cal
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 _IN_MODIFY, _IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x2, 0x8, 0x80, 0x100, 0x200
@@ -26,6 +28,7 @@ class Inotify:
     def __init__(self, directory: Path, also: tuple[Path, ...] = ()) -> None:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         self._libc = libc
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
@@ -66,7 +69,15 @@ class Inotify:
                     found.add(wd)
                 offset += _EVENT.size + length
 
+    def attach(self, on_readable: Callable[[], None]) -> None:
+        """Call `on_readable` from the running event loop whenever events are waiting (until closed)."""
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.fd, on_readable)
+
     def close(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed() and self.fd >= 0:
+            loop.remove_reader(self.fd)
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

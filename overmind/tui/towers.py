@@ -4,7 +4,8 @@ change feed is live, shared by every view, closed with the app."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from overmind.control.worktree_board import Board
 from overmind.tui.failures import one_line
@@ -13,6 +14,28 @@ if TYPE_CHECKING:
     from overmind.control.memory_watch import MemoryWatch
     from overmind.control.worktree_watch import WorktreeWatch
     from overmind.tui.app import Nexus
+
+
+class Watch(Protocol):
+    async def start(self) -> None: ...
+
+    def subscribe(self) -> AsyncIterator[Any]: ...
+
+
+W = TypeVar("W", bound=Watch)
+
+
+async def read_and_follow(read: Callable[[], Awaitable[None]], watch: Watch | None,
+                          relevant: Callable[[Any], bool] = lambda _: True) -> None:
+    """Read again whenever the watch tells something relevant (once more as it is joined: what
+    changed while it started)."""
+    if watch is None:
+        return
+    changes = watch.subscribe()
+    await read()
+    async for told in changes:
+        if relevant(told):
+            await read()
 
 
 class Towers:
@@ -35,13 +58,7 @@ class Towers:
         await self.nexus.live.wait()
         async with self._lock:
             if self._worktrees is None and self.nexus.feed is not None:
-                watch = WorktreeWatch(self.board, self.nexus.feed)
-                try:
-                    await watch.start()
-                except Exception as error:  # noqa: BLE001 - the view stays, read once
-                    self.nexus.notify(f"worktrees not live: {one_line(error)}", severity="error", markup=False)
-                    return None
-                self._worktrees = watch
+                self._worktrees = await self._started(WorktreeWatch(self.board, self.nexus.feed), "worktrees")
         return self._worktrees
 
     async def memory(self) -> MemoryWatch | None:
@@ -49,14 +66,16 @@ class Towers:
 
         async with self._lock:
             if self._memory is None:
-                watch = MemoryWatch()
-                try:
-                    await watch.start()
-                except Exception as error:  # noqa: BLE001 - the view stays, read once
-                    self.nexus.notify(f"memory not live: {one_line(error)}", severity="error", markup=False)
-                    return None
-                self._memory = watch
+                self._memory = await self._started(MemoryWatch(), "memory")
         return self._memory
+
+    async def _started(self, watch: W, what: str) -> W | None:
+        try:
+            await watch.start()
+        except Exception as error:  # noqa: BLE001 - the view stays, read once
+            self.nexus.notify(f"{what} not live: {one_line(error)}", severity="error", markup=False)
+            return None
+        return watch
 
     async def close(self) -> None:
         for watch in (self._worktrees, self._memory):

@@ -56,6 +56,8 @@ def test_a_missions_consulted_and_fed_memories_come_from_the_mission_event_log(i
 
 
 def test_the_watch_tells_a_remembered_memory_and_not_a_read(in_process: None, scope: str) -> None:
+    memory.stats()  # the service started (opening the store at its start may write it)
+
     async def scenario() -> None:
         watch = MemoryWatch()
         await watch.start()

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from tests.dashboard.conftest import Events, eventually
 from tests.helpers import Overmind, must
-from tests.isolation.conftest import commit
+from tests.isolation.conftest import commit, repository
 from tests.isolation.conftest import git as run_git
 
 pytestmark = [pytest.mark.asyncio(loop_scope="package"), pytest.mark.systemd]
@@ -23,11 +23,7 @@ HOSTILE = "<img src=x onerror=alert(1)>.txt"
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "app"
-    path.mkdir()
-    run_git(path, "init", "--quiet", "--initial-branch=main")
-    commit(path, {"README.md": "hello\n"}, "initial")
-    return path
+    return repository(tmp_path / "app")
 
 
 def worktree(om: Overmind, repo: Path, name: str) -> Path:

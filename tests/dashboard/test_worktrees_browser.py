@@ -11,8 +11,8 @@ import pytest
 
 from tests.dashboard.test_browser import CHROMIUM, Served, browser, page, served  # noqa: F401 (fixtures)
 from tests.helpers import Overmind, must
-from tests.isolation.conftest import commit
 from tests.isolation.conftest import git as run_git
+from tests.isolation.conftest import repository
 
 pytestmark = [pytest.mark.systemd, pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")]
@@ -22,11 +22,7 @@ SCRIPT_LINE = "<script>alert('diff')</script>"
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "app"
-    path.mkdir()
-    run_git(path, "init", "--quiet", "--initial-branch=main")
-    commit(path, {"README.md": "hello\n"}, "initial")
-    return path
+    return repository(tmp_path / "app")
 
 
 def test_a_missions_commit_shows_in_the_open_page_and_merge_lands_it_on_the_base(

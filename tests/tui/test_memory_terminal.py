@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from tests.helpers import Overmind, must
 from tests.sessions.terminal import Tmux
+from tests.tui.test_terminal import terminal  # noqa: F401 (a fixture: a real terminal, without colour)
 
 pytestmark = pytest.mark.systemd
 
 
-@pytest.fixture
-def terminal(om: Overmind) -> Iterator[Tmux]:
-    tmux = Tmux(om.environ() | {"TERM": "xterm-256color"})
-    yield tmux
-    tmux.close()
-
-
-def test_slash_searches_by_meaning_and_ctrl_d_forgets(om: Overmind, terminal: Tmux) -> None:
+def test_slash_searches_by_meaning_and_ctrl_d_forgets(om: Overmind, terminal: Tmux) -> None:  # noqa: F811
     ticket = secrets.token_hex(3)
     text = f"The search index must be rebuilt after renaming a product category (ticket {ticket})."
     memory = json.loads(om("akasha", "remember", text, "--scope", "global", "--json", timeout=180).stdout)["memory"]

@@ -15,7 +15,7 @@ from overmind.tui.app import Nexus
 from overmind.tui.screens.memory import Memory, MemoryShown, Remember
 from overmind.tui.widgets import Confirm
 from tests.sessions.conftest import Claude
-from tests.tui.conftest import command_input, nexus, until
+from tests.tui.conftest import cells_of, command_input, nexus, notices, until
 
 pytestmark = [pytest.mark.systemd, pytest.mark.usefixtures("in_process")]
 
@@ -25,12 +25,7 @@ def _run(coroutine: object) -> None:
 
 
 def rows(app: Nexus) -> dict[str, list[str]]:
-    table = app.screen.query_one("#memories", DataTable)
-    return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
-
-
-def said(app: Nexus) -> str:
-    return "\n".join(str(notification.message) for notification in app._notifications)
+    return cells_of(app, "#memories")
 
 
 def test_a_fed_memory_appears_live_is_found_by_meaning_shown_and_forgotten(claude: Claude, name: str) -> None:
@@ -62,7 +57,7 @@ def test_a_fed_memory_appears_live_is_found_by_meaning_shown_and_forgotten(claud
             await pilot.press("ctrl+d")
             assert isinstance(app.screen, Confirm)
             await pilot.press("y")
-            await until(pilot, lambda: f"forgot {fed}" in said(app), what="the forget")
+            await until(pilot, lambda: f"forgot {fed}" in notices(app), what="the forget")
             await until(pilot, lambda: isinstance(app.screen, Memory), what="back to the list")
             await until(pilot, lambda: fed not in rows(app), what="the memory gone from the list")
 
@@ -85,7 +80,7 @@ def test_n_remembers_and_markup_in_a_memory_is_shown_as_it_is(claude: Claude) ->
             app.screen.query_one("#scope", Input).value = "global"
             app.screen.query_one("#text", Input).focus()
             await pilot.press("enter")
-            await until(pilot, lambda: "remembered: " in said(app), timeout=60, what="the remember")
+            await until(pilot, lambda: "remembered: " in notices(app), timeout=60, what="the remember")
             found = await until(pilot, lambda: next((cells for cells in rows(app).values() if text in cells[-1]), None),
                                 timeout=15, what="the memory, live, its text as written")
             assert found[1] == "fact"

@@ -4,32 +4,22 @@ codes shown as text, and a merge from the keyboard."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import Overmind, must
-from tests.isolation.conftest import commit
+from tests.isolation.conftest import commit, repository
 from tests.isolation.conftest import git as run_git
 from tests.sessions.terminal import Tmux
+from tests.tui.test_terminal import terminal  # noqa: F401 (a fixture: a real terminal, without colour)
 
 pytestmark = pytest.mark.systemd
 
 
-@pytest.fixture
-def terminal(om: Overmind) -> Iterator[Tmux]:
-    tmux = Tmux(om.environ() | {"TERM": "xterm-256color"})
-    yield tmux
-    tmux.close()
-
-
-def test_the_diff_shows_names_and_escape_codes_as_text_and_m_merges(om: Overmind, terminal: Tmux, name: str,
-                                                                     tmp_path: Path) -> None:
-    repo = tmp_path / "app"
-    repo.mkdir()
-    run_git(repo, "init", "--quiet", "--initial-branch=main")
-    commit(repo, {"README.md": "hello\n"}, "initial")
+def test_the_diff_shows_names_and_escape_codes_as_text_and_m_merges(
+        om: Overmind, terminal: Tmux, name: str, tmp_path: Path) -> None:  # noqa: F811
+    repo = repository(tmp_path / "app")
     om("worktree", "add", name, "--cwd", str(repo))
     path = repo / ".overmind" / "worktrees" / name
     commit(path, {"[bold red]boom.txt": "\x1b[31mred\x1b[0m\n"}, "the [b]work[/b]")

@@ -14,9 +14,9 @@ from overmind.tui.screens.diff import WorktreeDiff
 from overmind.tui.screens.worktrees import Worktrees
 from overmind.tui.widgets import Confirm
 from tests.helpers import Overmind, must
-from tests.isolation.conftest import commit
 from tests.isolation.conftest import git as run_git
-from tests.tui.conftest import command_input, nexus, until
+from tests.isolation.conftest import repository
+from tests.tui.conftest import cells_of, command_input, nexus, notices, until
 
 pytestmark = [pytest.mark.systemd, pytest.mark.usefixtures("in_process")]
 MARKUP_NAME = "[bold red]boom.txt"  # Rich markup in a file name: shown as it is, never obeyed
@@ -24,11 +24,7 @@ MARKUP_NAME = "[bold red]boom.txt"  # Rich markup in a file name: shown as it is
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    path = tmp_path / "app"
-    path.mkdir()
-    run_git(path, "init", "--quiet", "--initial-branch=main")
-    commit(path, {"README.md": "hello\n"}, "initial")
-    return path
+    return repository(tmp_path / "app")
 
 
 def _run(coroutine: object) -> None:
@@ -36,14 +32,7 @@ def _run(coroutine: object) -> None:
 
 
 def rows(app: Nexus) -> dict[str, list[str]]:
-    from textual.widgets import DataTable
-
-    table = app.screen.query_one("#worktrees", DataTable)
-    return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
-
-
-def said(app: Nexus) -> str:
-    return "\n".join(str(notification.message) for notification in app._notifications)
+    return cells_of(app, "#worktrees")
 
 
 def pane_text(app: Nexus) -> list[str]:
@@ -79,7 +68,7 @@ def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overm
             await pilot.press("enter")
             assert isinstance(app.screen, WorktreeDiff)
             await until(pilot, lambda: any(MARKUP_NAME in line for line in pane_text(app)),
-                        what=f"the diff ({pane_text(app)[:8]}, {said(app)})")
+                        what=f"the diff ({pane_text(app)[:8]}, {notices(app)})")
             lines = pane_text(app)
             assert any("the [b]agent[/b] commit" in line for line in lines)
             assert any(line.endswith("+<script>alert(1)</script>") for line in lines)
@@ -100,7 +89,7 @@ def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overm
             await pilot.press("m")
             assert isinstance(app.screen, Confirm)
             await pilot.press("y")
-            await until(pilot, lambda: f"merged overmind/{name} into main" in said(app), what="the merge")
+            await until(pilot, lambda: f"merged overmind/{name} into main" in notices(app), what="the merge")
             assert run_git(repo, "show", f"main:{MARKUP_NAME}") == "x"
 
     _run(scenario())
@@ -122,7 +111,8 @@ def test_removing_a_worktree_with_uncommitted_work_is_refused(om: Overmind, name
             await pilot.press("ctrl+d")
             assert isinstance(app.screen, Confirm)
             await pilot.press("y")
-            await until(pilot, lambda: f"worktree '{name}' has 1 uncommitted change" in said(app), what="the refusal")
+            refusal = f"worktree '{name}' has 1 uncommitted change"
+            await until(pilot, lambda: refusal in notices(app), what="the refusal")
             assert name in rows(app)
 
     _run(scenario())

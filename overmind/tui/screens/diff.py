@@ -92,19 +92,18 @@ class WorktreeDiff(WorktreeActions):
         self.run_worker(self._follow(), exit_on_error=False, group="follow")
 
     async def _follow(self) -> None:
+        from overmind.control.worktree_watch import EVERYTHING
+        from overmind.tui.towers import read_and_follow
+
         await self._read()
         watch = await self.nexus.towers.worktrees()
-        if watch is None:
-            return
-        changes = watch.subscribe()
-        watch.focus(self.worktree)
-        await self._read()  # what changed while the watch started
+        if watch is not None:
+            watch.focus(self.worktree)  # its edits are looked for every few seconds while shown
         try:
-            async for names in changes:
-                if self.worktree in names or "*" in names:
-                    await self._read()
+            await read_and_follow(self._read, watch, lambda names: self.worktree in names or EVERYTHING in names)
         finally:
-            watch.unfocus(self.worktree)
+            if watch is not None:
+                watch.unfocus(self.worktree)
 
     async def _read(self) -> None:
         from overmind.control.worktrees import review

@@ -80,14 +80,10 @@ class Worktrees(WorktreeActions):
         self.run_worker(self._follow(), exit_on_error=False, group="follow")
 
     async def _follow(self) -> None:
+        from overmind.tui.towers import read_and_follow
+
         await self._read()
-        watch = await self.nexus.towers.worktrees()
-        if watch is None:
-            return
-        changes = watch.subscribe()
-        await self._read()  # what changed while the watch started
-        async for _ in changes:
-            await self._read()
+        await read_and_follow(self._read, await self.nexus.towers.worktrees())
 
     async def _read(self) -> None:
         found = await self.nexus.attempt(self.nexus.towers.board.rows)
