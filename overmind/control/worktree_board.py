@@ -16,7 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from overmind.errors import OvermindError
+from overmind.errors import NotFound
 from overmind.store import Mission, shared
 
 SIZE_EVERY_S = 30.0  # a worktree's size is walked again at most this often: it can be large
@@ -41,7 +41,7 @@ class Board:
         records = WorktreeStore(store)
         chosen = [r for r in records.all() if name is None or r.name == name]
         if name is not None and not chosen:
-            raise OvermindError(f"no worktree named '{name}'", hint="see 'overmind worktree ls'")
+            raise NotFound(f"no worktree named '{name}'", hint="see 'overmind worktree ls'")
         if not chosen:
             return []
         working: dict[str, list[Mission]] = {}

@@ -88,6 +88,8 @@ async def test_a_worktrees_diff_is_escaped_per_file_and_a_long_file_is_paged(cli
     api = await (await client.get(f"/api/v1/worktrees/{name}")).json()
     assert {f["path"]: f["added"] for f in api["files"]} == {HOSTILE: 1, "README.md": 2, "long.txt": 5000}
     assert api["commits"][0]["subject"] == "a <b>bold</b> commit" and api["ahead"] == 1
+    assert (await client.get("/worktrees/no-such-worktree")).status == 404
+    assert (await client.get(f"/worktrees/{name}/file?path=nowhere.txt")).status == 404
 
 
 async def test_merge_from_the_page_lands_on_the_base_and_a_conflict_changes_nothing(

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.systemd
 
 def test_slash_searches_by_meaning_and_ctrl_d_forgets(om: Overmind, terminal: Tmux) -> None:  # noqa: F811
     ticket = secrets.token_hex(3)
-    text = f"The search index must be rebuilt after renaming a product category (ticket {ticket})."
+    text = f"Ticket {ticket}: the search index must be rebuilt after renaming a product category."
     memory = json.loads(om("akasha", "remember", text, "--scope", "global", "--json", timeout=180).stdout)["memory"]
     terminal.start(sys.executable, "-m", "overmind", "tui", "--view", "memory", columns=160, rows=35)
     terminal.tmux("set-option", "-s", "escape-time", "0")

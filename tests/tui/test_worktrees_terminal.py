@@ -30,6 +30,10 @@ def test_the_diff_shows_names_and_escape_codes_as_text_and_m_merges(
     must(lambda: terminal.screen().splitlines()[-2].startswith(":"), what="the command bar")
     terminal.type("wt")
     terminal.wait_for(f"overmind/{name[:20]}")
+    terminal.keys("/")
+    must(lambda: terminal.screen().splitlines()[-2].startswith("/"), what="the filter bar")
+    terminal.type(name)  # this test's worktree alone, the cursor on it
+    terminal.wait_for("worktrees(1)")
     terminal.keys("Enter")
     screen = terminal.wait_for("[bold red]boom.txt")  # the name as it is: no markup obeyed
     assert "+^[[31mred^[[0m" in screen and "the [b]work[/b]" in screen

@@ -65,6 +65,9 @@ def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overm
             gate.touch()
             await until(pilot, lambda: "+1/-0" in rows(app)[name][4], timeout=15, what="the commit, live")
 
+            screen = app.screen
+            assert isinstance(screen, Worktrees)
+            screen.table.move_cursor(row=list(rows(app)).index(name))
             await pilot.press("enter")
             assert isinstance(app.screen, WorktreeDiff)
             await until(pilot, lambda: any(MARKUP_NAME in line for line in pane_text(app)),
@@ -81,10 +84,10 @@ def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overm
             await pilot.press("slash")
             command_input(app).value = "alert"
             await pilot.press("enter")
-            screen = app.screen
-            assert isinstance(screen, WorktreeDiff)
-            found = screen.pane.matches()  # marked, and the first shown
-            assert "/alert" in screen.crumb and found and 0 <= found[0] - screen.pane.top < screen.pane.size.height
+            diff = app.screen
+            assert isinstance(diff, WorktreeDiff)
+            found = diff.pane.matches()  # marked, and the first shown
+            assert "/alert" in diff.crumb and found and 0 <= found[0] - diff.pane.top < diff.pane.size.height
 
             await pilot.press("m")
             assert isinstance(app.screen, Confirm)
