@@ -4,7 +4,7 @@ worktree's git work (uncommitted and unmerged changes, size) kept in memory.
 Reading the work of one worktree costs a handful of git processes (5-20 ms), so fifty cost a
 second: a board reads it once, and again only for the worktrees a watch says changed
 (`worktree_watch`), while the rest of a row (missions, ports, services) is read afresh each
-time from the store, and the services' states from one `systemctl show` read again when a
+time from the store, and the services' states from one `list-units` read again when a
 watch saw their units change. Without a watch (`kept` False) every read is fresh.
 """
 
@@ -28,12 +28,12 @@ class Board:
         self.kept = False  # a watch keeps the cached work current
         self._work: dict[str, dict[str, Any]] = {}
         self._sized: dict[str, tuple[float, int | None]] = {}
-        self._states: dict[str, dict[str, str]] | None = None  # the services' and setups' units
+        self._states: dict[str, dict[str, dict[str, str]]] | None = None  # the services' units, by worktree
         self._lock = threading.Lock()
 
     def rows(self, name: str | None = None) -> list[dict[str, Any]]:
         """`worktree ls --json` (of one worktree with `name`): cached work where it is kept."""
-        from overmind.isolation.environment import unit_states, worktree_of
+        from overmind.isolation.environment import service_states
         from overmind.isolation.listing import place
         from overmind.store.worktrees import WorktreeStore
 
@@ -46,10 +46,10 @@ class Board:
             return []
         working: dict[str, list[Mission]] = {}
         for mission in store.all():
-            if (worktree := worktree_of(mission)) is not None:
+            if (worktree := mission.worktree) is not None:
                 working.setdefault(worktree, []).append(mission)
         leases = records.all_leases()
-        states = self._states if self.kept and self._states is not None else unit_states()
+        states = self._states if self.kept and self._states is not None else service_states()
         if self.kept:
             self._states = states
         cold = [r.name for r in chosen if not self.kept or r.name not in self._work]

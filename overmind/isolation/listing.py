@@ -7,7 +7,7 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.isolation import keeping
-from overmind.isolation.environment import contract_or_none, fields, missions_in, unit_states
+from overmind.isolation.environment import contract_or_none, declared, fields, missions_in, recorded, service_states
 from overmind.store import Mission, Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
@@ -32,19 +32,20 @@ def size_of(path: str) -> int:
     return total
 
 
-def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, str]],
+def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, dict[str, str]]],
         with_size: bool = True) -> dict[str, Any]:
     return {**place(record, missions_in(store, record.name), leases, states), **work(record, with_size)}
 
 
 def place(record: WorktreeRecord, missions: list[Mission], leases: dict[str, int],
-          states: dict[str, dict[str, str]]) -> dict[str, Any]:
+          states: dict[str, dict[str, dict[str, str]]]) -> dict[str, Any]:
     """A row's fields that git has no part in: the record, its missions, ports and services."""
     missions = sorted(missions, key=lambda m: m.created_at, reverse=True)
     data: dict[str, Any] = {"name": record.name, "mission": missions[0].name if missions else None,
                             "missions": [m.name for m in missions], "repo": record.repo, "path": record.path,
                             "branch": record.branch, "base": record.base, "created_at": record.created_at}
-    data.update(fields(record, leases, states))
+    # What its newest mission's run recorded; what .overmind.yml gives it now if none did.
+    data.update(fields(record, next(filter(None, map(recorded, missions)), None) or declared(record, leases), states))
     del data["worktree"]
     return data
 
@@ -72,5 +73,5 @@ def rows(store: Store, name: str | None = None) -> list[dict[str, Any]]:
     if name is not None and not chosen:
         raise OvermindError(f"no worktree named '{name}'", hint="see 'overmind worktree ls'")
     leases = records.all_leases()
-    states = unit_states() if chosen else {}
+    states = service_states(name) if chosen else {}
     return [row(store, record, leases.get(record.name, {}), states) for record in chosen]
