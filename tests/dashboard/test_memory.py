@@ -45,7 +45,9 @@ async def test_the_page_lists_the_newest_and_searches_by_meaning_as_the_cli_does
     rows = html.split('id="memories"')[1].split("</tbody>")[0]
     assert rows.index(howto["id"]) < rows.index(pitfall["id"])  # the newest first
     assert "&lt;script&gt;" in rows and "<script>" not in rows
-    assert 'id="memory-stats"' in html and "memories (remembered" in html
+    stats = html.split('id="memory-stats">')[1].split("</p>")[0]  # count, store, model, the service
+    assert "memories (remembered" in stats and "store: local store at " in stats
+    assert "· model " in stats and "service pid " in stats
 
     found = await text_of(client, f"/memory/rows?q={quote('how do I change the credentials')}&scope={quote(scope)}")
     assert "<html" not in found and found.index(howto["id"]) < found.index(pitfall["id"]) and "ranked" in found
@@ -107,6 +109,9 @@ async def test_a_missions_page_shows_what_it_consulted_and_fed(client: Client, o
     consulted_part, fed_part = html.split("consulted at its start")[1].split("fed")
     assert consulted["id"] in consulted_part and taught["id"] in fed_part and fed["id"] not in html
     assert "idempotent" in consulted_part
+    rows = await text_of(client, f"/memory/rows?scope={quote(scope)}")  # the source: the mission, linked
+    taught_row, fed_row = (rows.split(f'data-id="{m["id"]}"')[1].split("</tr>")[0] for m in (taught, fed))
+    assert f'href="/missions/{started["id"]}"' in taught_row and "/missions/" not in fed_row
     api = await (await client.get(f"/api/v1/missions/{name}/memories")).json()
     assert [m["id"] for m in api["consulted"]] == [consulted["id"]] and [m["id"] for m in api["fed"]] == [taught["id"]]
     om("stop", name)

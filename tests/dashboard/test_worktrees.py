@@ -13,8 +13,9 @@ from aiohttp.test_utils import TestClient
 
 from tests.dashboard.conftest import Events, eventually
 from tests.helpers import Overmind, must
-from tests.isolation.conftest import commit, repository
+from tests.isolation.conftest import commit, containers_cleaned, port_range, repository  # noqa: F401
 from tests.isolation.conftest import git as run_git
+from tests.isolation.test_missions import contract
 
 pytestmark = [pytest.mark.asyncio(loop_scope="package"), pytest.mark.systemd]
 Client = TestClient[Any, Any]
@@ -40,7 +41,7 @@ async def text_of(client: Client, path: str, status: int = 200) -> str:
 
 async def test_the_worktrees_page_groups_them_by_repository_with_their_missions_live(
         client: Client, om: Overmind, name: str, repo: Path) -> None:
-    om.run("sleep 300", "--worktree", "--name", name, "--cwd", str(repo))
+    started = om.run("sleep 300", "--worktree", "--name", name, "--cwd", str(repo))
     worktree(om, repo, f"{name}-spare")
 
     async def listed() -> str | None:
@@ -56,9 +57,34 @@ async def test_the_worktrees_page_groups_them_by_repository_with_their_missions_
     cli = {row["name"]: row for row in om.json("worktree", "ls")}
     for key in (name, f"{name}-spare"):  # the JSON of `worktree ls --json`
         assert rows[key] == cli[key]
+    # The mission's page links to its worktree, the worktree's page to its missions.
+    assert f'href="/worktrees/{name}"' in await text_of(client, f"/missions/{name}")
+    assert f'href="/missions/{started["id"]}"' in await text_of(client, f"/worktrees/{name}")
     om("stop", name)
     table = await eventually(lambda: _having(client, "/worktrees/table", "s-stopped"), what="the mission stopped")
     assert "<html" not in table
+
+
+@pytest.mark.usefixtures("containers_cleaned")
+async def test_a_service_going_down_shows_on_the_open_page(client: Client, om: Overmind, name: str, repo: Path,
+                                                         port_range: tuple[int, int]) -> None:  # noqa: F811
+    contract(repo, port_range, "  web:\n    command: exec sleep 300\n    ready: false\n")
+    om.run("sleep 300", "--worktree", "--name", name, "--cwd", str(repo))
+    unit = next(row for row in om.json("ps") if row["name"] == name)["services"][0]["unit"]
+
+    async def services(state: str) -> str | None:
+        html = await text_of(client, "/worktrees/table")
+        row = html.split(f'data-name="{name}"')[1].split("</tr>")[0] if f'data-name="{name}"' in html else ""
+        return row if 'class="service">web' in row and f">{state}<" in row else None
+
+    await eventually(lambda: services("active"), what="its service running")
+    async with client.get("/worktrees-stream") as response:
+        events = Events(response)
+        assert (await events.next())["event"] == "hello"
+        subprocess.run(["systemctl", "--user", "stop", unit], env=om.env, check=True, capture_output=True)
+        await events.until(lambda frame: frame["event"] == "worktrees" and name in frame["data"]["names"])
+    await eventually(lambda: services("inactive"), what="its service stopped")
+    om("stop", name)
 
 
 async def _having(client: Client, path: str, needle: str) -> str | None:

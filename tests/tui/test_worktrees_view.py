@@ -1,5 +1,6 @@
 """`:worktrees` with Textual's pilot, against real missions in real git worktrees: live rows, the
-diff pane (hostile names as text, n/p, / search), merge with confirmation, a refused removal."""
+diff pane (hostile names as text, n/p, / search), its mission's logs, merge with confirmation, a
+refused removal."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from overmind.tui.app import Nexus
 from overmind.tui.screens.diff import WorktreeDiff
+from overmind.tui.screens.logs import Logs
 from overmind.tui.screens.worktrees import Worktrees
 from overmind.tui.widgets import Confirm
 from tests.helpers import Overmind, must
@@ -49,7 +51,7 @@ async def command(pilot: Any, app: Nexus, text: str) -> None:
 
 def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overmind, name: str, repo: Path) -> None:
     gate = repo.parent / "gate"
-    script = (f"while [ ! -e {gate} ]; do sleep 0.1; done; printf 'x\\n' > '{MARKUP_NAME}'; "
+    script = (f"echo waiting for the gate; while [ ! -e {gate} ]; do sleep 0.1; done; printf 'x\\n' > '{MARKUP_NAME}'; "
               "printf '<script>alert(1)</script>\\n' >> README.md; git add -A; "
               "git -c user.name=agent -c user.email=agent@example.com commit -q -m 'the [b]agent[/b] commit'; "
               "sleep 300")
@@ -62,6 +64,15 @@ def test_a_missions_commit_shows_live_and_its_diff_shows_names_as_text(om: Overm
             assert isinstance(app.screen, Worktrees)
             await until(pilot, lambda: name in rows(app) and "running" in rows(app)[name][3], what="the row")
             assert "+0/-0 clean" in rows(app)[name][4]
+            screen = app.screen
+            assert isinstance(screen, Worktrees)
+            screen.table.move_cursor(row=list(rows(app)).index(name))
+            await pilot.press("l")  # its mission's logs
+            logs = await until(pilot, lambda: app.screen if isinstance(app.screen, Logs) else None, what="logs")
+            assert f"logs({name}" in logs.crumb
+            await until(pilot, lambda: any("waiting for the gate" in e.message for e in logs.entries), what="its log")
+            await pilot.press("escape")
+            assert isinstance(app.screen, Worktrees)
             gate.touch()
             await until(pilot, lambda: "+1/-0" in rows(app)[name][4], timeout=15, what="the commit, live")
 
