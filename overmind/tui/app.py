@@ -151,8 +151,11 @@ class Nexus(App[None]):
 
     def _show_changes(self) -> None:
         dirty, self._dirty, self._flush_pending = self._dirty, set(), False
+        if not self.is_running:  # shutting down: the screens' widgets are going or gone
+            return
         for screen in self._views():
-            screen.views_changed(dirty)
+            if screen.is_mounted:  # one still composing draws everything once mounted
+                screen.views_changed(dirty)
         self.show_header()
         if self.loaded.is_set() and not self._drawn.is_set():
             self.call_after_refresh(self._drawn.set)

@@ -127,3 +127,15 @@ async def test_without_akasha_the_page_says_so_in_one_line_with_the_install_comm
     assert "Akasha is not installed" in problem and "scripts/install-akasha.sh" in problem
     assert 'id="memories"' not in html and 'action="/memory/remember"' not in html
     assert "Worktrees" in await text_of(client, "/worktrees")  # nothing else breaks
+
+
+async def test_a_memory_server_that_cannot_be_reached_is_one_line_and_nothing_else_breaks(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OVERMIND_AKASHA_URL", "http://127.0.0.1:9")  # a shared server that is down
+    html = await text_of(client, "/memory")
+    problem = html.split('id="memory-problem">')[1].split("</p>")[0]
+    assert "cannot be reached" in problem and "\n" not in problem.strip()
+    assert 'id="memories"' not in html and "Traceback" not in html
+    found = await client.get("/api/v1/memory?q=anything")
+    assert found.status >= 400 and "cannot be reached" in (await found.json())["error"]
+    assert "Worktrees" in await text_of(client, "/worktrees")

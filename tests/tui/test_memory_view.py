@@ -107,3 +107,21 @@ def test_without_akasha_the_view_says_so_in_one_line_with_the_install_command(
             assert app.screen.crumb.startswith("worktrees")
 
     _run(scenario())
+
+
+def test_a_memory_server_that_cannot_be_reached_is_one_line_in_the_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Static
+
+    monkeypatch.setenv("OVERMIND_AKASHA_URL", "http://127.0.0.1:9")  # a shared server that is down
+
+    async def scenario() -> None:
+        async with nexus() as (app, pilot):
+            await pilot.press("7")
+            problem = app.screen.query_one("#problem", Static)
+            said = await until(pilot, lambda: str(problem.render()), timeout=90, what="the one line")
+            assert "cannot be reached" in said and "\n" not in said.strip()
+            assert not rows(app)
+            await pilot.press("6")  # nothing else breaks
+            assert app.screen.crumb.startswith("worktrees")
+
+    _run(scenario())
