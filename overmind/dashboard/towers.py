@@ -104,13 +104,20 @@ class Towers:
 
     # -- worktrees ----------------------------------------------------------------------------
     async def _start_worktrees(self) -> None:
-        self.worktree_watch = WorktreeWatch(self.board, self.hub.feed)
-        await self.worktree_watch.start()
+        feed = await self.hub.hold()  # the missions' changes: kept open while the watch follows them
+        try:
+            self.worktree_watch = WorktreeWatch(self.board, feed)
+            await self.worktree_watch.start()
+        except BaseException:
+            self.worktree_watch = None
+            self.hub.release()
+            raise
 
     async def _stop_worktrees(self) -> None:
         if self.worktree_watch is not None:
             await self.worktree_watch.close()
             self.worktree_watch = None
+            self.hub.release()
 
     def _worktree_changes(self) -> AsyncIterator[set[str]]:
         assert self.worktree_watch is not None

@@ -24,9 +24,11 @@ INLINE_BUDGET = 2000  # lines drawn with the page; files beyond it open (and dra
 
 
 def mission_states(request: web.Request) -> dict[str, dict[str, str]]:
-    """Each known mission's id and status by name, as the change feed last saw them."""
+    """Each known mission's id and status by name, as the change feed last saw them (the
+    worktree watch holds the feed while worktree pages are served)."""
     found: dict[str, dict[str, str]] = {}
-    for view in request.app[HUB].feed.snapshot():
+    feed = request.app[HUB].feed
+    for view in feed.snapshot() if feed is not None else []:
         if view.kind == "mission":
             found[view.name] = {"id": view.id, "state": view.status.state, "label": view.status.label}
     return found
