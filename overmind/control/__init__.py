@@ -12,6 +12,7 @@ One module per noun, each importing only what its calls need:
     host        the systemd host at a glance, and the doctor's checks
     setup       making the host ready for the user (linger or boot start, skill, completion)
     feed        one change feed from systemd's signals (and the store), for any number of consumers
+    states      a mission's life as a state machine, stepped by its unit's announcements (the feed's)
 
 A front end parses input and presents output; it never re-derives a status, reads the journal
 its own way or runs systemctl itself. What it needs and is missing here is added here, once.

@@ -14,6 +14,7 @@ class Exit(NamedTuple):
     oom: bool
     started_at: float | None = None  # when this run's main process started
     pid: int | None = None  # the run's main process
+    invocation: str | None = None  # systemd's InvocationID of the run (None where not recorded)
 
     def describe(self, activity_timeout: str = "?") -> str:
         """How the run ended, as the journal says it (hooks/run.sh writes the same words)."""
