@@ -29,7 +29,7 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
     """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
-    With --provider claude|codex the words are the agent's prompt (optional for a session).
+    With --provider claude|codex|gemini|opencode the words are the agent's prompt (optional for a session).
     """
     launch(mission_spec(command, name=name, **options), wait_, as_json)
 
