@@ -35,11 +35,9 @@ def add(name: str, webhook: str | None, format_: str | None, desktop: bool, comm
         missions: str | None, retry_for: str | None, as_json: bool) -> None:
     """Add channel NAME, and start the notification service if it is not running."""
     from overmind.control import notify as control
-    from overmind.control.host import ready
     from overmind.quantities import parse_duration
 
     retry = parse_duration(retry_for, "--retry-for") if retry_for is not None else None
-    ready(auto_boot=True)
     added = control.add(name, webhook=webhook, desktop=desktop, command=command, format=format_, on=on,
                         missions=missions, retry_for=retry)
     if as_json:

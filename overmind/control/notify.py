@@ -8,6 +8,7 @@ here is one function the command line (and any other front end) calls.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from overmind.control import notify_channels, notify_unit
@@ -41,18 +42,21 @@ class Listed(NamedTuple):
 def add(name: str, *, webhook: str | None = None, desktop: bool = False, command: str | None = None,
         format: str | None = None, on: tuple[str, ...] | list[str] = (), missions: str | None = None,
         retry_for: float | None = None) -> Added:
-    """Add a channel and make sure the service runs (installed, enabled, started)."""
+    """Add a channel and make sure the service runs (installed, enabled, started). What was
+    given is checked before anything is written or booted."""
+    from overmind.control.host import ready
     from overmind.locks import exclusive
 
     notes: list[str] = []
-    bus = _desktop_bus(notes) if desktop else None
-    chosen = notify_channels.channel(name, webhook=webhook, desktop=bus, command=command, format=format, on=on,
-                                     missions=missions, retry_for=retry_for)
+    chosen = notify_channels.channel(name, webhook=webhook, desktop="" if desktop else None, command=command,
+                                     format=format, on=on, missions=missions, retry_for=retry_for)
+    if desktop:  # the rest is right: now the bus, which is asked (its address is the caller's)
+        chosen = replace(chosen, target=_desktop_bus(notes))
+    _unique(name, notify_channels.load())
+    ready(auto_boot=True)
     with exclusive("notify", LOCK_TIMEOUT_S):
         channels = notify_channels.load()
-        if any(c.name == name for c in channels):
-            raise OvermindError(f"a notification channel named '{name}' exists",
-                                hint=f"remove it first (overmind notify rm {name}), or choose another name")
+        _unique(name, channels)  # again: another `notify add` may have come first
         notify_channels.save([*channels, chosen])
     try:
         started = notify_unit.ensure_running()
@@ -61,6 +65,12 @@ def add(name: str, *, webhook: str | None = None, desktop: bool = False, command
             notify_channels.save([c for c in notify_channels.load() if c.name != name])
         raise
     return Added(chosen, notify_unit.unit_name(), started, tuple(notes))
+
+
+def _unique(name: str, channels: list[Channel]) -> None:
+    if any(c.name == name for c in channels):
+        raise OvermindError(f"a notification channel named '{name}' exists",
+                            hint=f"remove it first (overmind notify rm {name}), or choose another name")
 
 
 def _desktop_bus(notes: list[str]) -> str:

@@ -39,7 +39,9 @@ class Channel:
         """Whether a notice of this event about this name goes here (`test` always does)."""
         from fnmatch import fnmatchcase
 
-        if event != "test" and event not in self.events:
+        if event == "test":
+            return True
+        if event not in self.events:
             return False
         return self.missions is None or fnmatchcase(name, self.missions)
 
@@ -73,7 +75,10 @@ def mask(url: str) -> str:
     host = parts.hostname or "?"
     if ":" in host:
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is no number: not shown either
+        port = ""
     secret = parts.path.strip("/") or parts.query or parts.username
     return f"{parts.scheme}://{host}{port}/{'***' if secret else ''}"
 
@@ -93,9 +98,11 @@ def events_of(given: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def webhook_url(url: str) -> str:
+    """The URL, checked; errors never repeat its secret parts (they end up in terminals' scrollback)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise OvermindError(f"invalid --webhook URL {mask(url) if parts.hostname else repr(url)}",
+        said = f" {mask(url)}" if parts.scheme and parts.hostname else ": it needs http:// or https:// and a host"
+        raise OvermindError(f"invalid --webhook URL{said}",
                             hint="give an http:// or https:// URL, e.g. https://ntfy.sh/my-topic")
     try:
         parts.port  # noqa: B018 - raises on a port that is no number

@@ -33,9 +33,13 @@ class Receiver:
     server: ThreadingHTTPServer | None = None
 
     @property
-    def url(self) -> str:
+    def port(self) -> int:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook/{self.token}"
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook/{self.token}"
 
     def answer(self, *statuses: int) -> None:
         with self.lock:

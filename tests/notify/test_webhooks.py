@@ -6,6 +6,8 @@ channel's notices as they come, so one that was going to be sent twice would hav
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from tests.helpers import Overmind, must
@@ -126,3 +128,27 @@ def test_a_webhook_that_refuses_the_notice_is_not_asked_again(om: Overmind, serv
         assert receiver.answered == [404, 200]
     finally:
         om("notify", "rm", name)
+
+
+def test_a_webhooks_token_is_shown_nowhere_but_kept_for_sending(om: Overmind, service: str, receiver: Receiver,
+                                                                 name: str) -> None:
+    added = om("notify", "add", name, "--webhook", receiver.url, "--missions", f"{name}*")
+    try:
+        crash(om, f"{name}-a")
+        receiver.wait_for(f"{name}-a", "crashed")
+        assert receiver.received[-1][0] == f"/hook/{receiver.token}"  # sent to the whole URL
+        shown = [added.stdout, added.stderr, om("notify", "ls").stdout, om("notify", "ls", "--json").stdout,
+                 om.systemctl("cat", service).stdout, om("notify", "test", name).stdout]
+        must(lambda: f"sent crashed '{name}-a crashed' to {name}" in _journal(service), 15, "the delivery logged")
+        shown.append(_journal(service))
+        assert all(receiver.token not in text for text in shown)
+        [row] = [r for r in om.json("notify", "ls") if r["name"] == name]
+        assert row["target"] == f"http://127.0.0.1:{receiver.port}/***"
+    finally:
+        om("notify", "rm", name)
+
+
+def _journal(unit: str) -> str:
+    """What the service logged (root's user units log to the system journal: docs/private-host.md)."""
+    return subprocess.run(["journalctl", "--user-unit", unit, "--no-pager", "-o", "cat", "--since", "-5min"],
+                          capture_output=True, text=True).stdout
