@@ -29,7 +29,7 @@ from overmind.store import Store
 if TYPE_CHECKING:
     from overmind.systemd.signals import Announcement
 
-ANNOUNCED = (*UNIT_PROPERTIES, "InvocationID")
+ANNOUNCED = (*UNIT_PROPERTIES, "InvocationID")  # kept from announcements (and a starting feed's readings)
 
 
 class Change(NamedTuple):
@@ -53,7 +53,8 @@ class Change(NamedTuple):
 
 
 class _Work:
-    """What came since the feed last looked: units that changed, their announcements, store writes."""
+    """What came since the feed last looked: the units signals named, whether the store was written
+    (the announcements themselves wait in UnitSignals)."""
 
     def __init__(self) -> None:
         self.units: set[str] = set()
