@@ -67,6 +67,7 @@ class NotificationServer:
     def __enter__(self) -> "NotificationServer":
         daemon = shutil.which("dbus-daemon")
         assert daemon, "dbus-daemon is not installed"
+        self.socket.unlink(missing_ok=True)  # a bus that went before (or a killed run's) left its socket
         self.daemon = subprocess.Popen([daemon, "--session", f"--address={self.address}", "--nofork", "--nopidfile"],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         must(lambda: os.path.exists(self.socket), 10, "the private session bus")

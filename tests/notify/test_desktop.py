@@ -74,6 +74,26 @@ def test_a_crash_shows_on_the_desktop_and_open_opens_its_page(solo: Overmind, de
     assert opened.strip() == f"{dashboard}missions/{ident}"
 
 
+def test_a_session_bus_that_went_away_gets_the_notice_once_when_it_is_back(solo: Overmind, tmp_path: Path,
+                                                                           name: str) -> None:
+    folder = tmp_path / "session"
+    folder.mkdir()
+    with NotificationServer(folder) as first:
+        solo.env["DBUS_SESSION_BUS_ADDRESS"] = first.address
+        solo("notify", "add", "desk", "--desktop", "--missions", f"{name}*")
+        solo.run("exit 3", "--name", f"{name}-a")
+        must(lambda: [n for n in first.shown if n["summary"] == f"{name}-a crashed"], 30, "the first notice")
+    solo.run("exit 4", "--name", f"{name}-b")  # while the desktop's bus is gone
+    must(lambda: [r for r in solo.json("notify", "ls") if r["pending"] == 1], 30, "the notice waiting for the bus")
+    with NotificationServer(folder) as again:  # the person logged in again: a new bus at the same address
+        must(lambda: [n for n in again.shown if n["summary"] == f"{name}-b crashed"], 30, "the notice on the new bus")
+        solo.run("exit 5", "--name", f"{name}-c")
+        must(lambda: [n for n in again.shown if n["summary"] == f"{name}-c crashed"], 30, "a later notice")
+        assert [n["summary"] for n in again.shown] == [f"{name}-b crashed", f"{name}-c crashed"]
+    [row] = solo.json("notify", "ls")
+    assert (row["sent"], row["pending"], row["failed"]) == (3, 0, 0)
+
+
 def test_notify_test_shows_a_notification_without_buttons_where_the_server_has_none(
         solo: Overmind, tmp_path: Path) -> None:
     folder = tmp_path / "plain"
