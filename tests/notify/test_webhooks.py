@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from tests.helpers import Overmind, must
-from tests.notify.conftest import Receiver
+from tests.notify.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.systemd
 
