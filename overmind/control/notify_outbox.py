@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -81,6 +82,18 @@ class Outbox:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """What the block writes is kept whole or not at all: a key claimed is never kept without
+        the notice it was claimed for, whenever the service is killed."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     # -- keys ------------------------------------------------------------------------------------
     def claim(self, key: str, subject: str, at: float | None = None) -> bool:

@@ -53,6 +53,10 @@ class Watcher:
 
     # -- live ------------------------------------------------------------------------------------
     def change(self, change: Change) -> None:
+        with self.outbox.atomic():
+            self._change(change)
+
+    def _change(self, change: Change) -> None:
         if change.kind == "mission":
             self._mission(change)
         elif change.kind == "permission" and change.event == "asked" and change.data:
@@ -135,6 +139,11 @@ class Watcher:
                  rituals: Iterable[dict[str, Any]]) -> None:
         """Tell what needs a person and happened since the service last listened (the feed's
         first look); the first start ever only claims what is there, so old news stays old."""
+        with self.outbox.atomic():
+            self._catch_up(views, states, rituals)
+
+    def _catch_up(self, views: Iterable[View], states: dict[str, tuple[str, int]],
+                  rituals: Iterable[dict[str, Any]]) -> None:
         alive = self.outbox.get(_ALIVE)
         since = float(alive) - _MARGIN_S if alive is not None else None
         now = self.clock()

@@ -242,3 +242,18 @@ def test_a_crash_loop_held_when_the_service_stopped_goes_on_after_it(tmp_path: P
     watcher.change(change(tripped, "restarting", "crashed", 11, 1011.0))
     [notice] = due(again, clock)
     assert notice.message.startswith("crashed 2 times in 11 s, breaker tripped")
+
+
+def test_a_change_taken_in_halfway_claims_nothing_so_telling_it_again_makes_its_notice(
+        outbox: Outbox, clock: Clock) -> None:
+    class Failing(Facts):
+        def window(self, mission_id: str) -> float:
+            raise OSError("the store could not be read")
+
+    data = mission(name="flaky")
+    with pytest.raises(OSError):  # the key was claimed, then the notice could not be made: killed there
+        Watcher(outbox, Failing(), clock).change(change(data, "stopping", "restarting", 4, 1000.0))
+    watcher = Watcher(outbox, Facts(), clock)
+    watcher.change(change(data, "stopping", "restarting", 4, 1000.0))
+    clock.now = 1060.0
+    assert [n.event for n in due(outbox, clock)] == ["crashed"]
