@@ -152,3 +152,17 @@ def _journal(unit: str) -> str:
     """What the service logged (root's user units log to the system journal: docs/private-host.md)."""
     return subprocess.run(["journalctl", "--user-unit", unit, "--no-pager", "-o", "cat", "--since", "-5min"],
                           capture_output=True, text=True).stdout
+
+
+def test_a_service_killed_is_restarted_by_systemd_and_tells_what_it_missed_once(
+        om: Overmind, service: str, hook: str, receiver: Receiver, name: str) -> None:
+    crash(om, f"{name}-before")
+    receiver.wait_for(f"{name}-before", "crashed")
+    restarts = int(om.unit_property(service, "NRestarts") or 0)
+    assert om.systemctl("kill", "--signal=SIGKILL", service).returncode == 0
+    crash(om, f"{name}-meanwhile")  # while it is dead or starting again
+    must(lambda: int(om.unit_property(service, "NRestarts") or 0) > restarts, 30, "systemd to restart it")
+    receiver.wait_for(f"{name}-meanwhile", "crashed")
+    sentinel(om, receiver, name)
+    for which in ("before", "meanwhile"):
+        assert len(receiver.about(f"{name}-{which}")) == 1, which
