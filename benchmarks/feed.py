@@ -4,7 +4,10 @@
   (each stream read to the end of every message, as a browser does);
 - `overmind events --json` (one feed, its lines thrown away) through the same churn;
 - the user manager's own CPU through each churn: systemd's work for the same missions, the floor
-  that any observer adds to.
+  that any observer adds to;
+- how soon `overmind events --json` tells a mission running and ended after the manager announced
+  it (heard by a listener of the benchmark's own on the same bus): target ≤ 200 ms. (The tests
+  check order and exactly-once only: a deadline in a test fails on a busy machine.)
 
 Missions are started with the CLI from 8 parallel shells (`sleep 0.5`: each starts, runs and
 ends inside the churn) and collected between rounds.
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import statistics
 import subprocess
 import threading
 import time
@@ -27,6 +31,8 @@ MISSIONS = 200
 SHELLS = 8
 PAGES = 20
 SETTLE_S = 1.0  # CPU still for this long: the holder has caught up
+LATENCY_MISSIONS = 10
+LATENCY_TARGET_MS = 200
 
 
 def cpu_seconds(pid: int) -> float:
@@ -166,6 +172,69 @@ def line(title: str, ours: float, manager: float, extra: str = "") -> None:
     print(f"  {title:<44} {ours:7.2f} s CPU   user manager {manager:6.2f} s   ratio {ours / manager:5.2f}x  {extra}")
 
 
+async def latencies(env: dict[str, str]) -> tuple[list[float], list[float]]:
+    """For LATENCY_MISSIONS missions (`sleep 0.5; exit 3`, one after another): ms from the manager's
+    `active` to the feed's `running` line, and from its `failed` to the `crashed` line."""
+    import json
+
+    from overmind.systemd.signals import UnitSignals
+
+    prefix = f"{env['OVERMIND_UNIT_PREFIX']}@lat-"
+    said: dict[str, dict[str, float]] = {}  # unit -> first time each ActiveState was announced
+    told: dict[str, dict[str, float]] = {}  # mission name -> first time each state was told
+
+    async def hear(signals: UnitSignals) -> None:
+        async for _ in signals.batches():
+            for unit, announcements in signals.take_announced().items():
+                for a in announcements:
+                    said.setdefault(unit, {}).setdefault(a.props.get("ActiveState", ""), a.at)
+
+    async def read(stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            change = json.loads(line)
+            told.setdefault(change["name"], {}).setdefault(change["state"], time.time())
+
+    async def until(check: Any, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not check():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the feed did not tell {what}")
+            await asyncio.sleep(0.05)
+
+    def start(name: str, command: str) -> None:
+        subprocess.run(overmind_argv("run", "--name", name, command), env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    os.environ.update({k: env[k] for k in ("OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR")})
+    events = await asyncio.create_subprocess_exec(*overmind_argv("events", "--json"), env=env,
+                                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert events.stdout is not None
+    tasks = [asyncio.create_task(read(events.stdout))]
+    try:
+        async with UnitSignals(announce=("ActiveState",), accept=lambda unit: unit.startswith(prefix)) as signals:
+            tasks.append(asyncio.create_task(hear(signals)))
+            for n in range(30):  # the feed listens once it tells a mission started after it
+                await asyncio.to_thread(start, f"probe-{n}", "sleep 1")
+                if any(name.startswith("probe-") for name in told):
+                    break
+                await asyncio.sleep(1)
+            await until(lambda: any(name.startswith("probe-") for name in told), "a probe mission")
+            for n in range(LATENCY_MISSIONS):
+                await asyncio.to_thread(start, f"lat-{n}", "sleep 0.5; exit 3")
+                await until(lambda n=n: "crashed" in told.get(f"lat-{n}", {}), f"lat-{n}'s end")
+        running, ended = [], []
+        for n in range(LATENCY_MISSIONS):
+            heard, shown = said[f"{prefix}{n}.service"], told[f"lat-{n}"]
+            running.append((shown["running"] - heard["active"]) * 1000)
+            ended.append((shown["crashed"] - heard["failed"]) * 1000)
+        return running, ended
+    finally:
+        for task in tasks:
+            task.cancel()
+        events.terminate()
+        await events.wait()
+
+
 def main() -> None:
     env = environment()
     print(f"The change feed under churn ({MISSIONS} missions start and end, {SHELLS} shells)")
@@ -196,6 +265,12 @@ def main() -> None:
         finally:
             events.terminate()
             events.wait(30)
+        running, ended = asyncio.run(latencies(env))
+        for title, found in (("systemd active -> events' running line", running),
+                             ("systemd failed -> events' crashed line", ended)):
+            worst = max(found)
+            print(f"  {title:<44} {statistics.median(found):5.0f} ms median, {worst:5.0f} ms max   "
+                  f"target ≤ {LATENCY_TARGET_MS} ms  {'ok' if worst <= LATENCY_TARGET_MS else 'MISSED'}")
     finally:
         cleanup(env)
 

@@ -73,10 +73,15 @@ class Runs(NamedTuple):
 
     def number(self, invocation: str) -> int:
         """The run an invocation is (1, 2, ...): its place in the log, or the next run."""
+        recorded = self.recorded(invocation)
+        return recorded if recorded is not None else len(self.ended) + len(self.going) + 1
+
+    def recorded(self, invocation: str) -> int | None:
+        """The run an invocation is, if the log recorded it."""
         for number, (recorded, _) in enumerate((*self.ended, *self.going), 1):
             if recorded == invocation:
                 return number
-        return len(self.ended) + len(self.going) + 1
+        return None
 
     def ended_by(self, at: float) -> int:
         return sum(1 for _, ended in self.ended if ended <= at)
@@ -188,9 +193,12 @@ class Machine:
             return known
         if unit.gone:
             if self.unknown == self.run and self.begun and not self.ended:
-                self.runs[invocation] = self.run  # the end of a run found going, its invocation unread
+                # The end of a run found going, its invocation unread: the log numbers it where it
+                # recorded it (a run found stopping may have recorded its end after the listing).
+                run = max(runs.recorded(invocation) or self.run, self.run)
+                self.runs[invocation] = run
                 self.unknown = None
-                return self.run
+                return run
             # An invocation first heard as `inactive`: the first word of a start (each start says
             # so before it begins), or a unit gone before this mission took its name: no news,
             # unless the mission never began and was stopped or killed (see _target).
@@ -232,9 +240,10 @@ def initial(unit: Unit | None, at: float, runs: Runs, status: str, finished: boo
         machine = Machine("restarting", runs.number(unit.invocation) if unit.invocation else max(ended, 1), 4)
         machine.unknown = machine.run + 1
     else:
-        # (while stopping, the run's end may be recorded already: ExecStopPost= wrote it)
-        recorded = unit.active == "deactivating" and not runs.going and ended
-        run = runs.number(unit.invocation) if unit.invocation else ended if recorded else ended + 1
+        # (while stopping, the run's end may be recorded already: ExecStopPost= wrote it, before
+        # the listing or since; then it is the last run the log says ended)
+        recorded = unit.active == "deactivating" and not runs.going and runs.ended
+        run = runs.number(unit.invocation) if unit.invocation else len(runs.ended) if recorded else ended + 1
         state, phase = {"activating": ("starting" if run == 1 else "restarting", 1),
                         "deactivating": ("stopping", 3)}.get(unit.active, ("running", 2))
         machine = Machine(state, run, phase)

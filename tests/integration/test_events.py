@@ -18,8 +18,6 @@ from overmind.control.states import ENDS
 from overmind.systemd.objects import unit_of_path
 from tests.helpers import Overmind, die_with_parent, must, wait_until
 
-LATENCY_S = 0.2
-
 
 class Lines:
     """A child process's stdout lines, each with the time it arrived."""
@@ -94,9 +92,6 @@ class Announced:
     def of(self, unit: str) -> list[Said]:
         return list(self.said.get(unit, []))
 
-    def first(self, unit: str, *states: str, after: float = 0.0) -> float:
-        return next(s.at for s in self.of(unit) if s.active in states and s.at >= after)
-
 
 def told_by_systemd(said: list[Said], end: Callable[[Said], str]) -> list[str]:
     """The states a mission went through, as its unit announced them: `created`, then each
@@ -131,39 +126,44 @@ def events(om: Overmind, name: str) -> Iterator[Lines]:
                             stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                             preexec_fn=die_with_parent)
     lines = Lines(proc)
-    # The feed is listening once a mission started after it shows up in it (one started before
-    # the feed took its first look is no news): probe until one does.
-    def probe(n: int) -> bool:
-        started = om.run("sleep 1", "--name", f"{name}-probe{n}")["name"]
-        return bool(wait_until(lambda: lines.about(started), 3))
+    # The feed is listening once it tells anything of a probe mission (one started before the feed
+    # took its first look is no news until it ends): start probes until one shows up.
+    probes: list[str] = []
 
-    assert any(probe(n) for n in range(20)), "the feed never reported a probe mission"
+    def listening() -> bool:
+        return any(change["name"] in probes for _, change in list(lines.seen))
+
     try:
+        deadline = time.monotonic() + 180
+        while not listening() and time.monotonic() < deadline and proc.poll() is None:
+            probes.append(om.run("sleep 1", "--name", f"{name}-probe{len(probes)}")["name"])
+            wait_until(listening, 5)
+        assert listening(), f"the feed never told a probe mission (exit status {proc.poll()})"
         yield lines
     finally:
         proc.terminate()
         proc.wait(10)
 
 
-def test_events_stream_a_missions_start_running_and_exit_in_order_within_200ms_of_systemd(
+def test_events_stream_a_missions_start_running_and_exit_in_order_as_systemd_announced_them(
         om: Overmind, name: str, events: Lines) -> None:
+    # Order and exactly-once only: how soon the feed tells a change is measured by benchmarks/feed.py.
     unit = f"{om.env['OVERMIND_UNIT_PREFIX']}@{name}.service"
-    states = Announced(om.env, unit)
+    bus = Announced(om.env, unit)
     om("run", "--name", name, "sleep 1; exit 3")
-    must(lambda: any(c["event"] == "finished" for _, c in events.about(name)), timeout=20,
+    must(lambda: any(c["event"] == "finished" for _, c in events.about(name)), timeout=60,
          what="the mission's end in the feed")
-    seen = events.about(name)
-    kinds = [c["event"] for _, c in seen]
+    seen = [c for _, c in events.about(name)]
+    kinds = [c["event"] for c in seen]
     assert kinds[0] == "started" and kinds[-1] == "finished" and kinds.count("finished") == 1
-    assert all(c["type"] == "mission" and c["version"] == 1 for _, c in seen)
-    stamps = [c["at"] for _, c in seen]
-    assert stamps == sorted(stamps)
-    running = next((at, c) for at, c in seen if c["mission"]["status"] == "running" and c["mission"]["os_pid"])
-    end = seen[-1]
-    assert end[1]["mission"]["status"] == "crashed" and end[1]["mission"]["exit_code"] == 3
-    active = states.first(unit, "active")  # (each start announces "inactive" first)
-    assert running[0] - active <= LATENCY_S
-    assert end[0] - states.first(unit, "failed", "inactive", after=active) <= LATENCY_S
+    assert all(c["type"] == "mission" and c["version"] == 1 for c in seen)
+    assert [c["at"] for c in seen] == sorted(c["at"] for c in seen)
+    assert [c["seq"] for c in seen] == sorted(set(c["seq"] for c in seen))
+    # the feed's states are those systemd went through (its own announcements, heard on the bus)
+    must(lambda: any(s.active == "failed" for s in bus.of(unit)), timeout=60, what="systemd's own word of the end")
+    assert [c["state"] for c in seen] == told_by_systemd(bus.of(unit), lambda _: "crashed")
+    assert any(c["mission"]["status"] == "running" and c["mission"]["os_pid"] for c in seen if c["state"] == "running")
+    assert seen[-1]["mission"]["status"] == "crashed" and seen[-1]["mission"]["exit_code"] == 3
 
 
 def test_events_report_a_killed_mission_and_a_collected_one(om: Overmind, name: str, events: Lines) -> None:
@@ -200,7 +200,9 @@ def test_events_refuse_an_unknown_mission(om: Overmind) -> None:
 
 
 # -- every transition exactly once, in order, under churn ----------------------------------------------
-ROUNDS = 20  # the whole churn, again and again: a race that shows once in a while fails one of them
+# The whole churn, again and again: a race that shows once in a while fails one of the rounds.
+# CI runs 3 (about 25 s each on its 2 cores); OVERMIND_TEST_FEED_ROUNDS=20 runs the full 20.
+ROUNDS = int(os.environ.get("OVERMIND_TEST_FEED_ROUNDS", "3"))
 PER_KIND = 40
 SHELLS = 8
 KINDS = ("crash", "done", "restart", "stop", "kill")
@@ -268,7 +270,7 @@ def test_each_missions_transitions_are_told_once_in_order_as_systemd_went_throug
         # Anything still to come about them comes before a later mission's end: wait for one.
         sentinel = om.run("true", "--name", f"{name}-last")["name"]
         for feed in (events, late):
-            must(lambda f=feed: any(c["event"] == "finished" for _, c in f.about(sentinel)), timeout=60,
+            must(lambda f=feed: any(c["event"] == "finished" for _, c in f.about(sentinel)), timeout=120,
                  what="the last mission's end")
         told = {m: [c for _, c in events.about(m)] for m in names}
         late_told = {m: [c for _, c in late.about(m)] for m in names}

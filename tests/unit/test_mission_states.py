@@ -205,3 +205,23 @@ def test_a_late_feed_that_could_not_read_a_units_invocation_still_tells_its_end(
     # Listed `deactivating`; gone before it could be read: its end comes with an invocation unheard of.
     found = initial(Unit("deactivating", "stop-post", ""), 5.0, Runs(), "stopping", False)
     assert [(t.state, t.seq) for t in told(found, [("inactive", "dead", "a1")])] == [("finished", seq_of(1, 5))]
+
+
+def test_a_late_feed_numbers_a_stopping_run_by_the_log_when_its_end_was_recorded_after_the_listing() -> None:
+    # Listed `deactivating` in its second run at 5.0, collected before it could be read; ExecStopPost=
+    # recorded that run's end at 6.0, after the listing. A watching feed tells (finished, run 2).
+    watched = {(t.state, t.seq) for t in told(Machine(), FIRST + RESTART)}
+    log = Runs(ended=(("a1", 3.0), ("b2", 6.0)))
+    found = initial(Unit("deactivating", "stop-post", ""), 5.0, log, "stopping", False)
+    assert (found.state, found.seq) in watched
+    end = told(found, [("inactive", "dead", "b2")], runs=log)
+    assert [(t.state, t.seq) for t in end] == [("finished", seq_of(2, 5))]
+
+
+def test_an_end_first_heard_with_its_invocation_is_numbered_by_the_run_log() -> None:
+    # A machine that took its run as the first (no invocation read) learns from the log that the
+    # end it hears is the second run's.
+    machine = Machine("stopping", 1, 3)
+    log = Runs(ended=(("a1", 3.0), ("b2", 6.0)))
+    end = told(machine, [("inactive", "dead", "b2")], runs=log)
+    assert [(t.state, t.seq, t.previous) for t in end] == [("finished", seq_of(2, 5), "stopping")]
