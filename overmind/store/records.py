@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from typing import Any, NamedTuple
 
 
@@ -35,6 +34,8 @@ class Exit(NamedTuple):
         """The exit code as a shell reports it: the status, or 128 + signal number."""
         if self.exit_code == "exited":
             return int(self.exit_status) if self.exit_status.isdigit() else 1
+        import signal  # its enums cost ~1 ms to build: only for a run that a signal ended
+
         try:
             return 128 + int(signal.Signals["SIG" + self.exit_status])
         except KeyError:
