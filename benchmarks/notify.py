@@ -16,62 +16,16 @@ from __future__ import annotations
 
 import statistics
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from benchmarks.common import cleanup, environment, overmind_argv
 from benchmarks.feed import cpu_seconds, manager_pid
+from tests.notify.webhook_receiver import Receiver
 
 CRASHES = 15
 IDLE_S = 10.0
 TIMEOUT_S = 30.0
-
-
-class Receiver:
-    """Notes when each request arrives, by the last part of its path (or the notice's name)."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                import json
-
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                now = time.time()
-                key = self.path.rsplit("/", 1)[-1]
-                if key == "hook":
-                    key = str(json.loads(body).get("name"))
-                with receiver.lock:
-                    receiver.arrived.setdefault(key, now)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def wait(self, key: str) -> float:
-        deadline = time.monotonic() + TIMEOUT_S
-        while time.monotonic() < deadline:
-            with self.lock:
-                if key in self.arrived:
-                    return self.arrived[key]
-            time.sleep(0.005)
-        raise TimeoutError(f"no request for {key} within {TIMEOUT_S:g} s")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def crashed_at(stamps: Path, name: str) -> float:
@@ -84,7 +38,7 @@ def overmind_latencies(env: dict[str, str], receiver: Receiver, stamps: Path) ->
         name = f"nb-{n}"
         subprocess.run(overmind_argv("run", "--name", name, f"date +%s.%N > {stamps / name}; exit 3"), env=env,
                        check=True, stdout=subprocess.DEVNULL)
-        found.append((receiver.wait(name) - crashed_at(stamps, name)) * 1000)
+        found.append((receiver.arrival(name, TIMEOUT_S) - crashed_at(stamps, name)) * 1000)
     return found
 
 
@@ -93,7 +47,8 @@ def systemd_latencies(env: dict[str, str], receiver: Receiver, stamps: Path) -> 
 
     prefix = env["OVERMIND_UNIT_PREFIX"]
     template = unit_dir() / f"{prefix}-onfail@.service"
-    template.write_text(f"[Service]\nType=oneshot\nExecStart=curl -s -o /dev/null -X POST -d x {receiver.base}/%i\n")
+    post = f"curl -s -o /dev/null -H 'Content-Type: application/json' -d '{{\"name\": \"%i\"}}' {receiver.url}"
+    template.write_text(f"[Service]\nType=oneshot\nExecStart={post}\n")
     subprocess.run(["systemctl", "--user", "daemon-reload"], env=env, check=True)
     found = []
     try:
@@ -102,7 +57,7 @@ def systemd_latencies(env: dict[str, str], receiver: Receiver, stamps: Path) -> 
             subprocess.run(["systemd-run", "--user", "--quiet", f"--unit={prefix}-{name}",
                             f"--property=OnFailure={prefix}-onfail@{name}.service", "/bin/sh", "-c",
                             f"date +%s.%N > {stamps / name}; exit 3"], env=env, check=True)
-            found.append((receiver.wait(name) - crashed_at(stamps, name)) * 1000)
+            found.append((receiver.arrival(name, TIMEOUT_S) - crashed_at(stamps, name)) * 1000)
     finally:
         units = [f"{prefix}-sb-{n}.service" for n in range(CRASHES)] + [f"{prefix}-onfail@sb-{n}.service"
                                                                          for n in range(CRASHES)]
@@ -131,9 +86,10 @@ def main() -> None:
 
     env = environment()
     receiver = Receiver()
+    receiver.start()
     stamps = Path(tempfile.mkdtemp(prefix="overmind-bench-notify-"))
     print(f"Notifications: crash -> webhook request ({CRASHES} crashes one after another, median)")
-    subprocess.run(overmind_argv("notify", "add", "bench", "--webhook", f"{receiver.base}/hook", "--missions", "nb-*"),
+    subprocess.run(overmind_argv("notify", "add", "bench", "--webhook", receiver.url, "--missions", "nb-*"),
                    env=env, check=True, stdout=subprocess.DEVNULL)
     unit = f"{env['OVERMIND_UNIT_PREFIX']}-notify.service"
     try:
@@ -151,7 +107,7 @@ def main() -> None:
               f"{'user manager, same 10 s (other units)':<32} {busy * 1000:8.1f} ms")
     finally:
         subprocess.run(overmind_argv("notify", "rm", "bench"), env=env, capture_output=True)
-        receiver.close()
+        receiver.stop()
         cleanup(env)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,7 @@ class Receiver:
     received: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)  # path, headers, body
     answers: list[int] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
+    arrived: list[float] = field(default_factory=list)  # when each request came (time.time())
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
 
@@ -48,16 +50,28 @@ class Receiver:
     def wait_for(self, name: str, event: str, timeout: float = 30.0) -> dict[str, Any]:
         return must(lambda: self.about(name, event), timeout, f"a {event} notice about {name}")[0]
 
+    def arrival(self, name: str, timeout: float = 30.0) -> float:
+        """When the first request whose body names `name` came (waiting for it)."""
+
+        def came() -> float | None:
+            with self.lock:
+                return next((at for (_, _, body), at in zip(self.received, self.arrived, strict=True)
+                             if json.loads(body).get("name") == name), None)
+
+        return float(must(came, timeout, f"a request about {name}"))
+
     def start(self) -> None:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                now = time.time()
                 with receiver.lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
                     receiver.received.append((self.path, dict(self.headers), body))
                     receiver.answered.append(status)
+                    receiver.arrived.append(now)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
