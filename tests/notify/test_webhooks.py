@@ -7,10 +7,11 @@ channel's notices as they come, so one that was going to be sent twice would hav
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import Overmind, must
+from tests.helpers import Overmind, blueprint_file, must
 from tests.notify.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.systemd
@@ -100,6 +101,20 @@ def test_a_failed_ritual_run_is_posted_once(om: Overmind, hook: str, receiver: R
         assert len(receiver.about(name)) == 1
     finally:
         om("ritual", "rm", name)
+
+
+def test_a_failed_blueprint_is_posted_once_with_its_failed_agents_crash(om: Overmind, hook: str, receiver: Receiver,
+                                                                         name: str, tmp_path: Path) -> None:
+    path = blueprint_file(tmp_path, name, {"setup": {"command": "true"},
+                                           "build": {"command": "exit 3", "depends_on": ["setup"]}})
+    assert om("apply", "--wait", path, check=False).returncode == 1
+    notice = receiver.wait_for(name, "blueprint-failed")
+    assert (notice["title"], notice["message"]) == (f"blueprint {name} failed", "build failed")
+    assert receiver.wait_for(f"{name}.build", "crashed")["message"] == "exit 3"
+    sentinel(om, receiver, name)
+    assert len(receiver.about(name)) == 1 and len(receiver.about(f"{name}.build")) == 1
+    assert [b["event"] for b in receiver.about(f"{name}.setup")] == ["finished"]  # --on all
+    om("stop", name, check=False)
 
 
 def test_a_delivery_that_keeps_failing_is_given_up_after_its_time(om: Overmind, service: str, receiver: Receiver,
