@@ -241,22 +241,26 @@ class Feed:
         same run's restart follows is no end; and where an end is the last word so far about a
         mission that systemd may restart, its unit read now says which it is (what was said after
         the end comes in the next batch, in order: the reading only decides). A unit read still
-        `failed` has RESTART_WAIT_S to say more (252 may announce the restart a turn later)."""
+        `failed` has RESTART_WAIT_S to say more (252 may announce the restart a turn later). A
+        mission the feed does not know yet (a feed behind a busy manager reads its record after
+        this) may be one that systemd restarts: its unit is read too."""
         doubtful = []
         for unit, said in announced.items():
             said[:] = [a for n, a in enumerate(said) if not (_gone(a) and _restart_follows(said, n))]
-            if said and _gone(said[-1]) and self.book.restarts(unit, said[-1].props.get("Result", "")):
+            if said and _gone(said[-1]) and (self.book.restarts(unit, said[-1].props.get("Result", ""))
+                                             or (self.only is None and not self.book.knows(unit))):
                 doubtful.append(unit)
         if not doubtful:
             return
         self.counters["unit_reads"] += len(doubtful)
-        read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID"))
+        read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID", "Result"))
         undecided = []
         for unit, (_, now) in read.items():
             said = announced[unit]
             if now.get("ActiveState") not in ("inactive", "failed") or now.get("InvocationID") != _invocation(said):
                 _drop_end(said)  # it went on to restart: no end
-            elif not self.book.marked(unit):  # (stopped or killed: an end indeed)
+            elif self.book.restarts(unit, now.get("Result", "")) and not self.book.marked(unit):
+                # (stopped or killed, or unknown yet: the reading says it ended)
                 undecided.append(unit)
         deadline = time.monotonic() + RESTART_WAIT_S
         while undecided and time.monotonic() < deadline:
