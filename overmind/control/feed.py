@@ -254,6 +254,8 @@ class Feed:
             if said and _gone(said[-1]) and (self.book.restarts(unit, said[-1].props.get("Result", ""))
                                              or (self.only is None and not self.book.knows(unit))):
                 doubtful.append(unit)
+        # A feed behind the manager may hold what came next already: that decides, where it says more.
+        doubtful = [unit for unit in doubtful if not _decided_by_later(announced[unit], self.signals.waiting(unit))]
         if not doubtful:
             return
         self.counters["unit_reads"] += len(doubtful)
@@ -320,6 +322,18 @@ def _drop_end(said: list[Announcement]) -> None:
     ended = _invocation(said)
     while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == ended:
         said.pop()
+
+
+def _decided_by_later(said: list[Announcement], later: list[Announcement]) -> bool:
+    """Whether the announcements that came after a batch's end decide it (and leave it out if the
+    run's automatic restart follows): a start or another run said since. (A unit read once its
+    next run is over and collected would say nothing.)"""
+    ended = _invocation(said)
+    if not any(not _gone(a) or a.props.get("InvocationID") != ended for a in later):
+        return False
+    if _restart_follows([*said, *later], len(said) - 1):
+        _drop_end(said)
+    return True
 
 
 def _gone(announcement: Announcement) -> bool:
