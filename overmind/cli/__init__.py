@@ -36,7 +36,7 @@ COMMAND_MODULES = {
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
     "setup": "setup", "completion": "completion", "repair": "repair",
     "akasha": "akasha",
-    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
+    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree", "notify": "notify",
 }
 
 
