@@ -100,9 +100,15 @@ def run_all() -> list[Check]:
 
 def persisted(started_at_boot: bool) -> Check:
     """Persisted missions come back only if something starts the user manager at boot."""
-    from overmind.control.persist import check
+    import sqlite3
 
-    return Check("persisted missions", *check(started_at_boot))
+    from overmind.control.persist import check
+    from overmind.errors import OvermindError
+
+    try:
+        return Check("persisted missions", *check(started_at_boot))
+    except (sqlite3.DatabaseError, OvermindError) as error:  # the store's own check says what is wrong
+        return Check("persisted missions", "warn", f"not checked: the store cannot be read ({error})")
 
 
 def _private_host_starts_at_boot() -> bool:
