@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "setup": "setup", "completion": "completion",
     "akasha": "akasha",
     "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
+    "hosts": "hosts", "remote-exec": "hosts",
 }
 
 
@@ -63,6 +64,12 @@ class OvermindGroup(click.Group):
             meant = closest(typed, self.list_commands(ctx), HABITS)
             raise click.UsageError(f"No such command {typed!r}." + (f" Did you mean {meant!r}?" if meant else ""), ctx)
         return super().resolve_command(ctx, args)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from overmind.cli.on_host import ARGV_KEY
+
+        ctx.meta.setdefault(ARGV_KEY, list(args))  # as typed: what `--on HOST` sends to that host
+        return super().parse_args(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMAND_MODULES and cmd_name not in self.commands:
@@ -109,10 +116,17 @@ def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         os.environ["OVERMIND_DEBUG"] = "1"
 
 
+def _on(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:  # `overmind --on HOST COMMAND` is `overmind COMMAND --on HOST`
+        os.environ["OVERMIND_HOST"] = value
+
+
 @click.group(cls=OvermindGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="overmind")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
               help="Print every systemd, journald and D-Bus call with its duration; tracebacks for errors.")
+@click.option("--on", metavar="HOST", expose_value=False, is_eager=True, callback=_on,
+              help="Act on host HOST's missions (see: overmind hosts ls).")
 def cli() -> None:
     """A systemd-native supervisor for AI coding agents."""
 

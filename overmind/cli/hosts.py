@@ -1,0 +1,128 @@
+"""`overmind hosts` (the machines overmind drives over ssh) and the hidden `remote-exec`, the far
+side of every command sent to a host."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from overmind.cli.options import json_option
+
+
+@click.group()
+def hosts() -> None:
+    """Other machines with their own systemd: add them, list them, check them. Then act on them
+    with --on HOST or HOST:NAME (overmind run --on build1 ..., overmind logs build1:fix -f)."""
+
+
+@hosts.command("add")
+@click.argument("name")
+@click.argument("address", metavar="ssh://[USER@]HOST[:PORT]")
+@click.option("--identity", "-i", metavar="FILE", help="The ssh private key to use (default: your ssh config/agent).")
+@click.option("--overmind", "overmind", metavar="PATH",
+              help="The overmind command on that host (default: found on its PATH or in ~/.local/bin).")
+@click.option("--share-memory", is_flag=True,
+              help="Its agents use the shared memory server (overmind akasha serve) as this machine's do.")
+@json_option
+def add(name: str, address: str, identity: str | None, overmind: str | None, share_memory: bool,
+        as_json: bool) -> None:
+    """Register host NAME (again: update it). Uses your own ssh config, keys and agent."""
+    from overmind import format as fmt
+    from overmind.control.hosts import add as register
+
+    added = register(name, address, identity=identity, overmind=overmind, share_memory=share_memory)
+    if as_json:
+        fmt.print_json(added.to_json())
+        return
+    click.echo(f"{'updated' if added.replaced else 'added'} host {name} ({added.host.address})")
+    if added.problem:
+        click.echo(f"overmind: note: {name}: {added.problem} (see: overmind hosts check {name})", err=True)
+
+
+@hosts.command("rm")
+@click.argument("name")
+def rm(name: str) -> None:
+    """Forget host NAME (its missions go on there) and close its connection."""
+    from overmind.control.hosts import remove
+
+    removed = remove(name)
+    click.echo(f"removed host {name} ({removed.address}); its missions are untouched")
+
+
+def _missions(counts: dict[str, int] | None) -> str:
+    return ", ".join(f"{n} {state}" for state, n in (counts or {}).items()) or "-"
+
+
+@hosts.command("ls")
+@click.option("--hosts", "spec", metavar="all|A,B", help="Only these hosts (default: all, local first).")
+@json_option
+def ls(spec: str | None, as_json: bool) -> None:
+    """Every host with what it says of itself: reachable, overmind and systemd versions,
+    missions by state, load, free memory and the round-trip time."""
+    from overmind import format as fmt
+    from overmind.control.hosts import listing
+
+    rows = listing(spec)
+    if as_json:
+        fmt.print_json([row.to_json() for row in rows])
+        return
+    table = []
+    for row in rows:
+        data = row.to_json()
+        state = "ok" if row.reachable and not row.error else (row.error or "unreachable")
+        load = data["load"]
+        table.append((row.name, row.address, state, data["overmind_version"] or "-", data["systemd_version"] or "-",
+                      _missions(data["missions"]), f"{load[0]:.2f}" if load else "-",
+                      fmt.size(data["mem_available_bytes"]), "-" if row.rtt_ms is None else f"{row.rtt_ms:.0f} ms"))
+    click.echo(fmt.table(("HOST", "ADDRESS", "STATE", "OVERMIND", "SYSTEMD", "MISSIONS", "LOAD", "FREE", "RTT"),
+                         table, shrinkable=(1, 2, 5)))
+
+
+@hosts.command("check")
+@click.argument("name")
+@json_option
+def check(name: str, as_json: bool) -> None:
+    """What is wrong with host NAME, each with the exact command that fixes it."""
+    from overmind.cli.output import print_checklist
+    from overmind.control.hosts import check as checks
+
+    found = checks(name)
+    print_checklist(found, as_json, "fix")
+    if any(item.state == "fail" for item in found):
+        sys.exit(1)
+
+
+@hosts.command("here", hidden=True)
+@json_option
+def here(as_json: bool) -> None:
+    """This machine's facts, as `hosts ls` on another machine shows them."""
+    from overmind import format as fmt
+    from overmind.control.hosts import here as facts
+
+    fmt.print_json(facts())
+
+
+@click.command("remote-exec", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("token")
+def remote_exec(token: str) -> None:
+    """The far side of `--on HOST`: run the overmind command line TOKEN carries (see
+    overmind.remote.wire), as the host the caller calls this machine."""
+    from overmind.cli import cli
+    from overmind.control.where import AS_HOST
+    from overmind.errors import OvermindError
+    from overmind.remote import wire
+
+    payload = wire.read_frame() if token == "-" else wire.decode(token)
+    if payload.argv[:1] == ["remote-exec"]:
+        raise OvermindError("remote-exec: refusing to nest")
+    os.environ[AS_HOST] = payload.host
+    os.environ.pop("OVERMIND_HOST", None)
+    if payload.columns:
+        os.environ["COLUMNS"] = str(payload.columns)
+    cli.main(args=payload.argv, prog_name="overmind")
+
+
+COMMANDS: list[Any] = [hosts, remote_exec]
