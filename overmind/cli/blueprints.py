@@ -13,7 +13,6 @@ from overmind.cli.output import print_fields
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
-    from overmind.blueprint.apply import Applied
     from overmind.blueprint.model import Agent
     from overmind.control.missions import View
 
@@ -47,11 +46,20 @@ def agents(file: str, as_json: bool) -> None:
                                                      " exit 1 if an agent failed.")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Stop agents that are no longer in the file.")
+@click.option("--on", "on", metavar="HOST", envvar="OVERMIND_HOST",
+              help="Run the agents without a host = \"...\" of their own on host HOST.")
 @json_option
-def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
+def apply(file: str, wait_: bool, prune: bool, on: str | None, as_json: bool) -> None:
     """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
     from overmind.control import blueprints
+    from overmind.control.blueprint_hosts import placed_elsewhere
     from overmind.control.host import ready
+
+    if placed_elsewhere(file, on):  # agents on other hosts: each host applies its part
+        from overmind.cli.spread import apply_spread
+
+        apply_spread(file, on, wait_, prune, as_json)
+        return
 
     blueprint = blueprints.load(file)
     ready(auto_boot=True)
@@ -64,7 +72,7 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     if as_json and not wait_:
         fmt.print_json({**applied.plan.to_json(), "id": record.id, "name": record.name})
     elif not as_json:
-        click.echo(_summary(applied))
+        click.echo(blueprints.summary(applied))
     if not wait_:
         return
     pipeline = blueprints.follow(record, (lambda line: None) if as_json else click.echo)
@@ -74,18 +82,6 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     else:
         click.echo(f"pipeline {record.id} ({record.name}) {words}")
     sys.exit(1 if failed else 0)
-
-
-def _summary(applied: Applied) -> str:
-    record, plan = applied.record, applied.plan
-    if plan.record is None:
-        return f"Started pipeline {record.id} ({record.name})"
-    counts = [f"{verb} {len(plan.of(action))}" for action, verb in
-              (("create", "created"), ("start", "restarted"), ("replace", "replaced"), ("prune", "pruned"))
-              if plan.of(action)]
-    if not counts:
-        return f"Pipeline {record.id} ({record.name}) unchanged"
-    return f"Updated pipeline {record.id} ({record.name}): {', '.join(counts)}"
 
 
 _SIGNS = {"create": "+", "start": ">", "replace": "~", "prune": "-", "keep": "="}

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from overmind.cli.options import json_option
+from overmind.errors import OvermindError
 
 
 @click.group()
@@ -112,7 +113,6 @@ def remote_exec(token: str) -> None:
     overmind.remote.wire), as the host the caller calls this machine."""
     from overmind.cli import cli
     from overmind.control.where import AS_HOST
-    from overmind.errors import OvermindError
     from overmind.remote import wire
 
     payload = wire.read_frame() if token == "-" else wire.decode(token)
@@ -126,3 +126,65 @@ def remote_exec(token: str) -> None:
 
 
 COMMANDS: list[Any] = [hosts, remote_exec]
+
+
+@hosts.group("gate", hidden=True)
+def gate() -> None:
+    """A blueprint step standing in for a step on another host (overmind.control.gates)."""
+
+
+@gate.command("wait")
+@click.argument("name")
+def gate_wait(name: str) -> None:
+    """Block until the gate is opened for this run of it; exit with the code it was opened with."""
+    from overmind.control.gates import wait
+
+    sys.exit(wait(name))
+
+
+@gate.command("open")
+@click.argument("name")
+@click.argument("code", type=int)
+def gate_open(name: str, code: int) -> None:
+    """Open the running gate NAME with exit code CODE; says opened, ended or not started."""
+    from overmind.control.gates import open_gate
+
+    click.echo(open_gate(name, code))
+
+
+@hosts.command("relay", hidden=True)
+@click.option("--ssh-config", metavar="FILE", help="The ssh config the relay's caller used (OVERMIND_SSH_CONFIG).")
+@click.argument("source")
+@click.argument("members")
+@click.argument("target")
+@click.argument("gate_name", metavar="GATE")
+def relay(ssh_config: str | None, source: str, members: str, target: str, gate_name: str) -> None:
+    """Wait for MEMBERS on host SOURCE, then open GATE on host TARGET (one edge of a blueprint)."""
+    from overmind.control.gates import relay as carry
+
+    if ssh_config:
+        os.environ["OVERMIND_SSH_CONFIG"] = ssh_config
+    sys.exit(carry(source, members.split(","), target, gate_name))
+
+
+@hosts.command("apply-part", hidden=True)
+@click.option("--prune/--no-prune", default=True)
+@click.option("--follow", "follow", metavar="NAME", help="Follow the pipeline NAME until it settles instead.")
+@json_option
+def apply_part(prune: bool, follow: str | None, as_json: bool) -> None:
+    """This host's part of a blueprint spread over hosts, read from stdin, applied here."""
+    from pathlib import Path
+
+    from overmind import format as fmt
+    from overmind.control import blueprint_hosts, blueprints
+
+    if follow is not None:
+        sys.exit(0 if blueprint_hosts.follow_here(follow, click.echo) else 1)
+    name, text, gates = blueprint_hosts.read_envelope(sys.stdin.buffer.read())
+    applied = blueprint_hosts.apply_part_here(name, text, gates, Path.home(), prune)
+    said = blueprints.summary(applied)
+    if as_json:
+        fmt.print_json({**applied.plan.to_json(), "id": applied.record.id, "name": applied.record.name,
+                        "summary": said})
+    else:
+        click.echo(said)

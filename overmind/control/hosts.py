@@ -183,7 +183,7 @@ def call_shell(host: Host, fixed: str, timeout: float = FACTS_TIMEOUT) -> str:
     """A fixed shell command of ours on the host (never with anything a person typed in it)."""
     proc = ssh.run(host, fixed, timeout)
     stderr = proc.stderr.decode(errors="replace")
-    if proc.returncode == ssh.TRANSPORT_FAILED:
+    if ssh.transport_failed(proc.returncode, stderr):
         raise Unreachable(host.name, ssh.failure(stderr))
     return proc.stdout.decode(errors="replace")
 

@@ -58,16 +58,6 @@ def remote_command(target: Host, payload: wire.Payload) -> tuple[str, bytes | No
     return f"{program} remote-exec -", wire.stdin_frame(payload)
 
 
-def transport_failed(proc: subprocess.CompletedProcess[Any], stderr: str) -> bool:
-    """ssh's 255 with ssh's own words: not the remote command's exit code."""
-    return proc.returncode == ssh.TRANSPORT_FAILED and (not stderr.strip() or ssh.failure(stderr) != _last(stderr))
-
-
-def _last(stderr: str) -> str:
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1][:120] if lines else ""
-
-
 class Answer(NamedTuple):
     """A remote command's exit code and output (bytes as they came: decode and clean before showing)."""
 
@@ -90,13 +80,14 @@ class Answer(NamedTuple):
         return OvermindError(f"{host}: {message}", hint=hint, exit_code=self.code or 1)
 
 
-def call(target: Host, argv: Sequence[str], timeout: float = CALL_TIMEOUT, stdin: bytes | None = None) -> Answer:
+def call(target: Host, argv: Sequence[str], timeout: float | None = CALL_TIMEOUT,
+         stdin: bytes | None = None) -> Answer:
     """Run `overmind ARGV` on the host and collect what it prints; Unreachable when ssh fails."""
     remote, frame = remote_command(target, wire.Payload(list(argv), target.name))
     data = (frame or b"") + (stdin or b"") if frame is not None or stdin is not None else None
     proc = ssh.run(target, remote, timeout, data)
     stderr = proc.stderr.decode(errors="replace")
-    if transport_failed(proc, stderr):
+    if ssh.transport_failed(proc.returncode, stderr):
         raise Unreachable(target.name, ssh.failure(stderr))
     return Answer(proc.returncode, proc.stdout, proc.stderr)
 
@@ -138,7 +129,7 @@ def forward(target: Host, argv: Sequence[str], tty: bool = False) -> int:
     for copier in copiers:
         copier.join()
     stderr = "".join(tail)
-    if transport_failed(subprocess.CompletedProcess(command, code), stderr):
+    if ssh.transport_failed(code, stderr):
         raise Unreachable(target.name, ssh.failure(stderr))
     return code
 

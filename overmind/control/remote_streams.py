@@ -50,7 +50,7 @@ def _lines(target: Host, argv: list[str]) -> Iterator[dict[str, Any]]:
         if proc.poll() is None:
             proc.terminate()
             proc.wait()
-    if code == ssh.TRANSPORT_FAILED:
+    if ssh.transport_failed(code, stderr):
         raise Unreachable(target.name, ssh.failure(stderr))
     if code != 0:
         lines = [printable_line(text) for text in stderr.splitlines() if text.strip()]
@@ -145,3 +145,29 @@ def follow_events(target: Host, argv: list[str], only: list[str], on_gap: Say) -
     for change in _resumed(target, attempt, on_gap):
         if change.get("type") != "ready":
             yield {**change, "host": target.name}
+
+
+def text_lines(target: Host, argv: list[str], on_line: Callable[[str], None]) -> int:
+    """`overmind ARGV` on the host, each line of its output given to `on_line` as it comes (a
+    cut connection runs it again: for commands that are safe to repeat, like following a
+    pipeline); its exit code."""
+    delay = BACKOFF_FIRST
+    while True:
+        remote, frame = remote_command(target, wire.Payload(argv, target.name))
+        proc = subprocess.Popen(ssh.command(target, remote), stdin=subprocess.PIPE if frame else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert proc.stdout is not None
+        if frame and proc.stdin is not None:
+            proc.stdin.write(frame)
+            proc.stdin.close()
+        tail: list[str] = []
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip("\n")
+            tail = [*tail[-4:], line]
+            on_line(line)
+        code = proc.wait()
+        if not ssh.transport_failed(code, "\n".join(tail)):
+            return code
+        ssh.close(target)
+        time.sleep(delay)
+        delay = min(delay * 2, BACKOFF_MAX)

@@ -76,7 +76,7 @@ def command(host: Host, remote: str, tty: bool = False, fresh: bool = False) -> 
     return ["ssh", *options(host, fresh), "-t" if tty else "-T", "--", host.target.destination, remote]
 
 
-def run(host: Host, remote: str, timeout: float, input_bytes: bytes | None = None,
+def run(host: Host, remote: str, timeout: float | None, input_bytes: bytes | None = None,
         fresh: bool = False) -> subprocess.CompletedProcess[bytes]:
     """Run `remote` on the host and collect its output; a call that outlives `timeout` is
     killed and reported as ssh's own failure (the connection is then suspect: closed)."""
@@ -89,7 +89,7 @@ def run(host: Host, remote: str, timeout: float, input_bytes: bytes | None = Non
         proc.communicate()
         close(host)
         return subprocess.CompletedProcess(proc.args, TRANSPORT_FAILED, b"",
-                                           f"ssh: no answer within {timeout:g} s".encode())
+                                           f"ssh: no answer within {timeout or 0:g} s".encode())
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
@@ -114,10 +114,21 @@ _FAILURES: Sequence[tuple[str, str]] = (
 )
 
 
-def failure(stderr: str) -> str:
-    """ssh's failure in a few words: `connect timed out`, `permission denied`..."""
+def classify(stderr: str) -> str | None:
+    """ssh's own failure in a few words (`connect timed out`, `permission denied`), or None when
+    the text is not one of ssh's complaints."""
     for pattern, words in _FAILURES:
         if re.search(pattern, stderr):
             return words
+    return None
+
+
+def failure(stderr: str) -> str:
+    """The failure in a few words: ssh's, else the last line said."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    return lines[-1][:120] if lines else "connection lost"
+    return classify(stderr) or (lines[-1][:120] if lines else "connection lost")
+
+
+def transport_failed(code: int, stderr: str) -> bool:
+    """ssh's exit code 255 with ssh's own words (or none): not the remote command's exit code."""
+    return code == TRANSPORT_FAILED and (not stderr.strip() or classify(stderr) is not None)

@@ -217,3 +217,80 @@ def test_local_commands_import_nothing_of_the_remote_machinery(hom: Overmind) ->
     for args in (["ps"], ["logs", "nosuch"], ["run", "--name", unique("hygiene"), "true"], ["info", "nosuch"]):
         proc = subprocess.run(["python", "-c", code, *args], env=hom.env, capture_output=True, text=True, timeout=60)
         assert "IMPORTED []" in proc.stderr, (args, proc.stderr)
+
+
+def _blueprint(directory: Path, name: str, text: str) -> str:
+    path = directory / f"{name}.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def _stamp_of(om: Overmind, ref: str) -> float:
+    return float(output(om, ref, 1)[0])
+
+
+def test_a_blueprint_across_hosts_runs_each_step_on_its_host_in_dependency_order(
+        hom: Overmind, loopback: dict[str, Sshd], tmp_path: Path) -> None:
+    name = unique("spread")
+    stamp = "sleep 1; date +%s.%N"
+    path = _blueprint(tmp_path, name, f'''
+host = "h1"
+[agents.build]
+command = "{stamp}"
+[agents.test]
+host = "h2"
+command = "{stamp}"
+depends_on = ["build"]
+[agents.report]
+host = "local"
+command = "{stamp}"
+depends_on = ["test"]
+[agents.lint]
+command = "{stamp}"
+''')
+    applying = hom("apply", path, "--wait", timeout=180)
+    assert f"h2: build is a gate, open once {name}.build on h1 has finished" in applying.stdout
+    assert f"local: pipeline {name} done" in applying.stdout and f"h1: pipeline {name} done" in applying.stdout
+    build, test, report = (_stamp_of(hom, f"{host}:{name}.{agent}") for host, agent in
+                           (("h1", "build"), ("h2", "test"), ("local", "report")))
+    assert build < test < report
+    assert hom.json("info", f"h1:{name}.lint")["status"] == "stopped"
+    assert hom("info", f"h2:{name}.lint", check=False).returncode != 0  # each agent on its own host only
+
+
+def test_a_failed_step_keeps_its_dependents_on_other_hosts_from_running(hom: Overmind, loopback: dict[str, Sshd],
+                                                                        tmp_path: Path) -> None:
+    name = unique("broken")
+    path = _blueprint(tmp_path, name, '''
+[agents.build]
+host = "h1"
+command = "exit 3"
+[agents.deploy]
+host = "h2"
+command = "echo deployed"
+depends_on = ["build"]
+''')
+    proc = hom("apply", path, "--wait", check=False, timeout=180)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert hom.json("info", f"h1:{name}.build")["exit_code"] == 3
+    assert hom.json("info", f"h2:{name}.deploy")["status"] == "skipped"
+
+
+def test_a_pipeline_across_hosts_goes_on_when_the_overmind_that_applied_it_is_killed(
+        hom: Overmind, loopback: dict[str, Sshd], tmp_path: Path) -> None:
+    name = unique("orphan")
+    path = _blueprint(tmp_path, name, '''
+[agents.slow]
+host = "h2"
+command = "sleep 4; echo slow done"
+[agents.after]
+host = "h1"
+command = "echo after"
+depends_on = ["slow"]
+''')
+    applying = spawn(hom.env, "apply", path, "--wait")
+    must(lambda: hom("info", f"h2:{name}.slow", check=False).returncode == 0, 60, "the first step")
+    applying.kill()
+    applying.communicate(timeout=10)
+    must(lambda: hom.json("info", f"h1:{name}.after").get("status") == "stopped", 90, "the step after it on h1")
+    assert output(hom, f"h1:{name}.after", 1) == ["after"]
