@@ -81,6 +81,16 @@ class OvermindGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            on = ctx.meta.get("overmind.on")
+            if on and ctx.protected_args and ctx.protected_args[0] not in HERE_ONLY:
+                from overmind.cli.on_host import handles_hosts
+                from overmind.control.where import is_here
+
+                if not is_here(on) and not handles_hosts(self.get_command(ctx, ctx.protected_args[0])):
+                    from overmind.cli.on_host import ARGV_KEY
+                    from overmind.cli.remote_commands import forward_typed
+
+                    forward_typed(on, ctx.meta[ARGV_KEY])
             return super().invoke(ctx)
         except OvermindError as error:
             die(error)
@@ -116,8 +126,13 @@ def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         os.environ["OVERMIND_DEBUG"] = "1"
 
 
+# Commands that are about this machine's own front ends or its hosts list: never sent elsewhere.
+HERE_ONLY = {"hosts", "remote-exec", "dashboard", "tui", "completion"}
+
+
 def _on(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:  # `overmind --on HOST COMMAND` is `overmind COMMAND --on HOST`
+    if value:  # `overmind --on HOST COMMAND`: COMMAND runs on HOST, whatever it is
+        ctx.meta["overmind.on"] = value
         os.environ["OVERMIND_HOST"] = value
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import takes_hosts
 from overmind.cli.options import json_option
 from overmind.cli.output import print_fields
 from overmind.errors import OvermindError
@@ -49,6 +50,7 @@ def agents(file: str, as_json: bool) -> None:
 @click.option("--on", "on", metavar="HOST", envvar="OVERMIND_HOST",
               help="Run the agents without a host = \"...\" of their own on host HOST.")
 @json_option
+@takes_hosts
 def apply(file: str, wait_: bool, prune: bool, on: str | None, as_json: bool) -> None:
     """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
     from overmind.control import blueprints

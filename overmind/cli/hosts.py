@@ -26,19 +26,25 @@ def hosts() -> None:
 @click.option("--overmind", "overmind", metavar="PATH",
               help="The overmind command on that host (default: found on its PATH or in ~/.local/bin).")
 @click.option("--share-memory", is_flag=True,
-              help="Its agents use the shared memory server (overmind akasha serve) as this machine's do.")
+              help="Its agents use the memory server this machine uses or serves (overmind akasha serve); "
+                   "through an ssh tunnel when that server listens on loopback only.")
+@click.option("--memory-port", type=click.IntRange(1, 65535), metavar="PORT",
+              help="With --share-memory over a tunnel: the port on the host (default: the server's).")
 @json_option
 def add(name: str, address: str, identity: str | None, overmind: str | None, share_memory: bool,
-        as_json: bool) -> None:
+        memory_port: int | None, as_json: bool) -> None:
     """Register host NAME (again: update it). Uses your own ssh config, keys and agent."""
     from overmind import format as fmt
     from overmind.control.hosts import add as register
 
-    added = register(name, address, identity=identity, overmind=overmind, share_memory=share_memory)
+    added = register(name, address, identity=identity, overmind=overmind, share_memory=share_memory,
+                     memory_port=memory_port)
     if as_json:
         fmt.print_json(added.to_json())
         return
     click.echo(f"{'updated' if added.replaced else 'added'} host {name} ({added.host.address})")
+    if added.host.memory_url:
+        click.echo(f"its agents use the shared memory, at {added.host.memory_url} there")
     if added.problem:
         click.echo(f"overmind: note: {name}: {added.problem} (see: overmind hosts check {name})", err=True)
 
@@ -150,6 +156,18 @@ def gate_open(name: str, code: int) -> None:
     from overmind.control.gates import open_gate
 
     click.echo(open_gate(name, code))
+
+
+@hosts.command("use-memory", hidden=True)
+@click.argument("url", required=False)
+@click.option("--off", is_flag=True, help="Back to this host's own memory.")
+def use_memory(url: str | None, off: bool) -> None:
+    """The memory server this host's agents use (its token on stdin), or with --off their own."""
+    from overmind.control.shared_memory import use
+
+    if not off and not url:
+        raise OvermindError("give the server's URL, or --off")
+    click.echo(use(None if off else url, "" if off else sys.stdin.read().strip()))
 
 
 @hosts.command("relay", hidden=True)

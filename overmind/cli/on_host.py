@@ -41,8 +41,20 @@ def on_host(refs: str | None = None, special: str | None = None) -> Callable[[F]
 
             send(click.get_current_context().meta.get(ARGV_KEY), on, groups, refs, special, function, args, kwargs)
 
+        wrapper.handles_hosts = True  # type: ignore[attr-defined]
         option = click.option("--on", "on", metavar="HOST", envvar="OVERMIND_HOST",
                               help="Act on host HOST (see: overmind hosts ls); also OVERMIND_HOST.")
         return option(wrapper)  # type: ignore[return-value]
 
     return decorate
+
+
+def takes_hosts(function: F) -> F:
+    """For a command with its own --on: the top-level `overmind --on HOST` leaves it to it."""
+    function.handles_hosts = True  # type: ignore[attr-defined]
+    return function
+
+
+def handles_hosts(command: click.Command | None) -> bool:
+    """Whether the command takes --on itself (OVERMIND_HOST), rather than being sent whole."""
+    return bool(command is not None and getattr(command.callback, "handles_hosts", False))

@@ -35,6 +35,13 @@ def send(typed: list[str] | None, on: str | None, groups: dict[str | None, list[
     sys.exit(next((code for code in codes if code), 0))
 
 
+def forward_typed(name: str, argv: list[str]) -> None:
+    """`overmind --on HOST COMMAND...`: the whole command line runs there; exit with its code."""
+    from overmind.control.remote import host
+
+    sys.exit(_forward(host(name), list(argv)))
+
+
 def _forward(target: Any, argv: list[str], tty: bool = False) -> int:
     from overmind.control.remote import forward
 

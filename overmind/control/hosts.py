@@ -135,36 +135,55 @@ class Added(NamedTuple):
 
 
 def add(name: str, address: str, identity: str | None = None, overmind: str | None = None,
-        share_memory: bool = False, memory_url: str | None = None) -> Added:
-    """Register (or update) a host; find its overmind when not told where it is."""
+        share_memory: bool = False, memory_port: int | None = None) -> Added:
+    """Register (or update) a host; find its overmind when not told where it is; with
+    `share_memory`, point its agents at the team's memory."""
     registry.check_name(name)
     target = registry.parse_address(address)
     if identity and not os.path.exists(os.path.expanduser(identity)):
         raise OvermindError(f"no identity file {identity}", hint="give the private key ssh should use")
-    host = Host(name, str(target), identity, overmind or "overmind", share_memory, memory_url)
+    host = Host(name, str(target), identity, overmind or "overmind", share_memory)
     problem = None
-    if overmind is None:
-        try:
-            found = call_shell(host, _FIND_OVERMIND)
-            if found.strip():
-                host = dataclasses.replace(host, overmind=found.strip().splitlines()[-1])
+    try:
+        if overmind is None:
+            found = call_shell(host, _FIND_OVERMIND).strip()
+            if found:
+                host = dataclasses.replace(host, overmind=found.splitlines()[-1])
             else:
                 problem = "overmind is not installed there"
-        except Unreachable as error:
-            problem = f"unreachable (ssh: {error.why})"
+    except Unreachable as error:
+        problem = f"unreachable (ssh: {error.why})"
     with _registry_lock():
         hosts = registry.load()
         replaced = name in hosts
+        if replaced and hosts[name].share_memory and not share_memory and problem is None:
+            from overmind.control.shared_memory import unshare
+
+            unshare(hosts[name])
         hosts[name] = host
         registry.save(hosts)
+    if share_memory:
+        if problem is not None:
+            raise OvermindError(f"{name}: cannot share the memory: {problem}", hint=f"overmind hosts check {name}")
+        from overmind.control.shared_memory import share
+
+        host = dataclasses.replace(host, memory_url=share(host, memory_port))
+        with _registry_lock():
+            hosts = registry.load()
+            hosts[name] = host
+            registry.save(hosts)
     return Added(host, replaced, problem)
 
 
 def remove(name: str) -> Host:
+    host = registry.get(name)
+    if host.share_memory:
+        from overmind.control.shared_memory import unshare
+
+        unshare(host)
     with _registry_lock():
         hosts = registry.load()
-        host = registry.get(name)
-        del hosts[name]
+        hosts.pop(name, None)
         registry.save(hosts)
     try:
         ssh.close(host)

@@ -294,3 +294,30 @@ depends_on = ["slow"]
     applying.communicate(timeout=10)
     must(lambda: hom.json("info", f"h1:{name}.after").get("status") == "stopped", 90, "the step after it on h1")
     assert output(hom, f"h1:{name}.after", 1) == ["after"]
+
+
+def test_a_host_sharing_the_memory_reaches_a_loopback_server_here_through_a_tunnel(
+        hom: Overmind, loopback: dict[str, Sshd]) -> None:
+    from tests.hosts.sshd import free_port
+
+    pytest.importorskip("chromadb")
+    served = json.loads(hom("akasha", "serve", "--port", str(free_port()), "--json", timeout=120).stdout)
+    there = free_port()
+    try:
+        added = hom("hosts", "add", "h1", loopback["h1"].address, "--share-memory", "--memory-port", str(there))
+        assert f"its agents use the shared memory, at http://127.0.0.1:{there} there" in added.stdout
+        tunnel = must(lambda: (row := hom.json("info", "memory-tunnel-h1"))["status"] == "running" and row, 30,
+                      "the tunnel")
+        assert f"127.0.0.1:{there}:127.0.0.1:{served['url'].rsplit(':', 1)[1]}" in tunnel["command"]
+        fact = f"The h1 build cache lives in /var/cache/h1 ({unique('fact')})."
+        hom("--on", "h1", "akasha", "remember", fact, "--scope", "global", timeout=180)
+        assert hom.json("--on", "h1", "akasha", "stats")["backend"] == f"http://127.0.0.1:{there}"
+        team = Overmind({**hom.env, "OVERMIND_AKASHA_URL": served["url"]})  # a client of the server itself
+        hits = team.json("akasha", "recall", "where is the build cache of h1?", "--scope", "global")
+        assert fact in [hit["text"] for hit in hits]
+        assert fact not in [hit["text"] for hit in hom.json("akasha", "ls", "--scope", "all")]
+    finally:
+        hom("hosts", "add", "h1", loopback["h1"].address)  # without --share-memory: back to its own
+        hom("akasha", "serve", "--stop")
+    assert hom.json("info", "memory-tunnel-h1")["status"] == "stopped"
+    assert not (loopback["h1"].state_dir / "akasha.toml").exists()
