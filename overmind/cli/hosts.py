@@ -112,23 +112,31 @@ def here(as_json: bool) -> None:
     fmt.print_json(facts())
 
 
-@click.command("remote-exec", hidden=True, context_settings={"ignore_unknown_options": True})
-@click.argument("token")
-def remote_exec(token: str) -> None:
+def remote_exec_main(token: str) -> None:
     """The far side of `--on HOST`: run the overmind command line TOKEN carries (see
     overmind.remote.wire), as the host the caller calls this machine."""
-    from overmind.cli import cli
+    from overmind.cli import cli, die
     from overmind.control.where import AS_HOST
     from overmind.remote import wire
 
-    payload = wire.read_frame() if token == "-" else wire.decode(token)
-    if payload.argv[:1] == ["remote-exec"]:
-        raise OvermindError("remote-exec: refusing to nest")
+    try:
+        payload = wire.read_frame() if token == "-" else wire.decode(token)
+        if payload.argv[:1] == ["remote-exec"]:
+            raise OvermindError("remote-exec: refusing to nest")
+    except OvermindError as error:
+        die(error)
     os.environ[AS_HOST] = payload.host
     os.environ.pop("OVERMIND_HOST", None)
     if payload.columns:
         os.environ["COLUMNS"] = str(payload.columns)
     cli.main(args=payload.argv, prog_name="overmind")
+
+
+@click.command("remote-exec", hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("token")
+def remote_exec(token: str) -> None:
+    """The far side of `--on HOST` (what `overmind remote-exec TOKEN` runs; see remote_exec_main)."""
+    remote_exec_main(token)
 
 
 COMMANDS: list[Any] = [hosts, remote_exec]

@@ -277,6 +277,7 @@ def apply_everywhere(path: str, on: str | None, prune: bool) -> tuple[Spread, li
     from overmind.control.hosts import parallel
 
     found = spread(path, on)
+    relays = [start_relay(edge) for edge in found.edges]  # first: a kill after the parts loses no edge
     hosts = sorted(found.hosts, key=lambda h: (h != LOCAL, h))
     parts = parallel(hosts, lambda host: _apply_part(found, host, prune))
     used = _used_file(found.name)
@@ -285,8 +286,6 @@ def apply_everywhere(path: str, on: str | None, prune: bool) -> tuple[Spread, li
         parts += _retire(found.name, [h for h in before if h not in found.hosts])
     used.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     used.write_text(json.dumps(sorted(found.hosts if prune else set(found.hosts) | set(before))))
-    applied = {part.host for part in parts if part.ok}
-    relays = [start_relay(edge) for edge in found.edges if edge.target in applied and edge.source in applied]
     return found, parts, relays
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from overmind.errors import OvermindError
 
 OPENED, ENDED, NOT_YET = "opened", "ended", "not started"
-OPEN_PATIENCE = 600.0  # seconds a relay keeps trying to open a gate that has not started yet
+OPEN_PATIENCE = 600.0  # seconds a relay waits for steps or a gate that do not exist yet
 _BACKOFF_MAX = 10.0
 _FAILED_STATES = ("skipped", "killed", "unknown", "failed", "crashed")
 
@@ -116,18 +116,31 @@ def relay(source_host: str, sources: list[str], target_host: str, gate: str) -> 
     from overmind.remote.registry import LOCAL
 
     def finished() -> Any:
+        """The steps' views once they have finished; None while they do not exist yet (the
+        relay starts before the parts are applied, so that no kill in between loses an edge)."""
         if source_host == LOCAL:
             from overmind.control.lifecycle import wait as wait_here
             from overmind.control.missions import resolve
+            from overmind.errors import MissionNotFound
 
-            found = wait_here([resolve(ref) for ref in sources], None) or []
-            return [view.to_json() for view in found]
+            try:
+                chosen = [resolve(ref) for ref in sources]
+            except MissionNotFound:
+                return None
+            return [view.to_json() for view in wait_here(chosen, None) or []]
         answer = call(host(source_host), ["wait", *sources, "--json"], timeout=None)
         if not answer.stdout.strip():
+            if b"no mission named" in answer.stderr:
+                return None
             raise answer.error(source_host)
         return json.loads(answer.stdout)
 
-    code = _outcome(_retrying(f"waiting for {', '.join(sources)} on {source_host}", finished))
+    deadline = time.monotonic() + OPEN_PATIENCE
+    while (views := _retrying(f"waiting for {', '.join(sources)} on {source_host}", finished)) is None:
+        if time.monotonic() > deadline:
+            raise OvermindError(f"{', '.join(sources)} never appeared on {source_host}")
+        time.sleep(1.0)
+    code = _outcome(views)
     print(f"{', '.join(sources)} on {source_host}: exit code {code}", flush=True)
 
     def opening() -> str:

@@ -7,7 +7,6 @@ parallel and one host's silence never holds another's answer.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 import time
@@ -148,7 +147,7 @@ def add(name: str, address: str, identity: str | None = None, overmind: str | No
         if overmind is None:
             found = call_shell(host, _FIND_OVERMIND).strip()
             if found:
-                host = dataclasses.replace(host, overmind=found.splitlines()[-1])
+                host = host._replace(overmind=found.splitlines()[-1])
             else:
                 problem = "overmind is not installed there"
     except Unreachable as error:
@@ -167,7 +166,7 @@ def add(name: str, address: str, identity: str | None = None, overmind: str | No
             raise OvermindError(f"{name}: cannot share the memory: {problem}", hint=f"overmind hosts check {name}")
         from overmind.control.shared_memory import share
 
-        host = dataclasses.replace(host, memory_url=share(host, memory_port))
+        host = host._replace(memory_url=share(host, memory_port))
         with _registry_lock():
             hosts = registry.load()
             hosts[name] = host

@@ -100,7 +100,7 @@ def follow_events(target: Host, argv: list[str], only: list[str], on_gap: Say) -
     state moved meanwhile are told once, as they are now (`"resumed": true`), and changes the
     stream tells again are left out (a mission's `seq` never goes back)."""
     base = [*argv, *(["--json"] if "--json" not in argv else []), "--ready"]
-    told: dict[str, tuple[Any, ...]] = {}  # what was last told per mission: (seq, status)
+    told: dict[str, tuple[Any, ...]] = {}  # what was last told per mission: (seq, status, event)
     connected = [False]
 
     def states(tell: bool) -> Iterator[dict[str, Any]]:
@@ -109,13 +109,17 @@ def follow_events(target: Host, argv: list[str], only: list[str], on_gap: Say) -
                 if isinstance(row, dict) and (not only or row.get("id") in only or row.get("name") in only)]
         now = time.time()
         for row in rows:
-            key, mark = row.get("id"), (row.get("seq"), row.get("status"))
-            if tell and isinstance(key, str) and told.get(key, (None, None))[1] != mark[1]:
-                event = "finished" if row.get("finished_at") else "started" if key not in told else "changed"
+            key = row.get("id")
+            if not isinstance(key, str):
+                continue
+            event = "finished" if row.get("finished_at") else "started" if key not in told else "changed"
+            mark = (row.get("seq"), row.get("status"), event)
+            if tell and told.get(key, (None, None, None))[1] != mark[1]:
                 yield {"version": 1, "type": "mission", "event": event, "id": key, "name": row.get("name"),
                        "at": now, "seq": row.get("seq"), "previous": None, "state": row.get("status"),
                        "mission": row, "resumed": True}
-            if isinstance(key, str):
+                told[key] = mark
+            elif not tell:
                 told[key] = mark
         if tell:
             for gone in sorted(set(told) - {row.get("id") for row in rows}):
@@ -135,11 +139,14 @@ def follow_events(target: Host, argv: list[str], only: list[str], on_gap: Say) -
     def _new(change: dict[str, Any]) -> Iterator[dict[str, Any]]:
         key, seq = change.get("id"), change.get("seq")
         data = change.get(str(change.get("type") or "mission"))
+        status = data.get("status") if isinstance(data, dict) else None
         old = told.get(key) if isinstance(key, str) else None
         if old is not None and isinstance(seq, int) and isinstance(old[0], int) and seq <= old[0]:
             return  # told already
+        if old is not None and seq is None and old[1:] == (status, change.get("event")):
+            return  # a feed without seq: the same news twice
         if isinstance(key, str) and change.get("type") == "mission":
-            told[key] = (seq, data.get("status") if isinstance(data, dict) else None)
+            told[key] = (seq, status, change.get("event"))
         yield change
 
     for change in _resumed(target, attempt, on_gap):

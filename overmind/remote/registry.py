@@ -11,10 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from overmind.errors import NotFound, OvermindError
 
@@ -26,13 +24,12 @@ _NETLOC = re.compile(r"(?:(?P<user>[A-Za-z0-9._][A-Za-z0-9._-]{0,31})@)?"
 
 
 def registry_path() -> Path:
-    from overmind.store import state_dir
+    from overmind.paths import state_dir
 
     return state_dir() / "hosts.json"
 
 
-@dataclass(frozen=True)
-class Address:
+class Address(NamedTuple):
     """Where ssh connects: `user@host:port`, each part checked, so none can pass for an ssh option."""
 
     host: str
@@ -59,23 +56,22 @@ def parse_address(text: str) -> Address:
     return Address(match["host"], match["user"], int(match["port"]) if match["port"] else None)
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
     name: str
     address: str  # ssh://[user@]host[:port], as parse_address accepts
     identity: str | None = None  # an ssh identity file (-i), else ssh's own choice (config, agent)
     overmind: str = "overmind"  # the command that runs overmind there
     share_memory: bool = False  # its agents use the team's memory server (OVERMIND_AKASHA_URL)
     memory_url: str | None = None  # that server, as the host's agents reach it
-    extra: dict[str, Any] = field(default_factory=dict)  # keys a newer overmind wrote: kept as they are
+    extra: dict[str, Any] | None = None  # keys a newer overmind wrote: kept as they are
 
     @property
     def target(self) -> Address:
         return parse_address(self.address)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        extra = data.pop("extra")
+        data = self._asdict()
+        extra = data.pop("extra") or {}
         return {**extra, **data}
 
 
@@ -119,6 +115,8 @@ def get(name: str) -> Host:
 
 def save(hosts: dict[str, Host]) -> None:
     """Written whole to a temporary file, then renamed over the old one: never half a registry."""
+    import tempfile
+
     path = registry_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {"version": 1, "hosts": [host.to_json() for host in sorted(hosts.values(), key=lambda h: h.name)]}

@@ -10,7 +10,6 @@ checks bound how long an unreachable host or a cut connection can hold a caller.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
@@ -30,10 +29,12 @@ TRANSPORT_FAILED = 255  # ssh's own exit code when it could not connect or lost 
 def control_dir() -> Path:
     """A directory only this user can enter, one per state directory (test runs stay apart),
     short enough for the socket names ssh makes in it (a Unix socket path is at most 107 bytes)."""
-    from overmind.store import state_dir
+    import zlib
+
+    from overmind.paths import state_dir
 
     base = os.environ.get("XDG_RUNTIME_DIR") or f"/tmp/overmind-ssh-{os.getuid()}"
-    tag = hashlib.sha256(str(state_dir()).encode()).hexdigest()[:8]
+    tag = f"{zlib.crc32(str(state_dir()).encode()):08x}"
     directory = Path(base) / "overmind-ssh" / tag if os.environ.get("XDG_RUNTIME_DIR") else Path(base) / tag
     for path in (directory.parent, directory):
         try:

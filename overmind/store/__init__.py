@@ -8,7 +8,6 @@ uses the stdlib sqlite3 module (sqlite-utils alone takes ~140 ms to import).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from overmind.errors import OvermindError
+from overmind.paths import state_dir
 from overmind.store import runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
 
@@ -25,14 +25,6 @@ __all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission",
 
 SCHEMA_VERSION = schema.VERSION
 _MARKS = ("killed_at", "stop_requested_at")
-
-
-def state_dir() -> Path:
-    explicit = os.environ.get("OVERMIND_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "overmind"
 
 
 _local = threading.local()

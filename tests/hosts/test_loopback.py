@@ -145,8 +145,14 @@ def test_hosts_check_says_what_is_wrong_and_the_exact_fix(hom: Overmind, loopbac
         stranger.stop()
 
 
+def _lines(path: Path) -> list[str]:
+    """The complete lines written so far (the writer may be half way through the next)."""
+    text = path.read_text()
+    return [line for line in text[:text.rfind("\n") + 1].splitlines() if line.strip()]
+
+
 def _messages(path: Path) -> list[str]:
-    return [json.loads(line)["message"] for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line)["message"] for line in _lines(path)]
 
 
 def test_logs_follow_survives_a_cut_connection_without_losing_or_repeating_a_line(
@@ -190,11 +196,11 @@ def test_events_of_a_host_carry_it_and_resume_after_a_cut(hom: Overmind, loopbac
     assert all(e["host"] == "h1" for e in events)
     assert all(e["type"] != "ready" for e in events)
     finished = [e for e in events if e.get("name") == first and e["event"] == "finished"]
-    assert len(finished) == 1
+    assert len(finished) == 1, finished
 
 
 def _events(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in _lines(path)]
 
 
 def test_output_from_a_host_cannot_drive_the_terminal(hom: Overmind, loopback: dict[str, Sshd]) -> None:

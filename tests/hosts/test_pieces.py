@@ -117,3 +117,38 @@ def test_remote_text_cannot_drive_the_terminal() -> None:
     assert printable("ok\x1b]0;pwned\x07\x9b2J\u202eevil\tend\n") == "ok^[]0;pwned^G\\x9b2J\\u202eevil\tend\n"
     assert printable_line("a\nb\x1b[31m") == "a\\nb^[[31m"
     assert printable("plain ü ✓") == "plain ü ✓"
+
+
+@pytest.mark.parametrize(("argv", "host"), [
+    (["run", "--on", "h1", "--name", "x", "true"], "h1"),
+    (["run", "--on=h1", "true"], "h1"),
+    (["--on", "h1", "status", "--json"], "h1"),
+    (["--on", "h1", "gc"], "h1"),
+    (["claude", "run", "--on", "h1", "fix it"], "h1"),
+    (["quest", "ls", "--on", "h1"], "h1"),
+    (["ps", "--on", "h1"], "h1"),
+    (["ps", "--on", "h1", "--hosts", "all"], None),  # every host: the full path
+    (["run", "--name", "x", "--on", "h1", "true"], None),  # --on later: the full path finds it
+    (["run", "echo", "--on", "h1"], None),  # the command's own words
+    (["logs", "--on", "h1", "x", "-f"], None),  # a stream that resumes after a cut
+    (["--on", "h1", "attach", "x"], None),
+    (["--on", "h1", "hosts", "ls"], None),
+    (["gc", "--on", "h1"], None),  # no --on of its own: click says so
+    (["run", "--on", "local", "true"], None),
+    (["run", "--on", "h1", "--help"], None),
+    (["info", "h1:x"], None),
+    ([], None),
+])
+def test_the_fast_path_sends_only_the_plain_forms_and_leaves_the_rest_to_the_command_line(
+        argv: list[str], host: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from overmind.entry import target
+
+    monkeypatch.delenv(where.AS_HOST, raising=False)
+    assert target(argv) == host
+
+
+def test_the_fast_path_knows_this_host_by_the_name_its_caller_gave_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from overmind.entry import target
+
+    monkeypatch.setenv(where.AS_HOST, "h1")
+    assert target(["run", "--on", "h1", "true"]) is None
