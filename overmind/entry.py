@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import sys
 
+# The agent CLIs' shorthands (`overmind claude run ...`): overmind.providers.PROVIDERS but `raw`, named
+# here so that this path imports nothing (a test keeps the two lists the same).
+AGENTS = ("claude", "codex", "gemini", "opencode")
 # Commands that `--on HOST` right after their words sends whole (no stream, no terminal, no file).
 FORWARDED = {("run",), ("ps",), ("info",), ("stop",), ("kill",), ("restart",), ("wait",), ("send",),
-             ("subscribe",), ("result",), ("claude", "run"), ("codex", "run"), ("quest", "run"), ("quest", "ls"),
+             ("subscribe",), ("result",), *((agent, "run") for agent in AGENTS), ("quest", "run"), ("quest", "ls"),
              ("rituals",), *(("ritual", verb) for verb in ("add", "ls", "run", "enable", "disable", "rm", "logs")),
              *(("worktree", verb) for verb in ("ls", "add", "diff", "merge", "rm"))}
 # Commands `overmind --on HOST` leaves to the full path: about this machine, or more than a forward.

@@ -125,6 +125,7 @@ def test_remote_text_cannot_drive_the_terminal() -> None:
     (["--on", "h1", "status", "--json"], "h1"),
     (["--on", "h1", "gc"], "h1"),
     (["claude", "run", "--on", "h1", "fix it"], "h1"),
+    (["gemini", "run", "--on", "h1", "fix it"], "h1"),
     (["quest", "ls", "--on", "h1"], "h1"),
     (["ps", "--on", "h1"], "h1"),
     (["ps", "--on", "h1", "--hosts", "all"], None),  # every host: the full path
@@ -145,6 +146,13 @@ def test_the_fast_path_sends_only_the_plain_forms_and_leaves_the_rest_to_the_com
 
     monkeypatch.delenv(where.AS_HOST, raising=False)
     assert target(argv) == host
+
+
+def test_the_fast_path_sends_every_agent_clis_run() -> None:
+    from overmind.entry import AGENTS
+    from overmind.providers import PROVIDERS
+
+    assert set(AGENTS) == set(PROVIDERS) - {"raw"}
 
 
 def test_the_fast_path_knows_this_host_by_the_name_its_caller_gave_it(monkeypatch: pytest.MonkeyPatch) -> None:
