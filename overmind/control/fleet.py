@@ -61,3 +61,35 @@ def missions(spec: str | None, include_killed: bool = False) -> Fleet:
         else:
             rows.extend(answer)
     return Fleet(rows, unreachable)
+
+
+# -- one mission on another host, for the front ends that are no command line (the dashboard) ----
+ACTIONS = ("stop", "kill", "restart")
+
+
+def remote_ref(ref: str) -> tuple[str, str] | None:
+    """(host, name) for `HOST:NAME` naming another host; None for a mission here."""
+    from overmind.control.where import is_here, split
+
+    host, name = split(ref)
+    return None if is_here(host) else (str(host), name)
+
+
+def info(host: str, name: str) -> dict[str, Any]:
+    """`info --json` of a mission on another host (its answer, with `host`)."""
+    from overmind.control.remote import call_json
+    from overmind.control.remote import host as registered
+
+    found = call_json(registered(host), ["info", name])
+    return {**found, "host": host} if isinstance(found, dict) else {"host": host}
+
+
+def act(host: str, name: str, action: str, cascade: bool = False) -> Any:
+    """stop, kill or restart a mission on another host: its own command there, its `--json` answer."""
+    from overmind.control.remote import call_json
+    from overmind.control.remote import host as registered
+    from overmind.errors import OvermindError
+
+    if action not in ACTIONS:
+        raise OvermindError(f"unknown action {action!r}", hint="stop, kill or restart")
+    return call_json(registered(host), [action, name, *(["--cascade"] if cascade and action != "restart" else [])])

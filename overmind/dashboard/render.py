@@ -23,6 +23,7 @@ NAVIGATION: list[tuple[str, str | None, str]] = [
     ("Rituals", "/rituals", "rituals"),
     ("Costs", "/costs", "costs"),
     ("Host", "/host", "host"),
+    ("Hosts", "/hosts", "hosts"),
     ("Worktrees", None, "per-agent git worktrees: arrives with isolation"),
     ("Memory", None, "the shared semantic memory: arrives with Akasha"),
 ]

@@ -220,7 +220,7 @@ class Nexus(App[None]):
 
     def action_open(self, verb: str) -> None:
         """Switch to a top-level view: back to the missions, then that view on top."""
-        from overmind.tui.screens import blueprints, host, missions, rituals
+        from overmind.tui.screens import blueprints, host, hosts, missions, rituals
 
         while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and not isinstance(self.screen, ViewScreen)):
             self.pop_screen()
@@ -233,7 +233,8 @@ class Nexus(App[None]):
             base.show_tree(True)
             return
         screens: dict[str, Callable[[], ViewScreen]] = {
-            "rituals": rituals.Rituals, "blueprints": blueprints.Blueprints, "host": host.Host}
+            "rituals": rituals.Rituals, "blueprints": blueprints.Blueprints, "host": host.Host,
+            "hosts": hosts.Hosts}
         self.push_screen(screens[verb]())
 
     def open_mission(self, verb: str, ref: str) -> None:
@@ -251,6 +252,6 @@ class Nexus(App[None]):
         if not isinstance(screen, ViewScreen):
             return
         general = [(":", "command mode (Tab completes)"), ("/", "filter: a regex, ! for the inverse"),
-                   ("esc", "back"), ("1-5", "missions, tree, rituals, blueprints, host"), ("?", "this help"),
+                   ("esc", "back"), ("1-6", "missions, tree, rituals, blueprints, host, hosts"), ("?", "this help"),
                    ("q  ctrl+c", "quit")]
         self.push_screen(Help(f"{screen.crumb} view", screen.help_keys(), general))
