@@ -84,6 +84,9 @@ class Feed:
         self.consumers: set[asyncio.Queue[Change | None]] = set()
         self.views: dict[str, View] = {}  # the latest view of every mission and blueprint shown
         self._tasks: list[asyncio.Task[None]] = []
+        # One read-and-compare at a time: a signal's read and a store write's read running side
+        # by side could compare a stale read last (a mission "started" again after "finished").
+        self._reading = asyncio.Lock()
 
     async def __aenter__(self) -> Feed:
         await self.start()
@@ -259,10 +262,12 @@ class Feed:
                   file=sys.stderr)
 
     async def _read_and_tell(self, units: set[str], store_changed: bool) -> None:
-        plan = await asyncio.to_thread(self._plan, units, store_changed)
-        # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
-        props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
-        for change in await asyncio.to_thread(self._news_of, plan, props):
+        async with self._reading:
+            plan = await asyncio.to_thread(self._plan, units, store_changed)
+            # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
+            props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
+            changes = await asyncio.to_thread(self._news_of, plan, props)
+        for change in changes:
             for queue in self.consumers:
                 queue.put_nowait(change)
 
