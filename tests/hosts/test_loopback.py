@@ -183,8 +183,10 @@ def test_events_of_a_host_carry_it_and_resume_after_a_cut(hom: Overmind, loopbac
             first = unique("ev")
             must(lambda: master_pid(hom.env, loopback["h1"]), 20, "the connection")
             time.sleep(1.0)  # the host's feed subscribes (its `ready` line is not shown)
-            hom("run", "--on", "h1", "--name", first, "true")
-            must(lambda: any(e.get("name") == first and e["event"] == "finished" for e in _events(out)), 30)
+            hom("run", "--on", "h1", "--name", first, "--wait", "true")
+            must(lambda: any(e.get("name") == first and e["event"] == "finished"
+                             and (e["mission"] or {}).get("status") == "stopped" for e in _events(out)), 30)
+            before_cut = [e for e in _events(out) if e.get("name") == first]
             os.kill(must(lambda: master_pid(hom.env, loopback["h1"]), 10, "the master connection"), 9)
             second = unique("during-cut")
             hom("run", "--on", "h1", "--name", second, "--wait", "true")
@@ -195,8 +197,8 @@ def test_events_of_a_host_carry_it_and_resume_after_a_cut(hom: Overmind, loopbac
     events = _events(out)
     assert all(e["host"] == "h1" for e in events)
     assert all(e["type"] != "ready" for e in events)
-    finished = [e for e in events if e.get("name") == first and e["event"] == "finished"]
-    assert len(finished) == 1, finished
+    assert [e for e in events if e.get("name") == first] == before_cut  # nothing told before the cut told again
+    assert [e for e in events if e.get("name") == second][-1]["event"] == "finished"
 
 
 def _events(path: Path) -> list[dict[str, object]]:
@@ -327,3 +329,39 @@ def test_a_host_sharing_the_memory_reaches_a_loopback_server_here_through_a_tunn
         hom("akasha", "serve", "--stop")
     assert hom.json("info", "memory-tunnel-h1")["status"] == "stopped"
     assert not (loopback["h1"].state_dir / "akasha.toml").exists()
+
+
+def test_restart_kill_rituals_and_worktrees_act_on_another_hosts_own_missions(
+        hom: Overmind, loopback: dict[str, Sshd], tmp_path: Path) -> None:
+    name = unique("again")
+    first = json.loads(hom("run", "--on", "h1", "--name", name, "--json", "sleep 300").stdout)
+    hom("restart", f"h1:{name}")
+    assert hom.json("info", f"h1:{name}")["id"] == first["id"]
+    hom("kill", f"h1:{name}")
+    assert name not in {row["name"] for row in hom.json("ps", "--on", "h1")}
+    assert hom("info", name, check=False).returncode != 0  # all along on h1, never here
+
+    ritual = unique("tick")
+    try:
+        added = json.loads(hom("ritual", "add", "--on", "h2", ritual, "--every", "1h", "--json",
+                               "echo tick from h2").stdout)
+        assert added["name"] == ritual
+        assert ritual in {r["name"] for r in hom.json("ritual", "ls", "--on", "h2")}
+        assert ritual not in {r["name"] for r in hom.json("ritual", "ls", "--on", "h1")}
+        hom("ritual", "run", "--on", "h2", ritual)
+        must(lambda: any("tick from h2" in line for line in hom("ritual", "logs", "--on", "h2", ritual).stdout
+                         .splitlines()), 30, "the ritual's run on h2")
+    finally:
+        hom("ritual", "rm", "--on", "h2", ritual, check=False)
+    assert ritual not in {r["name"] for r in hom.json("ritual", "ls", "--on", "h2")}
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q",
+                    "--allow-empty", "-m", "start"], check=True)
+    tree = unique("wt")
+    hom("worktree", "add", "--on", "h1", tree, "--cwd", str(repo))
+    assert tree in {w["name"] for w in hom.json("worktree", "ls", "--on", "h1")}
+    assert tree not in {w["name"] for w in hom.json("worktree", "ls", "--on", "h2")}
+    hom("worktree", "rm", "--on", "h1", tree)
+    assert tree not in {w["name"] for w in hom.json("worktree", "ls", "--on", "h1")}
