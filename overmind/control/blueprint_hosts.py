@@ -169,7 +169,7 @@ def relay_name(edge: Edge) -> str:
 
 def start_relay(edge: Edge) -> str:
     """The unit that carries one edge between hosts; one already running is left alone."""
-    from overmind.control.lifecycle import start
+    from overmind.control.launch import launch
     from overmind.control.missions import resolve_mission, view
     from overmind.errors import MissionNotFound
     from overmind.mission.build import build_spec
@@ -186,7 +186,7 @@ def start_relay(edge: Edge) -> str:
     command = (sys.executable, "-m", "overmind", "hosts", "relay", *(["--ssh-config", config] if config else []),
                edge.source, ",".join(edge.members), edge.target, edge.gate)
     spec = build_spec(command, name=name, env=env, restart="on-failure", cwd=str(Path.home()))
-    start(spec)
+    launch(spec)
     return name
 
 

@@ -79,7 +79,8 @@ def tunnel_name(host: Host) -> str:
 
 def _tunnel(host: Host, served: Team, port: int) -> None:
     """`ssh -N -R 127.0.0.1:PORT:server` to the host, as a mission that restarts when cut."""
-    from overmind.control.lifecycle import start, stop, targets
+    from overmind.control.launch import launch
+    from overmind.control.lifecycle import stop, targets
     from overmind.control.missions import resolve_mission, view
     from overmind.errors import MissionNotFound
     from overmind.mission.build import build_spec
@@ -94,8 +95,8 @@ def _tunnel(host: Host, served: Team, port: int) -> None:
     argv = ["ssh", *ssh.options(host, fresh=True), "-N", "-o", "ExitOnForwardFailure=yes",
             "-R", f"127.0.0.1:{port}:{address}:{server_port}", "--", host.target.destination]
     env = tuple(f"{key}={os.environ[key]}" for key in ("SSH_AUTH_SOCK", "HOME") if key in os.environ)
-    start(build_spec(argv, name=name, env=env, restart="always", backoff="2s", backoff_max="30s",
-                     cwd=os.path.expanduser("~")))
+    launch(build_spec(argv, name=name, env=env, restart="always", backoff="2s", backoff_max="30s",
+                      cwd=os.path.expanduser("~")))
 
 
 def share(host: Host, port: int | None = None) -> str:

@@ -16,10 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from overmind.agent_options import PROVIDERS as PROVIDERS  # the names, listed where run reads them
 from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
-
-PROVIDERS = ("raw", "claude", "codex", "gemini", "opencode")
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,13 @@ CREATE TABLE IF NOT EXISTS port_leases (
     UNIQUE (worktree, name)
 );
 """ + _RUN_RECORDS  # again: a store made while version 4 had no run records gets them
+# Each run's end keeps the unit's invocation: the change feed numbers runs by it (control/states.py).
+_V6 = """
+ALTER TABLE exits ADD COLUMN invocation TEXT;
+"""
 # Every step can run again over its own result: an older release that opened the database in
 # between sets the version back (it only knows its own), and the next upgrade must still succeed.
-STEPS = (_V1, _V2, _V3, _V4, _V5)
+STEPS = (_V1, _V2, _V3, _V4, _V5, _V6)
 VERSION = len(STEPS)
 
 
