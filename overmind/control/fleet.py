@@ -93,3 +93,21 @@ def act(host: str, name: str, action: str, cascade: bool = False) -> Any:
     if action not in ACTIONS:
         raise OvermindError(f"unknown action {action!r}", hint="stop, kill or restart")
     return call_json(registered(host), [action, name, *(["--cascade"] if cascade and action != "restart" else [])])
+
+
+def act_on(ref: str, action: str) -> str:
+    """stop, kill or restart the mission `ref` (`NAME` here, `HOST:NAME` on another host); what
+    was done, in a few words."""
+    done = {"stop": "stopped", "kill": "killed", "restart": "restarted"}.get(action, action)
+    elsewhere = remote_ref(ref)
+    if elsewhere is not None:
+        act(*elsewhere, action)
+        return f"{done} {ref}"
+    from overmind.control import lifecycle
+
+    if action == "restart":
+        lifecycle.restart(ref)
+    else:
+        chosen = lifecycle.targets([ref], False, action)
+        (lifecycle.stop if action == "stop" else lifecycle.kill)(chosen, cascade=False)
+    return f"{done} {ref}"

@@ -96,12 +96,13 @@ def test_the_dashboard_shows_every_hosts_missions_and_stops_one_on_another_host(
     must(lambda: hom.json("info", f"h2:{names['h2']}")["status"] == "stopped", 30, "h2's mission stopped")
 
 
-def test_the_tuis_hosts_view_lists_every_hosts_missions_with_a_host_column_and_filters_them(
+def test_the_tuis_hosts_view_lists_every_hosts_missions_filters_them_and_stops_one_on_another_host(
         hom: Overmind, loopback: dict[str, Sshd], monkeypatch: pytest.MonkeyPatch) -> None:
     from rich.console import Console
-    from textual.widgets import Static
+    from textual.widgets import DataTable, Static
 
     from overmind.tui.screens.hosts import Hosts
+    from overmind.tui.widgets import Confirm
     from tests.tui.conftest import command_input, nexus, until
 
     for key in ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "XDG_RUNTIME_DIR", "OVERMIND_SSH_CONFIG"):
@@ -110,31 +111,46 @@ def test_the_tuis_hosts_view_lists_every_hosts_missions_with_a_host_column_and_f
     for host, name in names.items():
         hom("run", "--on", host, "--name", name, "echo '\x1b[2Jwiped'; sleep 300")
 
-    def shown(app: object) -> str:
-        """The view's text as drawn (wide enough that no cell is cut)."""
+    def machines(app: object) -> str:
+        """The hosts' facts as drawn (wide enough that no cell is cut)."""
         screen = app.screen  # type: ignore[attr-defined]
         if not isinstance(screen, Hosts):
             return ""
         console = Console(width=300, file=io.StringIO(), record=True)
-        console.print(screen.query_one("#fleet", Static).content)
+        console.print(screen.query_one("#machines", Static).content)
         return console.export_text()
+
+    def rows(app: object) -> dict[str, list[str]]:
+        screen = app.screen  # type: ignore[attr-defined]
+        if not isinstance(screen, Hosts):
+            return {}
+        table = screen.query_one(DataTable)
+        return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
 
     async def scenario() -> None:
         async with nexus(size=(160, 40)) as (app, pilot):
             await pilot.press("6")
-            text = await until(pilot, lambda: all(n in shown(app) for n in names.values()) and shown(app), 60,
-                               "both hosts' missions")
-            lines = text.splitlines()
-            assert lines[0].split()[:3] == ["HOST", "ADDRESS", "STATE"]
-            assert any(line.split()[:1] == ["h1"] and "reachable" in line for line in lines)
-            assert any(line.split()[:2] == ["h2", names["h2"]] for line in lines)
-            assert "\x1b" not in text and "^[[2Jwiped" in text
+            await until(pilot, lambda: {f"h1:{names['h1']}", f"h2:{names['h2']}"} <= set(rows(app)), 60,
+                        "both hosts' missions")
+            text = machines(app)
+            assert text.splitlines()[0].split()[:3] == ["HOST", "ADDRESS", "STATE"]
+            assert any(line.split()[:1] == ["h1"] and "reachable" in line for line in text.splitlines())
+            shown = rows(app)[f"h2:{names['h2']}"]
+            assert shown[:4] == ["h2", names["h2"], "task", "running"]
+            assert "\x1b" not in shown[5] and "^[[2Jwiped" in shown[5]
             await pilot.press("slash")
-            command_input(app).value = "^h1$"
+            command_input(app).value = "^h2$"
             await pilot.press("enter")
-            assert names["h1"] in shown(app) and names["h2"] not in shown(app)
+            assert f"h2:{names['h2']}" in rows(app) and all(key.startswith("h2:") for key in rows(app))
+            app.screen.query_one(DataTable).move_cursor(row=list(rows(app)).index(f"h2:{names['h2']}"))
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: isinstance(app.screen, Confirm), what="the question")
+            await pilot.press("y")
+            await until(pilot, lambda: rows(app).get(f"h2:{names['h2']}", [""] * 4)[3] == "stopped", 60,
+                        "h2's mission stopped")
 
     try:
-        asyncio.run(asyncio.wait_for(scenario(), 120))
+        asyncio.run(asyncio.wait_for(scenario(), 150))
     finally:
         hom("stop", *(f"{host}:{name}" for host, name in names.items()), check=False)
+    assert hom.json("info", f"h2:{names['h2']}")["status"] == "stopped"
