@@ -34,9 +34,9 @@ COMMAND_MODULES = {
     "orchestrate": "orchestrate",
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
-    "setup": "setup", "completion": "completion",
+    "setup": "setup", "completion": "completion", "repair": "repair",
     "akasha": "akasha",
-    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
+    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree", "notify": "notify",
     "hosts": "hosts", "remote-exec": "hosts",
 }
 
@@ -113,6 +113,12 @@ class OvermindGroup(click.Group):
 def _unexpected(error: Exception) -> OvermindError:
     import sqlite3
 
+    if isinstance(error, (sqlite3.Error, OSError)):
+        from overmind.control.repair import store_failure
+
+        explained = store_failure(error)
+        if explained is not None:
+            return explained
     if isinstance(error, sqlite3.Error):
         return OvermindError(f"the state store failed: {error}",
                              hint="is the state directory writable, with free space? run with --debug for details")

@@ -371,6 +371,7 @@ class AgentSession(MissionWrapper):
     def closing(self) -> None:
         for queue in self.subscribers:
             queue.put_nowait(None)
+        self.journal.close()
 
     async def run(self) -> int:
         code = await super().run()
