@@ -129,7 +129,7 @@ def test_the_tuis_hosts_view_lists_every_hosts_missions_filters_them_and_stops_o
 
     async def scenario() -> None:
         async with nexus(size=(160, 40)) as (app, pilot):
-            await pilot.press("6")
+            await pilot.press("8")
             await until(pilot, lambda: {f"h1:{names['h1']}", f"h2:{names['h2']}"} <= set(rows(app)), 60,
                         "both hosts' missions")
             text = machines(app)
