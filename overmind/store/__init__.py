@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from overmind.errors import OvermindError
+from overmind.paths import state_dir
 from overmind.store import mirror, runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
 
@@ -27,14 +28,6 @@ SCHEMA_VERSION = schema.VERSION
 _MARKS = ("killed_at", "stop_requested_at")
 _COPIED = ("id", "name", "unit", "type", "provider", "command", "cwd", "parent", "spec", "created_at")
 RunHistory = tuple[list[tuple[str, float]], list[tuple[str, float]]]  # runs ended, runs going: (invocation, when)
-
-
-def state_dir() -> Path:
-    explicit = os.environ.get("OVERMIND_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "overmind"
 
 
 _local = threading.local()
