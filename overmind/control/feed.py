@@ -23,7 +23,7 @@ from overmind.control.missions import UNIT_PROPERTIES, Record, View, records, un
 from overmind.store import Blueprint, Mission, Store
 
 # Fields whose change is news; uptime, CPU and memory tick all the time and are read on demand.
-_NEWS = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "session_id")
+_NEWS = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "session_id", "permissions")
 
 
 class Change(NamedTuple):

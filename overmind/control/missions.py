@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
     from overmind.mission.tree import Tree
     from overmind.providers import Result
+    from overmind.store.permissions import PermissionRecord
 
 UNIT_PROPERTIES = (
     "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
@@ -127,7 +128,7 @@ def view(record: Record, store: Store | None = None) -> View:
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
     return MissionView(record, derive(record, props), props or {}, session,
-                       _environments([record], store).get(record.id))
+                       _environments([record], store).get(record.id), _asking(store).get(record.id, ()))
 
 
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
@@ -185,14 +186,23 @@ def _mission_views(missions: list[Mission], store: Store,
     fresh = {m.id: m for m in store.missions(settled)} if settled else {}
     missions = [fresh.get(m.id, m) for m in missions]
     owners = store.unit_owners()
-    sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
+    agents = any(m.provider != "raw" for m in missions)
+    sessions = store.session_ids() if agents else {}
     environments = _environments(missions, store)
+    asking = _asking(store) if agents else {}
     found = {}
     for mission in missions:
         owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
         found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id),
-                                        environments.get(mission.id))
+                                        environments.get(mission.id), asking.get(mission.id, ()))
     return found
+
+
+def _asking(store: Store) -> dict[str, tuple[PermissionRecord, ...]]:
+    """Pending permission requests by mission (one indexed read; usually none)."""
+    from overmind.store.permissions import PermissionStore
+
+    return PermissionStore(store).pending_by_mission()
 
 
 def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:

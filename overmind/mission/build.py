@@ -39,7 +39,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
 
     spec = MissionSpec(
         command=" ".join(command) if provider != "raw" else command_line(command),
-        agent=AgentOptions(**agent),
+        agent=AgentOptions(**_parsed_agent_options(agent)),
         name=name,
         cwd=cwd,
         env=parse_env(env),
@@ -70,6 +70,15 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
     if spec.provider != "raw" and check_installed:
         require_installed(spec.provider, spec.env)
     return spec
+
+
+def _parsed_agent_options(given: dict[str, Any]) -> dict[str, Any]:
+    """Agent options as typed, with durations ('30m') in seconds."""
+    from overmind.agent_options import AGENT_OPTIONS
+
+    durations = {option.name for option in AGENT_OPTIONS if option.info.duration}
+    return {key: parse_duration(value, f"--{key.replace('_', '-')}") if key in durations and isinstance(value, str)
+            else value for key, value in given.items()}
 
 
 def isolation(worktree: bool | None, base: str | None, worktree_name: str | None) -> Isolation:
@@ -104,4 +113,5 @@ def as_agent_run(spec: MissionSpec, worktree: str | None = None) -> MissionSpec:
 def agent_flags(options: AgentOptions) -> list[tuple[str, Any]]:
     """(flag, value) of every option that is set, as `overmind run` spells them."""
     given = options.given()
-    return [("--" + name.replace("_", "-"), given[name]) for name in AGENT_OPTION_NAMES if name in given]
+    return [("--" + name.replace("_", "-"), f"{given[name]:g}" if isinstance(given[name], float) else given[name])
+            for name in AGENT_OPTION_NAMES if name in given]

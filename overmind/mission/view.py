@@ -7,6 +7,9 @@ from typing import Any, NamedTuple
 
 from overmind.mission.status import Status
 from overmind.store import Mission
+from overmind.store.permissions import PermissionRecord
+
+NEEDS_PERMISSION = "needs you: permission for "  # what the wrapper tells systemd (STATUS=) meanwhile
 
 NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
 
@@ -21,6 +24,12 @@ class MissionView(NamedTuple):
     session_id: str | None = None  # the agent's conversation, once it has one
     # where it works, for a mission with a worktree: worktree, branch, ports, services
     environment: dict[str, Any] | None = None
+    asking: tuple[PermissionRecord, ...] = ()  # its pending permission requests, oldest first
+
+    @property
+    def permissions(self) -> tuple[PermissionRecord, ...]:
+        """The permission requests waiting for a person (none once it has ended: no one asks then)."""
+        return self.asking if not self.status.finished else ()
 
     @property
     def kind(self) -> str:
@@ -49,7 +58,11 @@ class MissionView(NamedTuple):
 
     @property
     def activity(self) -> str | None:
-        """What the agent says it is doing (its wrapper's sd_notify STATUS=), while it runs."""
+        """What the agent says it is doing (its wrapper's sd_notify STATUS=), while it runs; a
+        permission request waiting for a person says so, from the store, even while it restarts."""
+        if self.permissions:
+            more = len(self.permissions) - 1
+            return NEEDS_PERMISSION + self.permissions[0].label + (f" and {more} more" if more else "")
         return (self.unit.get("StatusText") or None) if not self.status.finished else None
 
     @property
@@ -134,6 +147,7 @@ class MissionView(NamedTuple):
             "command": m.command, "cwd": m.cwd, "parent": m.parent,
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
+            "permissions": [record.to_json() for record in self.permissions],
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
             **(self.environment or NO_ENVIRONMENT),
         }

@@ -28,6 +28,7 @@ from overmind.store import Exit, Mission, Store
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
+from overmind.wrapper.permissions import PermissionRelay
 
 _CHUNK = 1 << 16
 
@@ -37,6 +38,8 @@ class SessionEnded(Exception):
 
 
 class AgentSession(MissionWrapper):
+    permissions: PermissionRelay | None = None
+
     def __init__(self, mission: Mission, store: Store) -> None:
         self.provider = providers.get(mission.provider)
         self.options = AgentOptions.from_record(mission.spec.get("agent"))
@@ -60,13 +63,29 @@ class AgentSession(MissionWrapper):
         self.failure: str | None = None
         self._ready_child = False  # the current agent process has taken its first message, or can
         self.stderr_tail: deque[str] = deque(maxlen=3)
+        self._said: str | None = None  # the status line before a permission request takes it over
+        # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py); a task
+        # that asks takes its prompt on stdin, as a session does.
+        self.permissions = self._permission_relay()
+        self.prompt_on_stdin = not self.is_session and self.permissions is not None
 
     def handlers(self) -> dict[str, Handler]:
-        return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach}
+        return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach,
+                "permission": self.op_permission}
 
     def describe(self) -> dict[str, Any]:
         return {"state": self.state, "session_id": self.session_id,
                 "pid": self.child.pid if self.child and self.child.returncode is None else None}
+
+    def set_state(self, state: str, status: str | None = None) -> None:
+        """A pending permission request is what systemd shows (STATUS=) until it is answered."""
+        self._said = status
+        asking = self.permissions.status() if self.permissions is not None else None
+        super().set_state(state, asking or status)
+
+    def waiting_for_a_person(self) -> bool:
+        asking = self.permissions is not None and self.permissions.status() is not None
+        return super().waiting_for_a_person() or asking
 
     # -- the agent process -----------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -103,7 +122,7 @@ class AgentSession(MissionWrapper):
             return 127
         child = self.child
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-        if self.is_session:
+        if self.is_session or self.prompt_on_stdin:
             self._start_handshake(child)
         else:
             child.stdin.close()  # a pipe, never a file: the CLI reads nothing from a file
@@ -111,6 +130,8 @@ class AgentSession(MissionWrapper):
         await asyncio.gather(self._read_lines(child.stdout, self._on_line),
                              self._read_lines(child.stderr, self._on_stderr))
         code = await child.wait()
+        if self.permissions is not None:
+            self.permissions.child_gone()
         self.child_exited.set()
         self._end_waiters(f"the {self.provider.name} process exited (code {code})")
         return code
@@ -129,6 +150,10 @@ class AgentSession(MissionWrapper):
         self.ready(state, status)
 
     def _on_session_ready(self) -> None:
+        if self.prompt_on_stdin:  # a task: its prompt is its one message
+            self._child_ready("working", "working")
+            self.deliver(self.mission.command, None, echo=False)
+            return
         self._child_ready("idle", "waiting for input")
         if self.prompt_pending:
             self.prompt_pending = False
@@ -167,6 +192,8 @@ class AgentSession(MissionWrapper):
         if event.reply_to is not None and event.reply_to == self.handshake:
             self.handshake = None
             self._on_session_ready()
+        if event.permission is not None:
+            self._on_permission_request(event)
         if not event.keep:
             return
         failure = self.provider.failure(event)
@@ -199,6 +226,10 @@ class AgentSession(MissionWrapper):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(result)
+        if self.permissions is not None:
+            self.permissions.turn_ended()
+        if self.prompt_on_stdin and self.child is not None and self.child.stdin is not None:
+            self.child.stdin.close()  # the task's one turn is done: the CLI exits
         if self.is_session:
             if self.attached is None:
                 self.set_state("idle", "waiting for input")
@@ -214,14 +245,52 @@ class AgentSession(MissionWrapper):
             if not waiter.done():
                 waiter.set_exception(SessionEnded(why))
 
+    # -- permission requests (wrapper/permissions.py) ------------------------------------
+    def _permission_relay(self) -> PermissionRelay | None:
+        from overmind import permission_rules
+        from overmind.providers.permission import AsksPermissions
+
+        provider, options, kind = self.provider, self.options, self.mission.type
+        if not isinstance(provider, AsksPermissions) or not provider.asks(options, kind):
+            return None
+        return PermissionRelay(self.mission, self.store, provider,
+                               permission_rules.policy(kind, options.on_permission, options.permission_mode),
+                               permission_rules.timeout_of(options.permission_timeout),
+                               self.to_child, self._record_own, self.permissions_changed)
+
+    def _on_permission_request(self, event: AgentEvent) -> None:
+        assert event.permission is not None
+        if self.permissions is None:  # asked without being told to ask: never allowed
+            return
+        self.permissions.ask(event.permission)
+
+    def to_child(self, data: bytes) -> bool:
+        """Hand a line to the agent CLI's stdin; False if no process is there to take it."""
+        child = self.child
+        if child is None or child.returncode is not None or child.stdin is None or child.stdin.is_closing():
+            return False
+        child.stdin.write(data)
+        return True
+
+    def permissions_changed(self) -> None:
+        self.set_state(self.state, self._said)
+
+    async def op_permission(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        if self.permissions is None:
+            await conn.fail(f"'{self.mission.name}' does not ask a person for permissions",
+                            hint="start it with --on-permission ask")
+            return
+        await self.permissions.op_permission(request, reader, conn)
+
     # -- requests --------------------------------------------------------------------------
-    def deliver(self, text: str, waiter: asyncio.Future[Result] | None) -> None:
+    def deliver(self, text: str, waiter: asyncio.Future[Result] | None, echo: bool = True) -> None:
         assert self.child is not None and self.child.stdin is not None
         message_id = str(uuid.uuid4())
         if waiter is not None:
             self.unacknowledged[message_id] = waiter
         self.child.stdin.write(self.provider.user_message(text, message_id))
-        self.journal.write(f"[human] {text}")
+        if echo:
+            self.journal.write(f"[human] {text}")
         self.set_state("working", "working")
 
     def _refusal(self) -> tuple[str, str | None] | None:
@@ -318,8 +387,12 @@ class AgentSession(MissionWrapper):
     def closing(self) -> None:
         for queue in self.subscribers:
             queue.put_nowait(None)
+        if self.permissions is not None:
+            self.permissions.close()
 
     async def run(self) -> int:
+        if self.permissions is not None:
+            self.permissions.start()
         code = await super().run()
         self._remember(code)
         return code

@@ -1,0 +1,138 @@
+"""Permission requests of the real claude CLI (`--permission-prompt-tool stdio`), routed to a person:
+listed, approved, denied, timed out, and kept across the wrapper's death, never silently allowed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from overmind.providers import first_line
+from tests.helpers import must
+from tests.sessions.conftest import Claude
+
+
+def label(command: str) -> str:
+    """How a Bash call is named for a person: its command's first line, cut at 80 characters."""
+    return f"Bash({first_line(command, 80)})"
+
+
+def pending(claude: Claude, name: str, count: int = 1, what: str = "the permission request") -> list[dict[str, Any]]:
+    return must(lambda: (found := claude.om.json("permissions", name)) and len(found) == count and found, 30, what)
+
+
+def touching(claude: Claude, trigger: str, target: Path) -> str:
+    """The fake model answers `trigger` with a Bash call that creates `target`: a tool use its
+    permissions do not allow (claude asks for it)."""
+    command = f"touch {target}"
+    claude.fake.on(trigger, tool=("Bash", {"command": command, "description": "touch"}))
+    return command
+
+
+def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claude, name: str, tmp_path: Path) -> None:
+    target = tmp_path / "published"
+    command = touching(claude, "publish it", target)
+    started = claude.run(name, "publish it", "--on-permission", "ask", "--no-memory")
+    [request] = pending(claude, name)
+    assert (request["id"], request["name"], request["request"]) == (started["id"], name, 1)
+    assert (request["tool"], request["input"]["command"], request["state"]) == ("Bash", command, "pending")
+    assert request["label"] == label(command)
+    row = next(r for r in claude.om.json("ps") if r["name"] == name)
+    assert row["status_text"] == f"needs you: permission for {label(command)}"
+    assert [p["request"] for p in row["permissions"]] == [1]
+    assert "needs you: permission for Bash(touch" in claude.om("ps").stdout
+    assert not target.exists()
+
+    said = claude.om("approve", name).stdout
+    assert said == f"allowed request 1 of '{name}': {label(command)}\n"
+    assert claude.om("wait", name).returncode == 0
+    assert target.exists()
+    assert claude.om("result", name).stdout == "tool said: (Bash completed with no output)\n"
+    again = claude.om("approve", name, "1", check=False)
+    assert (again.returncode, again.stderr) == (1, f"overmind: request 1 of '{name}' is no longer pending"
+                                                   " (allowed by cli)\n")
+    [answered] = claude.om.json("permissions", name, "--all")
+    assert (answered["state"], answered["answered_by"]) == ("allowed", "cli")
+    assert claude.om.json("permissions", name) == []
+
+
+def test_a_denied_request_is_not_run_and_the_agent_reads_why(claude: Claude, name: str, tmp_path: Path) -> None:
+    target = tmp_path / "deleted"
+    touching(claude, "delete it", target)
+    claude.run(name, "delete it", "--permission-mode", "default", "--no-memory")  # a mode that prompts: the task asks
+    pending(claude, name)
+    said = claude.om("deny", name, "1", "--message", "not on a Friday").stdout
+    assert said.endswith("(the agent reads: not on a Friday)\n")
+    claude.om("wait", name)
+    assert not target.exists()
+    assert claude.om("result", name).stdout == "tool said: not on a Friday\n"
+    lines = claude.om.logs(name)
+    assert "[tool error] not on a Friday" in lines
+    assert any(line.startswith("[permission] 1. Bash(touch") and "denied by cli: not on a Friday" in line
+               for line in lines)
+
+
+def test_an_unanswered_request_is_denied_after_the_timeout(claude: Claude, name: str, tmp_path: Path) -> None:
+    target = tmp_path / "late"
+    touching(claude, "do it later", target)
+    claude.run(name, "do it later", "--on-permission", "ask", "--permission-timeout", "2s", "--no-memory")
+    pending(claude, name)
+    claude.om("wait", name, timeout=60)
+    assert not target.exists()
+    assert claude.om("result", name).stdout == "tool said: no one answered within 2s\n"
+    [request] = claude.om.json("permissions", name, "--all")
+    assert (request["state"], request["answered_by"], request["message"]) == (
+        "denied", "timeout", "no one answered within 2s")
+
+
+def test_a_task_without_a_prompting_mode_denies_at_once_as_claude_p_does(claude: Claude, name: str,
+                                                                         tmp_path: Path) -> None:
+    target = tmp_path / "never"
+    touching(claude, "try it", target)
+    claude.run(name, "try it", "--no-memory")
+    claude.om("wait", name)
+    assert not target.exists()
+    assert claude.om.json("permissions", name, "--all") == []
+
+
+def test_a_request_pending_when_the_wrapper_dies_is_asked_again_and_never_allowed(
+        claude: Claude, name: str, tmp_path: Path) -> None:
+    target = tmp_path / "risky"
+    touching(claude, "risky move", target)
+    claude.run(name, "risky move", "--on-permission", "ask", "--restart", "on-failure", "--no-memory")
+    [first] = pending(claude, name)
+    wrapper = claude.om.info(name)["os_pid"]
+    os.kill(wrapper, signal.SIGKILL)
+    # The mission restarts; the agent resumes and asks again: the same request, asked anew.
+    again = must(lambda: (found := claude.om.json("permissions", name)) and found[0]["request_id"] !=
+                 first["request_id"] and found, 60, "the request asked again")
+    assert [r["request"] for r in again] == [1]
+    assert claude.om.info(name)["restarts"] == 1
+    assert not target.exists()
+    claude.om("deny", name, "--message", "no")
+    claude.om("wait", name)
+    assert not target.exists()
+    history = claude.om.json("permissions", name, "--all")
+    assert [(r["request"], r["state"]) for r in history] == [(1, "denied")]
+
+
+def test_bad_answers_change_nothing(claude: Claude, name: str, tmp_path: Path) -> None:
+    touching(claude, "careful", tmp_path / "careful")
+    claude.run(name, "careful", "--on-permission", "ask", "--no-memory")
+    [request] = pending(claude, name)
+    other = claude.run(f"{name}-other", "hello", "--on-permission", "ask", "--no-memory")
+    for args, error in (
+            ([name, "7"], f"overmind: '{name}' has no permission request 7"),
+            ([other["name"]], f"overmind: '{other['name']}' has no pending permission request"),
+            ([other["name"], request["request_id"]],
+             f"overmind: request '{request['request_id']}' is not one of '{other['name']}''s: it belongs to '{name}'"),
+            (["nobody-here"], "overmind: no mission named 'nobody-here'")):
+        proc = claude.om("approve", *args, check=False)
+        assert proc.returncode != 0 and proc.stderr.splitlines()[0] == error, proc.stderr
+    assert [r["state"] for r in claude.om.json("permissions", name)] == ["pending"]
+    claude.om("deny", name)
+    claude.om("wait", name)
+    data = json.loads(claude.om("result", name, "--json").stdout)
+    assert data["text"] == "tool said: The user denied this tool use (overmind, cli)."
