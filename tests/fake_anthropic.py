@@ -7,8 +7,8 @@ titles, and their number changes between releases):
 - a turn that carries a tool result is answered with `tool said: <result>` (for a tool use the
   CLI was not allowed, the result is the denial's message);
 - a turn whose text contains a scripted trigger gets that script's reply (text, a tool call or an
-  HTTP error), optionally held until the test releases it. Each tool call has an id of its own,
-  so a conversation may call the same tool again (after a denial, after a restart);
+  HTTP error), optionally held until the test releases it. Each reply (and its tool call) has an
+  id of its own, as the real API's do: the CLI merges what arrives under one id;
 - any other turn is answered with `echo: <text>`.
 """
 
@@ -18,7 +18,7 @@ import itertools
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -29,7 +29,7 @@ class Reply:
     tool: tuple[str, dict[str, Any]] | None = None  # (tool name, input)
     error: tuple[int, str, str] | None = None  # (HTTP status, error type, message)
     gate: threading.Event | None = None  # the reply waits until the test sets it
-    call_id: str = "toolu_fake_1"  # the tool call's id (each call gets its own)
+    number: int = 1  # each reply's message (and tool call) has an id of its own
 
 
 @dataclass
@@ -92,8 +92,7 @@ class FakeAnthropic:
                     self._send(200, "application/json", json.dumps({"input_tokens": 10}).encode())
                     return
                 reply = fake.answer(body)
-                if reply.tool is not None:
-                    reply = Reply(tool=reply.tool, call_id=f"toolu_fake_{next(fake._calls)}", gate=reply.gate)
+                reply = replace(reply, number=next(fake._calls))
                 if reply.gate is not None:
                     reply.gate.wait(60)
                 if reply.error is not None:
@@ -157,13 +156,13 @@ def _text_of(content: Any) -> str:
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.tool is not None:
         name, tool_input = reply.tool
-        return [{"type": "tool_use", "id": reply.call_id, "name": name, "input": tool_input}]
+        return [{"type": "tool_use", "id": f"toolu_fake_{reply.number}", "name": name, "input": tool_input}]
     return [{"type": "text", "text": reply.text or ""}]
 
 
 def _message(model: str, reply: Reply) -> dict[str, Any]:
-    return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": _blocks(reply),
-            "stop_reason": "tool_use" if reply.tool else "end_turn", "stop_sequence": None,
+    return {"id": f"msg_fake_{reply.number}", "type": "message", "role": "assistant", "model": model,
+            "content": _blocks(reply), "stop_reason": "tool_use" if reply.tool else "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": 10, "output_tokens": 5}}
 
 

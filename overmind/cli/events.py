@@ -38,6 +38,8 @@ async def _print(only: list[str] | None, as_json: bool) -> None:
         data = change.data or {}
         state = data.get("status") or data.get("last_result") or "-"
         reason = f" ({data['reason']})" if data.get("reason") else ""
+        if change.kind == "permission":
+            state, reason = f"request {data['request']}: {data['label']}", ""
         stamp = datetime.fromtimestamp(change.at).strftime("%H:%M:%S.%f")[:-3]
         click.echo(f"{stamp}  {change.kind:<9}  {change.event:<8}  {change.name}  {state}{reason}")
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import Any, NamedTuple
 
+from overmind.control import permissions
 from overmind.control.missions import UNIT_PROPERTIES, Record, View, records, units_behind, views
 from overmind.store import Blueprint, Mission, Store
 
@@ -29,9 +30,11 @@ _NEWS = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "
 class Change(NamedTuple):
     """Something new about a mission, a blueprint or a ritual."""
 
-    kind: str  # mission | blueprint | ritual
-    event: str  # started | changed | finished | removed (missions, blueprints); fired | changed (rituals)
-    id: str  # a mission's or blueprint's id; a ritual's name
+    kind: str  # mission | blueprint | ritual | permission
+    # started | changed | finished | removed (missions, blueprints); fired | changed (rituals);
+    # asked | allowed | denied | withdrawn (a permission request of an agent mission)
+    event: str
+    id: str  # a mission's or blueprint's id (a permission request's mission); a ritual's name
     name: str
     at: float  # when the feed learned of it (epoch seconds)
     data: dict[str, Any] | None  # the new view's JSON (as `ps --json`, `rituals --json`); None once removed
@@ -83,6 +86,7 @@ class Feed:
         self.rituals: dict[str, tuple[Any, ...]] = {}
         self.consumers: set[asyncio.Queue[Change | None]] = set()
         self.views: dict[str, View] = {}  # the latest view of every mission and blueprint shown
+        self.permission_version = 0  # the last write to permission requests told
         self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> Feed:
@@ -153,6 +157,7 @@ class Feed:
             self.known[view.id] = _Known(record, _news(view), view.status.finished)
             self.views[view.id] = view
         self.marks = {r.id: _marks(r) for r in known}
+        self.permission_version = permissions.version(store)
         if self.with_rituals:
             self.rituals = {v.ritual.name: _ritual_news(v.to_json()) for v in _ritual_views()}
 
@@ -262,9 +267,18 @@ class Feed:
         plan = await asyncio.to_thread(self._plan, units, store_changed)
         # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
         props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
-        for change in await asyncio.to_thread(self._news_of, plan, props):
+        news = await asyncio.to_thread(self._news_of, plan, props)
+        if store_changed:  # an agent asked a person, or was answered: the wrapper wrote the store
+            news += await asyncio.to_thread(self._permission_changes)
+        for change in news:
             for queue in self.consumers:
                 queue.put_nowait(change)
+
+    def _permission_changes(self) -> list[Change]:
+        found, self.permission_version = permissions.since(self.permission_version, self._store_now())
+        now = time.time()
+        return [Change("permission", request.event, request.record.mission_id, request.name, now, request.to_json())
+                for request in found if self.only is None or request.record.mission_id in self.only]
 
 
 def _kind(record: Record) -> str:

@@ -127,8 +127,10 @@ def view(record: Record, store: Store | None = None) -> View:
     props = _owned_unit(record, store)
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
+    asking, rules = _permissions(store) if record.provider != "raw" else ({}, {})
     return MissionView(record, derive(record, props), props or {}, session,
-                       _environments([record], store).get(record.id), _asking(store).get(record.id, ()))
+                       _environments([record], store).get(record.id), asking.get(record.id, ()),
+                       rules.get(record.id, ()))
 
 
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:
@@ -189,20 +191,22 @@ def _mission_views(missions: list[Mission], store: Store,
     agents = any(m.provider != "raw" for m in missions)
     sessions = store.session_ids() if agents else {}
     environments = _environments(missions, store)
-    asking = _asking(store) if agents else {}
+    asking, rules = _permissions(store) if agents else ({}, {})
     found = {}
     for mission in missions:
         owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
         found[mission.id] = MissionView(mission, derive(mission, owned), owned or {}, sessions.get(mission.id),
-                                        environments.get(mission.id), asking.get(mission.id, ()))
+                                        environments.get(mission.id), asking.get(mission.id, ()),
+                                        rules.get(mission.id, ()))
     return found
 
 
-def _asking(store: Store) -> dict[str, tuple[PermissionRecord, ...]]:
-    """Pending permission requests by mission (one indexed read; usually none)."""
+def _permissions(store: Store) -> tuple[dict[str, tuple[PermissionRecord, ...]], dict[str, tuple[str, ...]]]:
+    """Pending permission requests and rules added with --always, by mission (two small reads)."""
     from overmind.store.permissions import PermissionStore
 
-    return PermissionStore(store).pending_by_mission()
+    records = PermissionStore(store)
+    return records.pending_by_mission(), records.all_rules()
 
 
 def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:

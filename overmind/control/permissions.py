@@ -31,18 +31,10 @@ class PermissionRequest(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         return self.record.to_json() | {"name": self.name, "expires_at": self.expires_at}
 
-
-def policy(mission: Mission) -> str | None:
-    """ask | deny | allow for an agent mission whose CLI can ask (None for the others)."""
-    if mission.provider == "raw":
-        return None
-    from overmind.providers import get
-    from overmind.providers.permission import AsksPermissions
-
-    if not isinstance(get(mission.provider), AsksPermissions):
-        return None
-    agent = mission.spec.get("agent") or {}
-    return permission_rules.policy(mission.type, agent.get("on_permission"), agent.get("permission_mode"))
+    @property
+    def event(self) -> str:
+        """What the change feed calls its latest write: asked, allowed, denied or withdrawn."""
+        return "asked" if self.record.pending else self.record.state
 
 
 def timeout(mission: Mission) -> float:
@@ -75,6 +67,21 @@ def history(ref: str, store: Store | None = None) -> list[PermissionRequest]:
     store = store or shared()
     mission = resolve_mission(ref, store)
     return [_request(r, mission) for r in PermissionStore(store).of_mission(mission.id)]
+
+
+def version(store: Store | None = None) -> int:
+    """Where the requests' writes stand now (the change feed's cursor)."""
+    return PermissionStore(store or shared()).version()
+
+
+def since(after: int, store: Store | None = None) -> tuple[list[PermissionRequest], int]:
+    """The requests written after `after` (each as it is now), and where the writes stand."""
+    store = store or shared()
+    records = PermissionStore(store)
+    found = records.since(after)
+    missions = {m.id: m for m in store.missions(sorted({r.mission_id for r in found}))} if found else {}
+    latest = max((r.version for r in found), default=after)
+    return [_request(r, missions[r.mission_id]) for r in found if r.mission_id in missions], latest
 
 
 def rules(ref: str, store: Store | None = None) -> list[str]:

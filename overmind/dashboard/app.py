@@ -25,7 +25,7 @@ ACTIVITY = web.AppKey("activity", dict)
 
 
 def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
-    from overmind.dashboard import api, blueprints, mission, missions, overview, rituals, rows, streams
+    from overmind.dashboard import api, blueprints, mission, missions, overview, permissions, rituals, rows, streams
 
     app = web.Application(middlewares=[_activity, *guards.MIDDLEWARES], client_max_size=MAX_BODY)
     app[guards.SECRET] = guards.Secret()
@@ -38,7 +38,7 @@ def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
     app.on_response_prepare.append(guards.headers)
     app.cleanup_ctx.append(_feed)
     # /missions/table before /missions/{ref}: the first route that matches serves.
-    for module in (missions, mission, blueprints, rituals, overview, streams, api):
+    for module in (missions, mission, permissions, blueprints, rituals, overview, streams, api):
         app.router.add_routes(module.routes)
     app.router.add_get("/", _home)
     app.router.add_static("/static/", STATIC, append_version=True)

@@ -25,6 +25,7 @@ class MissionView(NamedTuple):
     # where it works, for a mission with a worktree: worktree, branch, ports, services
     environment: dict[str, Any] | None = None
     asking: tuple[PermissionRecord, ...] = ()  # its pending permission requests, oldest first
+    rules: tuple[str, ...] = ()  # what `approve --always` allowed it for good: 'Bash(npm test *)'
 
     @property
     def permissions(self) -> tuple[PermissionRecord, ...]:
@@ -148,9 +149,34 @@ class MissionView(NamedTuple):
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
             "permissions": [record.to_json() for record in self.permissions],
+            **self._permission_policy(), "permission_rules": list(self.rules),
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
             **(self.environment or NO_ENVIRONMENT),
         }
+
+    def _permission_policy(self) -> dict[str, Any]:
+        policy = permission_policy(self.mission)
+        timeout = (self.mission.spec.get("agent") or {}).get("permission_timeout")
+        if policy == "ask":
+            from overmind.permission_rules import timeout_of
+
+            timeout = timeout_of(timeout)
+        return {"on_permission": policy, "permission_timeout_s": timeout if policy == "ask" else None}
+
+
+def permission_policy(mission: Mission) -> str | None:
+    """ask | deny | allow: what becomes of a tool use the agent must ask for (None for a mission
+    whose agent CLI cannot ask overmind)."""
+    if mission.provider == "raw":
+        return None
+    from overmind import permission_rules
+    from overmind.providers import get
+    from overmind.providers.permission import AsksPermissions
+
+    if not isinstance(get(mission.provider), AsksPermissions):
+        return None
+    agent = mission.spec.get("agent") or {}
+    return permission_rules.policy(mission.type, agent.get("on_permission"), agent.get("permission_mode"))
 
 
 def rounded(value: float | None) -> float | None:

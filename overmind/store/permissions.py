@@ -169,13 +169,9 @@ class PermissionStore:
         self.db.executemany("INSERT OR IGNORE INTO permission_rules (mission_id, rule, added_at) VALUES (?, ?, ?)",
                             [(mission_id, rule, now) for rule in rules])
 
-    def rules_of(self, mission_ids: list[str]) -> dict[str, list[str]]:
-        found: dict[str, list[str]] = {}
-        if not mission_ids:
-            return found
-        marks = ", ".join("?" * len(mission_ids))
-        for mission_id, rule in self.db.execute(
-                f"SELECT mission_id, rule FROM permission_rules WHERE mission_id IN ({marks}) ORDER BY added_at",
-                tuple(mission_ids)):
-            found.setdefault(mission_id, []).append(rule)
+    def all_rules(self) -> dict[str, tuple[str, ...]]:
+        """Every mission's rules, by mission (missions without any are left out)."""
+        found: dict[str, tuple[str, ...]] = {}
+        for mission_id, rule in self.db.execute("SELECT mission_id, rule FROM permission_rules ORDER BY added_at"):
+            found[mission_id] = (*found.get(mission_id, ()), rule)
         return found

@@ -25,6 +25,7 @@ VERBS = (
     Verb("rituals", ("ri", "rit", "timers"), None, "3", "scheduled missions: next and last run"),
     Verb("blueprints", ("bp", "b", "pipelines"), None, "4", "blueprints and their agents' DAG"),
     Verb("host", ("ho", "doctor", "status"), None, "5", "systemd, journald and the doctor's checks"),
+    Verb("permissions", ("pe", "perm", "approve"), None, None, "what agents wait on: y approve, N deny"),
     Verb("logs", ("lo", "log", "l"), "NAME", None, "a mission's output, followed live"),
     Verb("describe", ("de", "desc", "info", "d"), "NAME", None, "everything known about a mission"),
     Verb("help", ("h", "?"), None, None, "the keys of the current view"),

@@ -136,3 +136,33 @@ def test_bad_answers_change_nothing(claude: Claude, name: str, tmp_path: Path) -
     claude.om("wait", name)
     data = json.loads(claude.om("result", name, "--json").stdout)
     assert data["text"] == "tool said: The user denied this tool use (overmind, cli)."
+
+
+def test_always_adds_a_rule_shown_in_info_and_kept_across_a_restart(claude: Claude, name: str,
+                                                                    tmp_path: Path) -> None:
+    package = {"name": "p", "version": "1.0.0", "scripts": {"test": "touch ran"}}
+    (claude.cwd / "package.json").write_text(json.dumps(package))
+    for n in (1, 2, 3):
+        claude.fake.on(f"test round {n}", tool=("Bash", {"command": f"npm test -- round{n}", "description": "test"}))
+    claude.run(name, "--no-memory", session=True)
+    claude.om("send", name, "test round 1")
+    [request] = pending(claude, name)
+    assert request["always_adds"] == ["Bash(npm test *)"]  # what claude proposes
+    said = claude.om("approve", name, "--always").stdout
+    assert said.endswith("; from now on it may, without asking: Bash(npm test *)\n")
+    must(lambda: (claude.cwd / "round1").exists(), 60, "the first round")
+    info = claude.om("info", name).stdout
+    assert "allowed always: Bash(npm test *)" in info
+    assert claude.om.info(name)["permission_rules"] == ["Bash(npm test *)"]
+    must(lambda: claude.om.info(name)["status_text"] == "waiting for input", 60, "the turn to end")
+
+    reply = claude.answer(name, "test round 2")["text"]
+    assert reply.startswith("tool said:"), claude.om("logs", name).stdout
+    assert (claude.cwd / "round2").exists(), claude.om("logs", name).stdout
+    claude.om("restart", name)
+    must(lambda: claude.om.info(name)["status_text"] == "waiting for input", 60, "the session back")
+    assert claude.answer(name, "test round 3")["text"].startswith("tool said:")  # overmind's rule, a new process
+    assert (claude.cwd / "round3").exists()
+    assert [r["request"] for r in claude.om.json("permissions", name, "--all")] == [1]  # asked once only
+    assert any("allowed by the rule Bash(npm test *)" in line for line in claude.om.logs(name))
+    claude.om("stop", name)

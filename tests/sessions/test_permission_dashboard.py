@@ -1,0 +1,57 @@
+"""A permission request of the real claude CLI denied from the dashboard, in a real headless
+Chromium: it appears live with the tool and its whole input, needs you first, and the denial's
+message is what the agent reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dashboard.test_browser import CHROMIUM, browser, page, served  # noqa: F401 (fixtures)
+from tests.sessions.conftest import Claude
+from tests.sessions.test_claude_permissions import pending, touching
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
+def test_a_request_denied_from_the_dashboard_is_not_run_and_the_agent_reads_the_message(
+        claude: Claude, name: str, tmp_path: Path, page: Any, served: Any) -> None:  # noqa: F811
+    target = tmp_path / "deployed"
+    command = touching(claude, "deploy now", target)
+    started = claude.run(name, "deploy now", "--on-permission", "ask", "--no-memory")
+    page.goto(f"{served.base}/missions")
+    page.wait_for_selector("#live.on")
+    request = page.locator(f'li.permission[data-id="{started["id"]}"]')
+    request.wait_for(timeout=60_000)  # it appears live, without a reload
+    assert "Bash" in request.locator(".tool").inner_text()
+    assert json.loads(request.locator("pre.input").inner_text())["command"] == command  # the whole input
+    row = page.locator(f'tr[data-id="{started["id"]}"]')
+    assert "needs-you" in (row.get_attribute("class") or "")
+    assert page.locator("tbody#rows tr").first.get_attribute("data-id") == started["id"]  # needs you first
+
+    page.remove_listener("dialog", page.recorder)
+    answers = iter([False, True])  # "Cancel" first: nothing is sent; then "OK"
+    asked: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if next(answers) else dialog.dismiss()
+
+    page.on("dialog", answer)
+    request.locator('input[name="message"]').fill("use the staging server instead")
+    deny = request.locator('button[data-action="deny"]')
+    deny.click()
+    assert asked == [f"Deny {name} the use of {pending(claude, name)[0]['label']}?"]
+    with page.expect_navigation(url=f"{served.base}/missions"):
+        deny.click()
+    claude.om("wait", name)
+    assert not target.exists()
+    assert claude.om("result", name).stdout == "tool said: use the staging server instead\n"
+    [answered] = claude.om.json("permissions", name, "--all")
+    assert (answered["state"], answered["answered_by"]) == ("denied", "dashboard")
+    page.goto(f"{served.base}/missions/{started['id']}")
+    timeline = page.locator("#timeline").inner_text()
+    assert "use the staging server instead" in timeline and "denied by dashboard" in timeline
