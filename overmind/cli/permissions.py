@@ -67,14 +67,7 @@ def _said(verb: str, answered: PermissionRequest) -> str:
 @json_option
 def approve(ref: str, request: str | None, always: bool, as_json: bool) -> None:
     """Allow a waiting permission request (the only one, without REQUEST): the tool runs."""
-    from overmind.control import permissions as control
-
-    ready()
-    answered = control.approve(ref, request, always=always, by="cli")
-    if as_json:
-        fmt.print_json(answered.to_json())
-    else:
-        click.echo(_said("allowed", answered))
+    _answer(ref, request, True, as_json, always=always)
 
 
 @click.command()
@@ -84,14 +77,19 @@ def approve(ref: str, request: str | None, always: bool, as_json: bool) -> None:
 @json_option
 def deny(ref: str, request: str | None, message: str | None, as_json: bool) -> None:
     """Deny a waiting permission request (the only one, without REQUEST): the tool does not run."""
+    _answer(ref, request, False, as_json, message=message)
+
+
+def _answer(ref: str, request: str | None, allow: bool, as_json: bool, always: bool = False,
+            message: str | None = None) -> None:
     from overmind.control import permissions as control
 
     ready()
-    answered = control.deny(ref, request, message=message, by="cli")
+    answered = control.answer(ref, request, allow, "cli", message=message, always=always)
     if as_json:
         fmt.print_json(answered.to_json())
     else:
-        click.echo(_said("denied", answered))
+        click.echo(_said("allowed" if allow else "denied", answered))
 
 
 COMMANDS = [permissions, approve, deny]
