@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 POLICIES = ("ask", "deny", "allow")
+# The providers whose CLI can ask overmind (`providers.permission.AsksPermissions`), named here so
+# that `ps` need not import the providers to show a mission's policy (a test keeps the two agreed).
+ASKING_PROVIDERS = ("claude",)
 DEFAULT_TIMEOUT = 1800.0  # seconds: an unattended agent is told "no" after this, never left hanging
 # claude's modes that prompt for what they do not allow; `dontAsk` denies and `bypassPermissions`
 # never asks, and a task given no mode keeps `claude -p`'s own way: it denies at once.
@@ -25,6 +28,15 @@ def policy(mission_type: str, on_permission: str | None, permission_mode: str | 
     if mission_type == "session":
         return "ask"
     return "ask" if permission_mode in PROMPTING_MODES else "deny"
+
+
+def of_mission(provider: str, mission_type: str, agent: dict[str, object]) -> str | None:
+    """A recorded mission's policy (its spec's agent options); None where its CLI cannot ask."""
+    if provider not in ASKING_PROVIDERS:
+        return None
+    on_permission, mode = agent.get("on_permission"), agent.get("permission_mode")
+    return policy(mission_type, on_permission if isinstance(on_permission, str) else None,
+                  mode if isinstance(mode, str) else None)
 
 
 def timeout_of(permission_timeout: float | None) -> float:

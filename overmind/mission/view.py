@@ -155,28 +155,14 @@ class MissionView(NamedTuple):
         }
 
     def _permission_policy(self) -> dict[str, Any]:
-        policy = permission_policy(self.mission)
-        timeout = (self.mission.spec.get("agent") or {}).get("permission_timeout")
-        if policy == "ask":
-            from overmind.permission_rules import timeout_of
+        """What becomes of a tool use its agent must ask for (None where its CLI cannot ask)."""
+        from overmind import permission_rules
 
-            timeout = timeout_of(timeout)
-        return {"on_permission": policy, "permission_timeout_s": timeout if policy == "ask" else None}
-
-
-def permission_policy(mission: Mission) -> str | None:
-    """ask | deny | allow: what becomes of a tool use the agent must ask for (None for a mission
-    whose agent CLI cannot ask overmind)."""
-    if mission.provider == "raw":
-        return None
-    from overmind import permission_rules
-    from overmind.providers import get
-    from overmind.providers.permission import AsksPermissions
-
-    if not isinstance(get(mission.provider), AsksPermissions):
-        return None
-    agent = mission.spec.get("agent") or {}
-    return permission_rules.policy(mission.type, agent.get("on_permission"), agent.get("permission_mode"))
+        m = self.mission
+        agent = m.spec.get("agent") or {}
+        policy = permission_rules.of_mission(m.provider, m.type, agent)
+        timeout = permission_rules.timeout_of(agent.get("permission_timeout")) if policy == "ask" else None
+        return {"on_permission": policy, "permission_timeout_s": timeout}
 
 
 def rounded(value: float | None) -> float | None:

@@ -46,6 +46,13 @@ def test_rules_match_as_claude_reads_them(rule: str, tool: str, subject: str | N
     assert rules.matches(rule, tool, subject) is allowed
 
 
+def test_the_providers_that_can_ask_are_named_for_ps() -> None:
+    from overmind.providers import PROVIDERS
+    from overmind.providers.permission import AsksPermissions
+
+    assert [p for p in PROVIDERS if isinstance(get(p), AsksPermissions)] == list(rules.ASKING_PROVIDERS)
+
+
 def test_durations_and_messages_read_as_a_person_writes_them() -> None:
     assert [rules.span(s) for s in (2, 90, 1800, 5400, 0.5)] == ["2s", "1m30s", "30m", "1h30m", "0.5s"]
     assert rules.timeout_message(1800) == "no one answered within 30m"
