@@ -114,12 +114,14 @@ def answer(ref: str, request: str | None, allow: bool, by: str, message: str | N
     mission = resolve_mission(ref, store)
     for _ in range(3):  # the wrapper may come or go in between: try again with what it is now
         record = chosen(mission, request, store)
-        current = view(mission, store)
-        if current.status.finished:
-            raise OvermindError(f"mission '{mission.name}' has ended ({current.status.label}); its request"
-                                f" {record.number} can no longer be answered", hint=f"overmind logs {mission.name}")
-        settled = _through_wrapper(mission, record, allow, by, message, always) or \
-            _through_store(mission, record, allow, by, message, always, store)
+        settled = _through_wrapper(mission, record, allow, by, message, always)
+        if settled is None:  # no wrapper listens: the mission restarts, or it has ended
+            current = view(mission, store)
+            if current.status.finished:
+                raise OvermindError(f"mission '{mission.name}' has ended ({current.status.label}); its request"
+                                    f" {record.number} can no longer be answered",
+                                    hint=f"overmind logs {mission.name}")
+            settled = _through_store(mission, record, allow, by, message, always, store)
         if settled is not None:
             return _request(settled, mission)
     raise OvermindError(f"request {request} of '{mission.name}' could not be answered: its agent keeps restarting",
