@@ -112,6 +112,7 @@ class PermissionRelay:
         if fresh is None or fresh.state not in ("allowed", "denied") or fresh.delivered:
             return False
         self.carried.discard(record.number)
+        self.rules = self.records.rules(self.mission.id)  # an answer --always left meanwhile added some
         self._give(ask, fresh.state == "allowed", fresh.message or "", ())
         self.records.mark_delivered(self.mission.id, record.number)
         self._note(fresh, fresh.state, f"asked again; answered from the store: {fresh.outcome()}")

@@ -78,9 +78,10 @@ class AgentSession(MissionWrapper):
                 "pid": self.child.pid if self.child and self.child.returncode is None else None}
 
     def set_state(self, state: str, status: str | None = None) -> None:
-        """A pending permission request is what systemd shows (STATUS=) until it is answered."""
+        """A pending permission request is what systemd shows (STATUS=) until it is answered, but
+        while a terminal has the session (its person answers there)."""
         self._said = status
-        asking = self.permissions.status() if self.permissions is not None else None
+        asking = self.permissions.status() if self.permissions is not None and state != "attached" else None
         super().set_state(state, asking or status)
 
     def waiting_for_a_person(self) -> bool:

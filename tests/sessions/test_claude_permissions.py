@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from overmind.providers import first_line
-from tests.helpers import must
+from tests.helpers import die_with_parent, must
 from tests.sessions.conftest import Claude
 
 
@@ -35,6 +39,8 @@ def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claud
     target = tmp_path / "published"
     command = touching(claude, "publish it", target)
     started = claude.run(name, "publish it", "--on-permission", "ask", "--no-memory")
+    events = subprocess.Popen([sys.executable, "-m", "overmind", "events", "--json", name], env=claude.om.env,
+                              stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
     [request] = pending(claude, name)
     assert (request["id"], request["name"], request["request"]) == (started["id"], name, 1)
     assert (request["tool"], request["input"]["command"], request["state"]) == ("Bash", command, "pending")
@@ -43,6 +49,9 @@ def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claud
     assert row["status_text"] == f"needs you: permission for {label(command)}"
     assert [p["request"] for p in row["permissions"]] == [1]
     assert "needs you: permission for Bash(touch" in claude.om("ps").stdout
+    info = claude.om("info", name).stdout
+    assert "on permission: ask (denied if no one answers within 30m)" in info
+    assert f"waiting: request 1: {label(command)}, asked " in info
     assert not target.exists()
 
     said = claude.om("approve", name).stdout
@@ -50,6 +59,21 @@ def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claud
     assert claude.om("wait", name).returncode == 0
     assert target.exists()
     assert claude.om("result", name).stdout == "tool said: (Bash completed with no output)\n"
+    told: list[dict[str, Any]] = []
+    try:
+        assert events.stdout is not None
+        readable = selectors.DefaultSelector()
+        readable.register(events.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 30
+        while len(told) < 2 and readable.select(max(deadline - time.monotonic(), 0)):
+            change = json.loads(events.stdout.readline())
+            if change["type"] == "permission":
+                told.append(change)
+    finally:
+        events.kill()
+    assert [c["event"] for c in told] == ["asked", "allowed"]
+    assert {(c["id"], c["name"], c["permission"]["request"]) for c in told} == {(started["id"], name, 1)}
+    assert told[1]["permission"]["answered_by"] == "cli"
     again = claude.om("approve", name, "1", check=False)
     assert (again.returncode, again.stderr) == (1, f"overmind: request 1 of '{name}' is no longer pending"
                                                    " (allowed by cli)\n")

@@ -32,6 +32,10 @@ def test_a_request_denied_from_the_dashboard_is_not_run_and_the_agent_reads_the_
     assert "needs-you" in (row.get_attribute("class") or "")
     assert page.locator("tbody#rows tr").first.get_attribute("data-id") == started["id"]  # needs you first
 
+    forged = page.request.post(f"{served.base}/missions/{started['id']}/permissions/1/approve", form={"always": "1"})
+    assert forged.status == 403 and "CSRF" in forged.text()  # the cookie alone allows nothing
+    assert [r["state"] for r in claude.om.json("permissions", name)] == ["pending"]
+
     page.remove_listener("dialog", page.recorder)
     answers = iter([False, True])  # "Cancel" first: nothing is sent; then "OK"
     asked: list[str] = []
