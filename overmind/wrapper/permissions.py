@@ -111,6 +111,10 @@ class PermissionRelay:
         fresh = self.records.get(self.mission.id, record.number)
         if fresh is None or fresh.state not in ("allowed", "denied") or fresh.delivered:
             return False
+        if fresh.answered_by == "timeout":  # no one answered then; a person is asked now
+            self.carried.discard(record.number)
+            self.records.mark_delivered(self.mission.id, record.number)
+            return False
         self.carried.discard(record.number)
         self.rules = self.records.rules(self.mission.id)  # an answer --always left meanwhile added some
         self._give(ask, fresh.state == "allowed", fresh.message or "", ())

@@ -236,3 +236,20 @@ def test_an_answer_left_in_the_store_is_given_when_the_agent_asks_again(tmp_path
         relay.close()
 
     _scenario(tmp_path, body)
+
+
+def test_a_request_timed_out_while_no_agent_asked_is_asked_of_a_person_again(tmp_path: Path) -> None:
+    async def body(store: Store, mission: Mission) -> None:
+        _dies_asking(store, mission)
+        relay = _relay(store, mission, Agent(), timeout=0.01)  # taken over after its time ran out
+        while PermissionStore(store).get("m1", 1).state == "pending":  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+        agent = Agent()
+        relay.write = agent.write
+        relay.ask(_ask("r2"))
+        assert agent.answers == []  # a new request, waiting for a person: not the old timeout's denial
+        assert [(r.number, r.state) for r in PermissionStore(store).of_mission("m1")] == [
+            (1, "denied"), (2, "pending")]
+        relay.close()
+
+    _scenario(tmp_path, body)
