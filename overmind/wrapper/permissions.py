@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from overmind import permission_rules as rules
+from overmind.agent_options import AgentOptions
 from overmind.providers.permission import AsksPermissions, PermissionAsk
 from overmind.store import Mission, Store
 from overmind.store.permissions import PermissionRecord, PermissionStore
@@ -44,6 +45,18 @@ def _same_use(record: PermissionRecord, ask: PermissionAsk) -> bool:
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def relay_for(mission: Mission, store: Store, provider: object, options: AgentOptions,
+              write: Callable[[bytes], bool], note: Callable[[dict[str, Any], str], None],
+              changed: Callable[[], None]) -> PermissionRelay | None:
+    """The relay of a mission whose agent CLI asks overmind (None for one that does not: its
+    command line does not tell it to ask)."""
+    if not isinstance(provider, AsksPermissions) or not provider.asks(options, mission.type):
+        return None
+    policy = rules.policy(mission.type, options.on_permission, options.permission_mode)
+    return PermissionRelay(mission, store, provider, policy, rules.timeout_of(options.permission_timeout), write,
+                           note, changed)
 
 
 class PermissionRelay:

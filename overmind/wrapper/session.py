@@ -28,7 +28,7 @@ from overmind.store import Exit, Mission, Store
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
-from overmind.wrapper.permissions import PermissionRelay
+from overmind.wrapper.permissions import PermissionRelay, relay_for
 
 _CHUNK = 1 << 16
 
@@ -66,7 +66,8 @@ class AgentSession(MissionWrapper):
         self._said: str | None = None  # the status line before a permission request takes it over
         # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py); a task
         # that asks takes its prompt on stdin, as a session does.
-        self.permissions = self._permission_relay()
+        self.permissions = relay_for(mission, store, self.provider, self.options, self.to_child, self._record_own,
+                                     self.permissions_changed)
         self.prompt_on_stdin = not self.is_session and self.permissions is not None
 
     def handlers(self) -> dict[str, Handler]:
@@ -193,8 +194,8 @@ class AgentSession(MissionWrapper):
         if event.reply_to is not None and event.reply_to == self.handshake:
             self.handshake = None
             self._on_session_ready()
-        if event.permission is not None:
-            self._on_permission_request(event)
+        if event.permission is not None and self.permissions is not None:
+            self.permissions.ask(event.permission)
         if not event.keep:
             return
         failure = self.provider.failure(event)
@@ -247,24 +248,6 @@ class AgentSession(MissionWrapper):
                 waiter.set_exception(SessionEnded(why))
 
     # -- permission requests (wrapper/permissions.py) ------------------------------------
-    def _permission_relay(self) -> PermissionRelay | None:
-        from overmind import permission_rules
-        from overmind.providers.permission import AsksPermissions
-
-        provider, options, kind = self.provider, self.options, self.mission.type
-        if not isinstance(provider, AsksPermissions) or not provider.asks(options, kind):
-            return None
-        return PermissionRelay(self.mission, self.store, provider,
-                               permission_rules.policy(kind, options.on_permission, options.permission_mode),
-                               permission_rules.timeout_of(options.permission_timeout),
-                               self.to_child, self._record_own, self.permissions_changed)
-
-    def _on_permission_request(self, event: AgentEvent) -> None:
-        assert event.permission is not None
-        if self.permissions is None:  # asked without being told to ask: never allowed
-            return
-        self.permissions.ask(event.permission)
-
     def to_child(self, data: bytes) -> bool:
         """Hand a line to the agent CLI's stdin; False if no process is there to take it."""
         child = self.child
@@ -278,8 +261,7 @@ class AgentSession(MissionWrapper):
 
     async def op_permission(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
         if self.permissions is None:
-            await conn.fail(f"'{self.mission.name}' does not ask a person for permissions",
-                            hint="start it with --on-permission ask")
+            await conn.fail(f"'{self.mission.name}' does not ask a person for permissions")
             return
         await self.permissions.op_permission(request, reader, conn)
 
