@@ -114,3 +114,15 @@ def die_with_parent() -> None:
     import signal
 
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def documented_keys(section: str) -> set[str]:
+    """The keys of the first JSON example under the docs/json.md heading that starts with
+    `section` ("A mission", "A blueprint"): what every row of that shape must carry."""
+    text = (DOCS / "json.md").read_text()
+    start = text.index(f"\n## {section}")
+    block = text[text.index("```json\n", start) + 8:]
+    return set(json.loads(block[:block.index("```")]))

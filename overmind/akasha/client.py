@@ -37,10 +37,10 @@ def request(op: str, timeout: float = DEFAULT_TIMEOUT, **fields: Any) -> dict[st
             reply = _read_line(sock)
         except TimeoutError as exc:
             raise AkashaError(f"the Akasha service did not answer within {timeout:g}s",
-                              hint=f"journalctl --user -u {names.service_unit()}") from exc
+                              hint=f"journalctl --user-unit {names.service_unit()}") from exc
     if not reply:
         raise AkashaError("the Akasha service ended before it answered",
-                          hint=f"journalctl --user -u {names.service_unit()}")
+                          hint=f"journalctl --user-unit {names.service_unit()}")
     answer: dict[str, Any] = json.loads(reply)
     if not answer.get("ok"):
         raise AkashaError(answer.get("error", "the Akasha service refused the request"), hint=answer.get("hint"))

@@ -127,7 +127,7 @@ def _wait_ready(url: str, token: str | None, unit: str) -> None:
         state = systemctl("is-active", unit, check=False).stdout.strip()
         if state == "failed" or time.monotonic() > deadline:
             raise AkashaError(f"the Akasha server did not come up on {url} ({state})",
-                              hint=f"journalctl --user -u {unit}")
+                              hint=f"journalctl --user-unit {unit}")
         time.sleep(0.1)
 
 

@@ -141,7 +141,7 @@ class Service:
         except Exception as exc:  # a bug: say so in one line, keep the traceback in the journal
             traceback.print_exc()
             return {"ok": False, "error": f"the Akasha service failed: {type(exc).__name__}: {exc}",
-                    "hint": "see journalctl --user -u " + _unit()}
+                    "hint": "see journalctl --user-unit " + _unit()}
 
 
 def _unit() -> str:

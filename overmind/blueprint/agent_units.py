@@ -11,6 +11,7 @@ into one transaction, and systemd alone runs it from there.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 
 from overmind import names
 from overmind.blueprint.model import Agent, Blueprint
@@ -85,14 +86,20 @@ def _as_task(spec: MissionSpec, extra: dict[str, str]) -> tuple[MissionSpec, dic
 
 def retrying_argv(argv: list[str], retries: int, backoff: float, backoff_max: float) -> list[str]:
     """`argv` run until it succeeds, at most 1 + `retries` times, waiting `backoff` seconds
-    before the first retry and twice as long each time, up to `backoff_max`."""
+    before the first retry and twice as long each time, up to `backoff_max`. Each attempt is a run
+    of its own to the run hook (its end and the next start recorded, marked in the journal as a
+    restart is), so the mission counts its restarts as any other does."""
+    from overmind.mission.units import RUN_HOOK
+
     first, ceiling = round(backoff * 1000), round(backoff_max * 1000)
+    hook = shlex.quote(str(RUN_HOOK))
     script = (f"attempt=0; delay={first}; "
               'until "$@"; do status=$?; attempt=$((attempt + 1)); '
               f'if [ "$attempt" -gt {retries} ]; then exit "$status"; fi; '
-              "seconds=$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000))); "
-              'echo "--- exited with code $status; restart #$attempt in ${seconds}s ---"; '
-              f'sleep "$seconds"; delay=$((delay * 2)); if [ "$delay" -gt {ceiling} ]; then delay={ceiling}; fi; done')
+              f'/bin/sh {hook} retry "$status"; '
+              "sleep \"$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))\"; "
+              f"/bin/sh {hook} start; "
+              f'delay=$((delay * 2)); if [ "$delay" -gt {ceiling} ]; then delay={ceiling}; fi; done')
     return ["/bin/sh", "-c", script, "overmind-retry", *argv]
 
 

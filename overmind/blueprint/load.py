@@ -7,16 +7,14 @@ cycles. The first problem in file order is raised; the hint says how many more t
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from overmind import providers
+from overmind import mistakes, providers
 from overmind.agent_options import AgentOptions
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.blueprint.locate import KeyLines
@@ -60,8 +58,8 @@ def load(path: str) -> Blueprint:
     try:
         document = tomlkit.parse(source).unwrap()
     except ParseError as error:
-        reason = re.sub(r" at line \d+ col \d+$", "", str(error))
-        raise BlueprintError(f"{path}:{error.line}: invalid TOML: {reason[:1].lower()}{reason[1:]}") from None
+        line, what = mistakes.toml_syntax(source, error)
+        raise BlueprintError(f"{path}:{line}: invalid TOML: {what}") from None
     return _Checker(path, source, document).blueprint()
 
 
@@ -77,11 +75,6 @@ def _read(path: str) -> str:
         raise OvermindError(f"{path} is not UTF-8 text") from None
     except OSError as error:
         raise OvermindError(f"cannot read {path}: {error.strerror}") from None
-
-
-def _suggestion(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {json.dumps(close[0])}?" if close else ""
 
 
 class _Checker:
@@ -113,12 +106,7 @@ class _Checker:
             parsed = schema.BlueprintFile.model_validate(self.document)
         except ValidationError as error:
             for item in error.errors():
-                path: KeyPath = tuple(item["loc"])
-                text = schema.message(dict(item))
-                if item["type"] == "extra_forbidden":
-                    known = schema.AgentTable.model_fields if len(path) == 3 else schema.BlueprintFile.model_fields
-                    text += _suggestion(str(path[-1]), known)
-                self.problem(path, text)
+                self.problem(tuple(item["loc"]), mistakes.pydantic_message(item, "toml", schema.BlueprintFile))
             self.raise_first()
             raise  # unreachable: pydantic reported at least one error
         name = self.blueprint_name(parsed.name)
@@ -192,7 +180,7 @@ class _Checker:
         """The agent CLI's own options; each one the provider does not take is named."""
         if table.provider not in PROVIDERS:
             self.problem((*at, "provider"), f"unknown provider {json.dumps(table.provider)}"
-                                            f"{_suggestion(table.provider, PROVIDERS)}")
+                                            f"{mistakes.suggestion(table.provider, PROVIDERS)}")
             return None
         from overmind.blueprint.schema import BLUEPRINT_AGENT_OPTIONS
 
@@ -274,7 +262,7 @@ class _Checker:
                 if dep == name:
                     self.problem(at, f"{json.dumps(name)} cannot depend on itself")
                 elif dep not in tables:
-                    self.problem(at, f"unknown agent {json.dumps(dep)}{_suggestion(dep, tables)}")
+                    self.problem(at, f"unknown agent {json.dumps(dep)}{mistakes.suggestion(dep, tables)}")
                 elif dep in seen:
                     self.problem(at, f"{json.dumps(dep)} is listed twice")
                 elif tables[dep].schedule is not None:

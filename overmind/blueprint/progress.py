@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.mission.status import Status
-from overmind.mission.view import MissionView, rounded
+from overmind.mission.view import NO_ENVIRONMENT, NO_PERMISSIONS, MissionView, rounded
 from overmind.store import Blueprint, Mission
 
 FAILED = ("crashed", "skipped", "killed", "unknown")
@@ -137,7 +137,8 @@ class BlueprintView(NamedTuple):
             "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds), "os_pid": None, "unit": b.slice,
             "cgroup": None, "command": self.command_line, "cwd": b.cwd, "parent": None, "limits": {},
             "status_text": self.activity, "session_id": None, "created_at": b.created_at, "started_at": None,
-            "finished_at": self.finished_at, "file": b.file, "applied_at": b.applied_at,
+            "finished_at": self.finished_at, **NO_ENVIRONMENT, **NO_PERMISSIONS, "file": b.file,
+            "applied_at": b.applied_at,
             "agents": [{"id": m.mission.id, "name": m.mission.name, "agent": agent_label(m.mission),
                         "status": m.status.state, "reason": m.status.reason or None,
                         "exit_code": m.status.exit_code if m.status.finished else None,
@@ -214,6 +215,12 @@ def progress_word(view: MissionView) -> str:
     if status.state == "crashed":
         return f"failed ({status.reason})" if status.reason else "failed"
     return status.label
+
+
+def failures(pipeline: BlueprintView) -> list[str]:
+    """Each agent that failed or was skipped, as `build failed (exit 3)`: what makes `apply --wait`
+    fail even while the pipeline's sessions keep it running."""
+    return [f"{agent_label(m.mission)} {progress_word(m)}" for m in pipeline.members if m.status.state in FAILED]
 
 
 def settled(pipeline: BlueprintView) -> bool:

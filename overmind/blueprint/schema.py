@@ -114,29 +114,3 @@ class BlueprintFile(BaseModel):
 
     name: str | None = None
     agents: dict[str, AgentTable] = Field(default_factory=dict)  # type: ignore[valid-type]
-
-
-TYPE_MESSAGES = {
-    "string_type": "must be a string",
-    "int_type": "must be an integer",
-    "float_type": "must be a number",
-    "bool_type": "must be true or false",
-    "list_type": "must be an array",
-    "dict_type": "must be a table",
-    "model_type": "must be a table",
-    "model_attributes_type": "must be a table",
-    "missing": "is required",
-}
-
-
-def message(error: dict[str, Any]) -> str:
-    """One of pydantic's errors, said in TOML's words."""
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind in TYPE_MESSAGES:
-        return TYPE_MESSAGES[kind]
-    text: str = error["msg"]
-    if text.startswith("Value error, "):
-        return text.removeprefix("Value error, ")
-    return text.replace("Input should be", "must be", 1)

@@ -13,9 +13,14 @@ from overmind.errors import OvermindError
 
 
 def die(error: OvermindError) -> None:
-    click.echo(f"overmind: {error.message}", err=True)
-    if error.hint:
-        click.echo(f"({error.hint})", err=True)
+    message, hint = error.message, error.hint
+    if "systemctl --user" in f"{message} {hint}":  # a command the user is told to run must run as given
+        from overmind.control.host import runnable
+
+        message, hint = runnable(message), runnable(hint) if hint else hint
+    click.echo(f"overmind: {message}", err=True)
+    if hint:
+        click.echo(f"({hint})", err=True)
     sys.exit(error.exit_code)
 
 
@@ -35,12 +40,30 @@ COMMAND_MODULES = {
 }
 
 
+# What people type from habit (other tools' verbs) for a command overmind has: suggested as
+# "did you mean", never run in its place.
+HABITS = {"ls": "ps", "list": "ps", "top": "ps", "log": "logs", "tail": "logs", "start": "run", "exec": "run",
+          "show": "info", "describe": "info"}
+
+
 class OvermindGroup(click.Group):
     """Turns every OvermindError into one line on stderr and a non-zero exit, and any other
     failure into one line too (the traceback only with --debug)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None,
+                                                                             list[str]]:
+        """A command that does not exist gets "did you mean" (click's own guess sees only the
+        commands already imported, and none of the habits)."""
+        typed = args[0] if args else ""
+        if typed and not typed.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, typed) is None:
+            from overmind.mistakes import closest
+
+            meant = closest(typed, self.list_commands(ctx), HABITS)
+            raise click.UsageError(f"No such command {typed!r}." + (f" Did you mean {meant!r}?" if meant else ""), ctx)
+        return super().resolve_command(ctx, args)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMAND_MODULES and cmd_name not in self.commands:

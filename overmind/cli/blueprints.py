@@ -68,11 +68,12 @@ def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
     if not wait_:
         return
     pipeline = blueprints.follow(record, (lambda line: None) if as_json else click.echo)
+    words, failed = blueprints.outcome(pipeline)
     if as_json:
         fmt.print_json(pipeline.to_json())
     else:
-        click.echo(f"pipeline {record.id} ({record.name}) {pipeline.status.label}")
-    sys.exit(1 if pipeline.status.state == "failed" else 0)
+        click.echo(f"pipeline {record.id} ({record.name}) {words}")
+    sys.exit(1 if failed else 0)
 
 
 def _summary(applied: Applied) -> str:

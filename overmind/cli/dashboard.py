@@ -65,13 +65,17 @@ def dashboard(ctx: click.Context, host: str, port: int, allowed_hosts: tuple[str
 
     def announce(url: str) -> None:
         if not socket_activated:
+            dashboard_unit.record_running(url)  # for `dashboard url`
             click.echo(f"overmind dashboard: {_token_url(url, secret)}  (Ctrl-C stops it)")
         if open_browser:
             import webbrowser
 
             webbrowser.open(_token_url(url, secret))
 
-    serve(chosen, announce, socket_activated=socket_activated, idle_exit=idle)
+    try:
+        serve(chosen, announce, socket_activated=socket_activated, idle_exit=idle)
+    finally:
+        dashboard_unit.forget_running()
 
 
 @dashboard.command()
@@ -112,11 +116,15 @@ def uninstall() -> None:
                                                   "stops working.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def url(new_token: bool, as_json: bool) -> None:
-    """Print the dashboard's URL with its token (where `dashboard install` put it, else the default)."""
+    """Print the running dashboard's URL with its token: a foreground one's while it runs, else
+    where `dashboard install` put it."""
     from overmind.dashboard import token
 
     secret = token.rotate() if new_token else token.ensure()
-    chosen = dashboard_unit.saved()
+    chosen = dashboard_unit.running()
+    if chosen is None:
+        raise OvermindError("no dashboard is running" + (" (made a new token)" if new_token else ""),
+                            hint="start one: overmind dashboard (foreground), or overmind dashboard install")
     data: dict[str, Any] = chosen.to_json() | {"token_url": _token_url(chosen.url, secret)}
     click.echo(json.dumps(data) if as_json else data["token_url"])
 

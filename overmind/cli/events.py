@@ -30,18 +30,18 @@ def events(refs: tuple[str, ...], as_json: bool) -> None:
 
 async def _print(only: list[str] | None, as_json: bool) -> None:
     from overmind.control.feed import changes
+    from overmind.mission.status import words
 
     async for change in changes(only):
         if as_json:
             click.echo(json.dumps(change.to_json()))
             continue
         data = change.data or {}
-        state = data.get("status") or data.get("last_result") or "-"
-        reason = f" ({data['reason']})" if data.get("reason") else ""
+        state = words(data.get("status") or data.get("last_result") or "-", data.get("reason"))
         if change.kind == "permission":
-            state, reason = f"request {data['request']}: {data['label']}", ""
+            state = f"request {data['request']}: {data['label']}"
         stamp = datetime.fromtimestamp(change.at).strftime("%H:%M:%S.%f")[:-3]
-        click.echo(f"{stamp}  {change.kind:<9}  {change.event:<8}  {change.name}  {state}{reason}")
+        click.echo(f"{stamp}  {change.kind:<9}  {change.event:<8}  {change.name}  {state}")
 
 
 COMMANDS = [events]

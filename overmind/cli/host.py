@@ -35,6 +35,18 @@ def host_status(as_json: bool) -> None:
     click.echo(_render(facts(), as_json))
 
 
+@host.command("env")
+def host_env() -> None:
+    """Print what a shell needs for systemctl --user to reach the host missions run in:
+    eval "$(overmind host env)"."""
+    import shlex
+
+    from overmind.control.host import shell_environment
+
+    for key, value in shell_environment().items():
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
 def _render(facts: dict[str, object], as_json: bool) -> str:
     if as_json:
         import json

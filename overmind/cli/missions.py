@@ -243,9 +243,7 @@ def wait_and_exit(chosen: Sequence[Record], timeout: float | None, as_json: bool
     elif not quiet:
         for view in views:
             prefix = f"{view.name}: " if len(views) > 1 else ""
-            reason = view.status.reason
-            detail = f": {reason}" if reason and not reason.startswith("exit ") else ""
-            click.echo(f"{prefix}finished: {view.status.state}{detail} (exit code {view.status.exit_code})")
+            click.echo(f"{prefix}finished: {view.status.summary}")
     codes = [v.status.exit_code or 0 for v in views]
     raise SystemExit(next((code for code in codes if code), 0))
 

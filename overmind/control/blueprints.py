@@ -106,6 +106,16 @@ def follow(record: BlueprintRecord, echo: Callable[[str], None], store: Store | 
     return result
 
 
+def outcome(view: BlueprintView) -> tuple[str, bool]:
+    """How a settled pipeline ended, in words (`running; build failed (exit 3)`), and whether it
+    failed: a failed task fails it even while its sessions keep it running."""
+    from overmind.blueprint.progress import failures
+
+    failed = failures(view) if view.status.state != "failed" else []
+    words = view.status.label + (f"; {', '.join(failed)}" if failed else "")
+    return words, view.status.state == "failed" or bool(failed)
+
+
 def scheduled_rituals(record: BlueprintRecord) -> list[dict[str, Any]]:
     """The blueprint's scheduled agents, installed as rituals: name and schedule."""
     from overmind.blueprint.scheduled import installed

@@ -3,7 +3,8 @@
 `overmind dashboard install` writes `overmind-dashboard.socket` (listening on the chosen
 address) and `overmind-dashboard.service` (started by the socket's first connection; it exits
 after a while without visitors), and enables the socket. The address is kept beside the state
-store, so `overmind dashboard url` prints the URL the socket answers on.
+store, and a dashboard served in the foreground records where it listens while it runs, so
+`overmind dashboard url` prints the URL of the dashboard that answers (or says that none does).
 """
 
 from __future__ import annotations
@@ -90,6 +91,64 @@ def save(chosen: Address) -> None:
     os.replace(temporary, path)
 
 
+def _running_path() -> Path:
+    return state_dir() / "dashboard.running.json"
+
+
+def record_running(url: str) -> None:
+    """A foreground dashboard listens at `url` (its real port, also for --port 0) until it ends."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    path = _running_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps({"pid": os.getpid(), "host": parts.hostname, "port": parts.port}))
+    os.replace(temporary, path)
+
+
+def forget_running() -> None:
+    """This process's dashboard has ended (another one's record is left alone)."""
+    if (_read_running() or {}).get("pid") == os.getpid():
+        _running_path().unlink(missing_ok=True)
+
+
+def _read_running() -> dict[str, Any] | None:
+    try:
+        data = json.loads(_running_path().read_text())
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _is_dashboard(pid: int) -> bool:
+    """The process lives and is an overmind dashboard (a recycled pid is someone else)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            words = f.read().split(b"\0")
+    except OSError:
+        return False
+    return b"overmind" in b" ".join(words) and b"dashboard" in words
+
+
+def running() -> Address | None:
+    """Where the dashboard that answers listens: a foreground one while it runs, else the
+    installed socket; None when there is neither."""
+    data = _read_running()
+    if data is not None and isinstance(data.get("pid"), int) and _is_dashboard(data["pid"]):
+        try:
+            return address(str(data["host"]), int(data["port"]), saved().allowed_hosts)
+        except (OvermindError, TypeError, ValueError):
+            pass
+    return saved() if installed() else None
+
+
+def installed() -> bool:
+    from overmind.systemd import unitfiles
+
+    return _settings_path().exists() and unitfiles.is_ours(unitfiles.unit_dir() / names.dashboard_unit("socket"))
+
+
 class Installed(NamedTuple):
     address: Address
     socket: Path
@@ -151,5 +210,6 @@ def remove() -> list[Path]:
     manager.systemctl("disable", "--now", socket, check=False)
     manager.systemctl("stop", service, check=False)
     removed = unitfiles.remove(paths)
+    _settings_path().unlink(missing_ok=True)
     manager.systemctl("daemon-reload")
     return removed

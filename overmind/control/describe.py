@@ -21,7 +21,7 @@ def fields(view: View) -> Fields:
     data = view.to_json()
     limits = ", ".join(f"{k}={v}" for k, v in data["limits"].items()) or "none"
     found: Fields = [
-        ("status", view.status.label + (f", exit code {data['exit_code']}" if data["exit_code"] is not None else "")),
+        ("status", view.status.summary),
         *([("activity", data["status_text"])] if data["status_text"] else []),
         ("id", data["id"]), ("name", data["name"]), ("type", data["type"]), ("provider", data["provider"]),
         ("unit", data["unit"]), ("os pid", str(data["os_pid"] or "-")), ("cgroup", data["cgroup"] or "-"),
@@ -73,9 +73,8 @@ def _blueprint_fields(view: View) -> Fields:
         word = progress_word(member).split(" (")[0]
         counts[word] = counts.get(word, 0) + 1
     summary = ", ".join(f"{n} {word}" for word, n in counts.items())
-    code = f", exit code {view.status.exit_code}" if view.status.finished else ""
     return [
-        ("status", view.status.label + code), ("id", record.id), ("name", record.name),
+        ("status", view.status.summary), ("id", record.id), ("name", record.name),
         ("type", "blueprint"), ("file", record.file or "-"), ("slice", record.slice),
         ("agents", f"{len(view.members)} ({summary})" if view.members else "0"),
         ("rituals", ", ".join(f"{r['name']} ({r['schedule']})" for r in scheduled_rituals(record)) or "-"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -36,6 +37,26 @@ def down() -> str:
         return "private systemd host is not running"
     private.down()
     return "private systemd host stopped"
+
+
+def shell_environment() -> dict[str, str]:
+    """What a shell needs for `systemctl --user` to reach the manager missions run in: root's
+    shells have no XDG_RUNTIME_DIR, and without it systemctl cannot find the private host."""
+    from overmind.systemd.manager import runtime_dir
+
+    return {"XDG_RUNTIME_DIR": runtime_dir()}
+
+
+_USER_SYSTEMCTL = re.compile(r"(?<![\w=/.-])systemctl --user\b")
+
+
+def runnable(text: str) -> str:
+    """A message or hint whose `systemctl --user ...` runs as given in the user's shell: where
+    that shell has no XDG_RUNTIME_DIR (root on the private host), the command says it."""
+    if os.environ.get("XDG_RUNTIME_DIR") or "systemctl --user" not in text:
+        return text
+    prefix = " ".join(f"{key}={value}" for key, value in shell_environment().items())
+    return _USER_SYSTEMCTL.sub(lambda match: f"{prefix} {match[0]}", text)
 
 
 def unenforced_limits(spec: MissionSpec) -> list[str]:

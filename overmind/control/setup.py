@@ -47,7 +47,7 @@ def run(change: bool) -> list[Step]:
         linger = linger_step(change)
         host = [linger, user_manager_step(change and linger.state == "changed")]
     else:
-        host = [private_host_step(change), boot_step(change)]
+        host = [private_host_step(change), boot_step(change), login_shell_step(change)]
     return [*host, skill_step(change), completion_step(change)]
 
 
@@ -159,6 +159,40 @@ def boot_step(change: bool) -> Step:
         return Step("start at boot", "needs", f"could not write root's crontab ({why})",
                     f"add this line with 'crontab -e': {line}")
     return Step("start at boot", "changed", "added an @reboot line to root's crontab that starts the private host")
+
+
+PROFILE_SCRIPT = Path("/etc/profile.d/overmind-host.sh")
+_PROFILE = """# overmind: the private systemd host's user manager, for systemctl --user in login shells
+# (written by `overmind setup`; `eval "$(overmind host env)"` does the same in any shell)
+if [ -z "${XDG_RUNTIME_DIR:-}" ] && [ -d "/run/user/$(id -u)/systemd" ]; then
+    XDG_RUNTIME_DIR="/run/user/$(id -u)"
+    export XDG_RUNTIME_DIR
+fi
+"""
+
+
+def login_shell_step(change: bool) -> Step:
+    """Root's shells have no XDG_RUNTIME_DIR where systemd is not PID 1, so `systemctl --user`
+    cannot find the private host: a profile script gives login shells the one variable."""
+    if os.geteuid() != 0:
+        return Step("login shells", "skipped", "the private systemd host is root's", "sudo -i, then: overmind setup")
+    try:
+        current = PROFILE_SCRIPT.read_text()
+    except OSError:
+        current = None
+    if current == _PROFILE:
+        return Step("login shells", "ok", f"{PROFILE_SCRIPT} gives login shells XDG_RUNTIME_DIR for systemctl --user")
+    if not change:
+        return Step("login shells", "todo", "systemctl --user in a login shell cannot find the private host",
+                    "overmind setup (or in any shell: eval \"$(overmind host env)\")")
+    try:
+        PROFILE_SCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        PROFILE_SCRIPT.write_text(_PROFILE)
+    except OSError as error:
+        return Step("login shells", "needs", f"could not write {PROFILE_SCRIPT} ({error.strerror})",
+                    "in each shell: eval \"$(overmind host env)\"")
+    return Step("login shells", "changed", f"wrote {PROFILE_SCRIPT}: login shells find the private host"
+                                           " (this one: eval \"$(overmind host env)\")")
 
 
 def skill_step(change: bool) -> Step:

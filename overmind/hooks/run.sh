@@ -4,13 +4,17 @@
 #                                                            (and sleep the growing backoff)
 #   ExecStartPost= sh run.sh pid                             the run's main process ($MAINPID)
 #   ExecStopPost=  sh run.sh end                             how the run ended ($SERVICE_RESULT...)
+#                  sh run.sh retry STATUS                    an attempt of a blueprint task's retry loop
+#                                                            ended (a run of its own; `start` follows)
 #
 # Each appends one line to $OVERMIND_STATE_DIR/runs/log (every mission's runs, in one file, so that
 # a reader checks one file size to know whether anything happened); overmind reads new lines into
 # its store when a command next looks (overmind/store/runs.py). A line is one printf, one append
 # of well under PIPE_BUF bytes: lines of units ending at once never interleave, and a killed hook
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
-# the restart number and the backoff. What this prints goes to the mission's journal.
+# the restart number and the backoff; <mission id>.stop is not empty while `overmind stop` has asked
+# the run to end (so that a stop's grace period running out is not told as a runtime limit). What
+# this prints goes to the mission's journal.
 #
 # These run for every start and end of every mission, so they start no other program on the way
 # (stopping hundreds of missions at once is bounded by them): times are the kernel's uptime with
@@ -22,6 +26,7 @@ mission=${OVERMIND_MISSION_ID:?}
 dir=${OVERMIND_STATE_DIR:?}/runs
 log=$dir/log
 ended_file=$dir/$mission.ended
+stop_file=$dir/$mission.stop
 run=${INVOCATION_ID:--}
 read -r now _ </proc/uptime
 read -r boot </proc/sys/kernel/random/boot_id
@@ -67,15 +72,26 @@ start)
         echo "--- restart #$ended at $(date -u '+%Y-%m-%d %H:%M:%S UTC') ---"
         read -r now _ </proc/uptime  # after the backoff
     fi
+    [ -s "$stop_file" ] && : >"$stop_file"  # a stop asked of an earlier run is done with
     printf 'start %s %s %s %s\n' "$mission" "$now" "$boot" "$run" >>"$log"
     ;;
 pid)
     printf 'pid %s %s %s\n' "$mission" "$run" "${MAINPID:--}" >>"$log"
     ;;
-end)
+end | retry)
     result=${SERVICE_RESULT:-}
     code=${EXIT_CODE:-}
     status=${EXIT_STATUS:-}
+    if [ "$verb" = retry ]; then  # systemd did not see this attempt end: say it as systemd would
+        status=${2:?}
+        result=exit-code
+        code=exited
+        if [ "$status" -gt 128 ]; then
+            code=killed
+            status=$(kill -l "$((status - 128))")
+            result=signal
+        fi
+    fi
     oom=0
     if [ "$result" = oom-kill ] || { [ "$result" != success ] && memory_limit_hit; }; then
         oom=1
@@ -92,6 +108,8 @@ end)
         echo "--- killed: memory limit reached (MemoryMax) ---"
     elif [ "$result" = watchdog ]; then
         echo "--- killed: no activity for ${OVERMIND_ACTIVITY_TIMEOUT:-?}s ---"
+    elif [ "$result" = timeout ] && [ -s "$stop_file" ]; then
+        echo "--- stopped by request, killed after the ${OVERMIND_STOP_TIMEOUT:-?}s grace period ---"
     elif [ "$result" = timeout ]; then
         echo "--- killed: runtime limit reached ---"
     elif [ "$code" = exited ]; then

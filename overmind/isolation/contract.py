@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from overmind import mistakes
 from overmind.errors import OvermindError
 from overmind.isolation import yamlsource
 from overmind.isolation.model import (
@@ -119,13 +120,6 @@ def _parse_range(text: str) -> tuple[int, int]:
     return low, high
 
 
-_TYPES = {
-    "string_type": "must be a string", "int_type": "must be an integer", "float_type": "must be a number",
-    "bool_type": "must be true or false", "list_type": "must be a list", "dict_type": "must be a mapping",
-    "model_type": "must be a mapping", "model_attributes_type": "must be a mapping", "missing": "is required",
-}
-
-
 # Keys that take one of several shapes: one message instead of one per shape.
 _UNIONS = {
     "ready": "must be false, a command, or a mapping (command:, timeout:)",
@@ -133,16 +127,6 @@ _UNIONS = {
     "setup": "must be a command or a list of commands",
     "teardown": "must be a command or a list of commands",
 }
-
-
-def _say(error: Any) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind in _TYPES:
-        return _TYPES[kind]
-    text: str = error["msg"]
-    return text.removeprefix("Value error, ").replace("Input should be", "must be", 1)
 
 
 def _dotted(path: tuple[str | int, ...]) -> str:
@@ -170,13 +154,14 @@ class _Reader:
         try:
             parsed = ContractFile.model_validate(self.data)
         except ValidationError as error:
-            errors = error.errors()
+            errors = self._within_tables(error.errors())
             first = min(errors, key=lambda e: yamlsource.line_of(self.lines, self._loc(e["loc"])))
             where = self._loc(first["loc"])
             alike = [e for e in errors if self._loc(e["loc"]) == where]
             union = (bool(where) and isinstance(where[-1], str) and where[-1] in _UNIONS
                      and (len(alike) > 1 or str(first["type"]).endswith("_type")))
-            raise self.fail(where, _UNIONS[str(where[-1])] if union else _say(first)) from None
+            said = mistakes.pydantic_message(first, "yaml", ContractFile)
+            raise self.fail(where, _UNIONS[str(where[-1])] if union else said) from None
         contract = Contract(
             path=self.path,
             services=tuple(self.service(name, table) for name, table in parsed.services.items()),
@@ -191,6 +176,13 @@ class _Reader:
         self.check_port_names(contract)
         self.check_templates(contract)
         return contract
+
+    def _within_tables(self, errors: list[Any]) -> list[Any]:
+        """A key that takes a value or a mapping (`ready`), given a mapping: what is wrong inside
+        it, not that it is not a string either."""
+        deeper = {self._loc(e["loc"])[:-1] for e in errors if e["type"] == "extra_forbidden"}
+        kept = [e for e in errors if not (str(e["type"]).endswith("_type") and self._loc(e["loc"]) in deeper)]
+        return kept or errors
 
     def _loc(self, loc: tuple[Any, ...]) -> tuple[str | int, ...]:
         """pydantic's error location as a path in the document: union members and aliases,

@@ -27,9 +27,10 @@ def load(text: str) -> tuple[Any, dict[Path, int]]:
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        raise YamlError(line, f"invalid YAML: {error.problem or error.context}") from None
+        from overmind.mistakes import yaml_syntax
+
+        line, what = yaml_syntax(text, error)
+        raise YamlError(line, f"invalid YAML: {what}") from None
     except yaml.YAMLError as error:
         raise YamlError(1, f"invalid YAML: {error}") from None
     lines: dict[Path, int] = {(): 1}

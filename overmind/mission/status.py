@@ -25,7 +25,19 @@ class Status(NamedTuple):
 
     @property
     def label(self) -> str:
-        return f"{self.state} ({self.reason})" if self.reason else self.state
+        """`crashed (memory limit)`: how `ps`, the dashboard and the TUI say it."""
+        return words(self.state, self.reason)
+
+    @property
+    def summary(self) -> str:
+        """`crashed (memory limit), exit code 137`: how `info` and `wait` say it, once it has ended."""
+        return words(self.state, self.reason, self.exit_code if self.finished else None)
+
+
+def words(state: str, reason: str | None = None, exit_code: int | None = None) -> str:
+    """The one wording of a status, for every front end (and for a status read back from JSON)."""
+    said = f"{state} ({reason})" if reason else state
+    return said if exit_code is None else f"{said}, exit code {exit_code}"
 
 
 def exit_reason(exit: Exit) -> str:
@@ -42,9 +54,16 @@ def exit_reason(exit: Exit) -> str:
     return f"SIG{exit.exit_status}"
 
 
-def _from_exit(exit: Exit, stop_requested: bool) -> Status:
+def grace_period(mission: Mission) -> str:
+    """`killed after the 10s grace period`: a requested stop that SIGTERM did not end in time
+    (systemd says `timeout`, as for a runtime limit; the run hook words it alike)."""
+    return f"killed after the {float(mission.spec.get('stop_timeout', 10.0)):g}s grace period"
+
+
+def _from_exit(mission: Mission, exit: Exit, stop_requested: bool) -> Status:
     if exit.service_result == "success" or (stop_requested and not exit.oom):
-        return Status("stopped", exit_code=exit.code)
+        late = stop_requested and exit.service_result == "timeout"
+        return Status("stopped", grace_period(mission) if late else "", exit.code)
     return Status("crashed", exit_reason(exit), exit.code)
 
 
@@ -65,11 +84,11 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
             attached = mission.type == "session" and unit.get("StatusText", "").startswith("attached")
             return Status("attached" if attached else "running")
     if mission.last_exit is not None:
-        status = _from_exit(mission.last_exit, stop_requested)
-        if status.state == "crashed" and _would_restart(mission, mission.last_exit):
+        status = _from_exit(mission, mission.last_exit, stop_requested)
+        if _gave_up(mission, mission.last_exit, status, stop_requested):
             # The policy asked for another restart and systemd refused: the start limit hit.
             restarts = mission.exit_count - 1
-            reason = f"gave up after {restarts} restart{'s' if restarts != 1 else ''}: {status.reason}"
+            reason = f"gave up after {restarts} restart{'s' if restarts != 1 else ''}: {exit_reason(mission.last_exit)}"
             return Status("crashed", reason, status.exit_code)
         return status
     # A new mission's unit may not be there yet; once a run has started (its hook said so), a
@@ -93,6 +112,15 @@ def _ever_ran(unit: dict[str, str]) -> bool:
 def _would_restart(mission: Mission, exit: Exit) -> bool:
     policy = mission.spec.get("restart", {}).get("policy", "never")
     return policy == "always" or (policy == "on-failure" and exit.service_result != "success")
+
+
+def _gave_up(mission: Mission, exit: Exit, status: Status, stop_requested: bool) -> bool:
+    """The policy asked for another restart and systemd refused (its start limit): after a crash,
+    or with `always` after a clean exit too, which nothing but the limit ends unless a stop did."""
+    if status.state == "crashed":
+        return _would_restart(mission, exit)
+    clean_end = exit.exit_code == "exited" and not stop_requested
+    return clean_end and mission.spec.get("restart", {}).get("policy") == "always"
 
 
 def _from_unit_result(unit: dict[str, str]) -> Status:

@@ -53,6 +53,7 @@ def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     env["OVERMIND_STATE_DIR"] = state_dir
     if spec.activity_timeout is not None:
         env["OVERMIND_ACTIVITY_TIMEOUT"] = f"{spec.activity_timeout:g}"
+    env["OVERMIND_STOP_TIMEOUT"] = f"{spec.stop_timeout:g}"  # the run hook's words for a stop killed late
     return env
 
 

@@ -12,6 +12,9 @@ from overmind.store.permissions import PermissionRecord
 NEEDS_PERMISSION = "needs you: permission for "  # what the wrapper tells systemd (STATUS=) meanwhile
 
 NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
+# what a view that asks no permissions says of them (a blueprint's agents say it in their own rows)
+NO_PERMISSIONS: dict[str, Any] = {"permissions": [], "on_permission": None, "permission_timeout_s": None,
+                                  "permission_rules": []}
 
 
 class MissionView(NamedTuple):
@@ -86,6 +89,8 @@ class MissionView(NamedTuple):
         # already be written), or systemd's count if higher (cgroupfs readings have none).
         last, mono = self.mission.last_exit, self._int("ExecMainStartTimestampMonotonic")
         current_started = time.time() - (time.monotonic() - mono / 1e6) if mono else None
+        if self.mission.run_started_at is not None:  # a blueprint task's retry starts inside its unit's run
+            current_started = max(current_started or 0.0, self.mission.run_started_at)
         ended_now = last is not None and current_started is not None and last.at > current_started
         return max(self._int("NRestarts") or 0, self.mission.exit_count - ended_now)
 

@@ -108,6 +108,8 @@ class Store:
         now = time.time()
         with self.transaction():
             self.db.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", [(now, i) for i in ids])
+        if column == "stop_requested_at" and table == "missions" and ids:
+            runs.stop_requested(self.path.parent, ids)
 
     def unmark(self, mission_id: str, column: str, table: str = "missions") -> None:
         assert column in _MARKS and table in ("missions", "blueprints")

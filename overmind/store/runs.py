@@ -150,6 +150,17 @@ def _rotate(store: Store, directory: Path, offsets: dict[str, int]) -> None:
         store.set_run_log_offset(LOG, 0)
 
 
+def stop_requested(state: Path, mission_ids: list[str]) -> None:
+    """Tell the missions' run hooks that a stop was asked for: a run killed when the stop's grace
+    period ran out ends with systemd's `timeout`, as one that reached its runtime limit does. The
+    hook empties the file when the next run starts (a shell truncates a file without a fork)."""
+    directory = runs_dir(state)
+    directory.mkdir(parents=True, exist_ok=True)
+    for mission_id in mission_ids:
+        (directory / f"{mission_id}.stop").write_text("stop\n")
+
+
 def forget(state: Path, mission_id: str) -> None:
     """A collected mission's files go (its lines in the log were read long ago)."""
-    (runs_dir(state) / f"{mission_id}.ended").unlink(missing_ok=True)
+    for suffix in ("ended", "stop"):
+        (runs_dir(state) / f"{mission_id}.{suffix}").unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import Overmind, blueprint_file, must
+from tests.helpers import Overmind, blueprint_file, documented_keys, must
 
 LINEAR = "pipeline.toml"  # setup -> build -> deploy, as upstream overmind's example has it
 STAGES = ("stage 1: setup complete", "stage 2: build complete", "stage 3: deploy complete")
@@ -70,7 +70,7 @@ def test_a_linear_pipeline_runs_its_stages_in_order(om: Overmind, name: str, tmp
     started = om("apply", blueprint_file(tmp_path, name, {}, example=LINEAR))
     pipeline = om.info(name)
     assert started.stdout == f"Started pipeline {pipeline['id']} ({name})\n"
-    assert om("wait", name).stdout == "finished: done (exit code 0)\n"
+    assert om("wait", name).stdout == "finished: done, exit code 0\n"
     lines = timeline(om, name)
     order = [first(lines, agent, line) for agent, stage in zip(("setup", "build", "deploy"), STAGES, strict=True)
              for line in (stage, DONE)]
@@ -78,6 +78,9 @@ def test_a_linear_pipeline_runs_its_stages_in_order(om: Overmind, name: str, tmp
     rows = {row["name"]: row for row in om.json("ps") if row["name"].startswith(name)}
     assert rows[name]["type"] == "blueprint" and rows[name]["status"] == "done"
     assert rows[name]["children"] == list(ids(om, name).values())
+    promised = documented_keys("A mission") | documented_keys("A blueprint")
+    assert promised <= set(rows[name]) and promised <= set(pipeline)  # null, never missing (docs/json.md)
+    assert (rows[name]["worktree"], rows[name]["ports"], rows[name]["services"]) == (None, {}, [])
     assert {rows[f"{name}.{a}"]["parent"] for a in ("setup", "build", "deploy")} == {pipeline["id"]}
     tree = [line.split()[1:3] for line in om("ps", "--tree").stdout.splitlines() if name in line]
     assert tree == [[name, "blueprint"], ["├─", f"{name}.setup"], ["├─", f"{name}.build"],
@@ -322,3 +325,34 @@ def test_a_scheduled_agent_is_a_ritual_the_blueprint_owns(om: Overmind, name: st
     blueprint_file(tmp_path, name, {}, example=LINEAR)
     assert om("apply", path).stdout.endswith("pruned 1\n")
     assert listed() is None
+
+
+def test_a_task_that_keeps_failing_reports_the_retries_it_made(om: Overmind, name: str, tmp_path: Path) -> None:
+    path = blueprint_file(tmp_path, name, {
+        "build": task("echo trying; exit 1", restart="on-failure", max_restarts=2, backoff="50ms")})
+    proc = om("apply", "--wait", path, check=False)
+    assert proc.returncode == 1
+    assert "  build  failed (gave up after 2 restarts: exit 1)" in proc.stdout.splitlines()
+    row = next(r for r in om.json("ps", "--all") if r["name"] == f"{name}.build")
+    assert (row["status"], row["reason"], row["restarts"]) == ("crashed", "gave up after 2 restarts: exit 1", 2)
+    lines = messages(om, name)
+    assert lines.count("trying") == 3
+    assert [m.split(" at ")[0] for m in lines if m.startswith("--- restart #")] == ["--- restart #1", "--- restart #2"]
+
+
+def test_a_task_that_succeeds_on_a_retry_counts_that_retry(om: Overmind, name: str, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    flaky = f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n + 1)) > {counter}; [ $n -ge 1 ]"
+    om("apply", "--wait", blueprint_file(tmp_path, name, {"flaky": task(flaky, restart="on-failure", backoff="50ms")}))
+    row = next(r for r in om.json("ps", "--all") if r["name"] == f"{name}.flaky")
+    assert (row["status"], row["exit_code"], row["restarts"]) == ("stopped", 0, 1)
+
+
+def test_apply_wait_fails_naming_a_failed_task_beside_a_running_session(om: Overmind, name: str,
+                                                                        tmp_path: Path) -> None:
+    proc = om("apply", "--wait", blueprint_file(tmp_path, name, {"build": task("exit 3"), **SERVER}), check=False)
+    assert proc.returncode == 1, proc.stdout
+    assert proc.stdout.splitlines()[-1].endswith(f"({name}) running; build failed (exit 3)")
+    as_json = om("apply", "--wait", "--json", blueprint_file(tmp_path, name, {"build": task("exit 3"), **SERVER}),
+                 check=False)
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["status"] == "running"

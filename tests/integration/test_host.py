@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 
+import click
 import pytest
 
 from overmind.host import pid1_is_systemd
@@ -30,6 +33,46 @@ def test_host_up_is_idempotent(om: Overmind) -> None:
     assert status["mode"] == "private"
     assert status["user_manager_reachable"] is True
     assert status["private_manager_pid"] and status["private_journald_pid"]
+
+
+def bare_shell(om: Overmind, script: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a shell as a new root login has it here: no XDG_RUNTIME_DIR, no bus address."""
+    env = {k: v for k, v in om.environ().items() if k not in ("XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS")}
+    return subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_host_env_lets_systemctl_and_journalctl_reach_the_private_host(om: Overmind, name: str) -> None:
+    assert "Failed to connect to bus" in bare_shell(om, "systemctl --user is-system-running").stderr
+    assert om("host", "env").stdout == "export XDG_RUNTIME_DIR=/run/user/0\n"
+    unit = om.run("echo hello from the journal; exec sleep 300", "--name", name)["unit"]
+    must(lambda: "hello from the journal" in om.logs(name))
+    overmind = f"{sys.executable} -m overmind"
+    shell = bare_shell(om, f'eval "$({overmind} host env)"; systemctl --user is-active {unit} &&'
+                           f" journalctl --user-unit {unit} -o cat --no-pager")
+    om("stop", name)
+    assert shell.returncode == 0, shell.stderr
+    assert shell.stdout.splitlines()[0] == "active" and "hello from the journal" in shell.stdout
+
+
+def test_a_hint_naming_systemctl_runs_as_given_in_a_shell_without_the_environment(om: Overmind) -> None:
+    from click.testing import CliRunner
+
+    from overmind.cli import cli
+    from overmind.errors import OvermindError
+
+    @click.command("hinting-for-test")
+    def hinting() -> None:
+        raise OvermindError("something needs a look", hint="see: systemctl --user is-system-running")
+
+    cli.add_command(hinting)
+    try:
+        printed = CliRunner().invoke(cli, ["hinting-for-test"], env={"XDG_RUNTIME_DIR": None})
+    finally:
+        cli.commands.pop("hinting-for-test")
+    hint = printed.output.splitlines()[-1]
+    assert hint == "(see: XDG_RUNTIME_DIR=/run/user/0 systemctl --user is-system-running)"
+    ran = bare_shell(om, hint.removeprefix("(see: ").removesuffix(")"))
+    assert "Failed to connect to bus" not in ran.stderr and ran.stdout.strip() in ("running", "degraded")
 
 
 @pytest.mark.disruptive

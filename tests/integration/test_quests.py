@@ -13,7 +13,7 @@ def test_quest_run_wait_blocks_and_exits_with_the_quest_code(om: Overmind, name:
     assert proc.returncode == 3, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("started quest ") and f"({name})" in lines[0]
-    assert lines[1] == "finished: crashed (exit code 3)"
+    assert lines[1] == "finished: crashed (exit 3), exit code 3"
     assert om.logs(name)[0] == "working"
     assert om.info(name)["type"] == "quest"
 

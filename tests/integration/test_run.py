@@ -152,6 +152,9 @@ def test_memory_limit_kills_an_allocator_and_says_so(om: Overmind, name: str) ->
     info = finished(om, name, timeout=30)
     assert (info["status"], info["reason"]) == ("crashed", "memory limit")
     assert "--- killed: memory limit reached (MemoryMax) ---" in om.logs(name)
+    assert "crashed (memory limit)" in om("ps", "--all").stdout
+    waited = om("wait", name, check=False)
+    assert (waited.returncode, waited.stdout) == (137, "finished: crashed (memory limit), exit code 137\n")
 
 
 def test_tasks_max_is_enforced(om: Overmind, name: str) -> None:

@@ -17,7 +17,7 @@ def _runs(om: Overmind, ref: str, marker: str = "run") -> int:
 
 def test_on_failure_does_not_restart_a_clean_exit(om: Overmind, name: str) -> None:
     om.run("echo run", "--name", name, "--restart", "on-failure")
-    assert om("wait", name).stdout == "finished: stopped (exit code 0)\n"
+    assert om("wait", name).stdout == "finished: stopped, exit code 0\n"
     assert om.info(name)["restarts"] == 0
 
 
@@ -26,16 +26,19 @@ def test_on_failure_restarts_a_failure_until_the_breaker_trips(om: Overmind, nam
            "--max-seconds", "60")
     proc = om("wait", name, check=False)
     assert proc.returncode == 3
-    assert proc.stdout == "finished: crashed: gave up after 2 restarts: exit 3 (exit code 3)\n"
+    assert proc.stdout == "finished: crashed (gave up after 2 restarts: exit 3), exit code 3\n"
     info = om.info(name)
     assert (info["status"], info["restarts"]) == ("crashed", 2)
     assert _runs(om, name) == 3
 
 
-def test_always_restarts_even_a_clean_exit(om: Overmind, name: str) -> None:
-    om.run("echo run", "--name", name, "--restart", "always", "--max-restarts", "1")
-    om("wait", name)
-    assert _runs(om, name) == 2
+def test_always_restarts_even_a_clean_exit_until_the_restart_limit_says_it_gave_up(om: Overmind, name: str) -> None:
+    om.run("echo run", "--name", name, "--restart", "always", "--max-restarts", "2")
+    assert om("wait", name).stdout == "finished: crashed (gave up after 2 restarts: exit 0), exit code 0\n"
+    assert _runs(om, name) == 3
+    info = om.info(name)
+    assert (info["status"], info["reason"], info["restarts"]) == ("crashed", "gave up after 2 restarts: exit 0", 2)
+    assert "crashed (gave up after 2 restarts: exit 0)" in om("ps", "--all").stdout
 
 
 def test_slow_failures_keep_restarting_beyond_the_burst(om: Overmind, name: str) -> None:
@@ -114,7 +117,7 @@ def test_a_chatty_mission_is_not_killed_by_the_watchdog(om: Overmind, name: str)
     # Silent for 0.5 s at a time: never the 3 s the watchdog allows.
     om.run("for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.5; done", "--name", name,
            "--activity-timeout", "3")
-    assert om("wait", name).stdout == "finished: stopped (exit code 0)\n"
+    assert om("wait", name).stdout == "finished: stopped, exit code 0\n"
 
 
 def test_the_wrapper_relays_output_byte_exact(om: Overmind, name: str) -> None:
@@ -128,7 +131,7 @@ def test_the_wrapper_relays_output_byte_exact(om: Overmind, name: str) -> None:
 def test_wait_propagates_the_exit_code(om: Overmind, name: str) -> None:
     om.run("sleep 0.3; exit 42", "--name", name)
     proc = om("wait", name, check=False)
-    assert (proc.returncode, proc.stdout) == (42, "finished: crashed (exit code 42)\n")
+    assert (proc.returncode, proc.stdout) == (42, "finished: crashed (exit 42), exit code 42\n")
 
 
 def test_wait_on_a_finished_mission_returns_at_once(om: Overmind, name: str) -> None:
@@ -149,7 +152,7 @@ def test_wait_timeout_leaves_the_mission_running(om: Overmind, name: str) -> Non
 def test_run_wait_exits_with_the_mission_code(om: Overmind, name: str) -> None:
     proc = om("run", "--name", name, "--wait", "echo hi; exit 5", check=False)
     assert proc.returncode == 5
-    assert proc.stdout.splitlines()[-1] == "finished: crashed (exit code 5)"
+    assert proc.stdout.splitlines()[-1] == "finished: crashed (exit 5), exit code 5"
 
 
 def test_status_summarises_the_host(om: Overmind, name: str) -> None:

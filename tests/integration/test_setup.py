@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -120,3 +121,20 @@ def test_doctor_recommends_setup_while_something_is_left(om: Overmind, home: Pat
     assert "skill (the orchestrator skill is not installed" in checks["setup"]["detail"]
     if not pid1_is_systemd():  # the private host puts its manager in a v1 memory cgroup of its own
         assert checks["limits"]["state"] == "ok"
+
+
+@pytest.mark.skipif(pid1_is_systemd() or os.geteuid() != 0,
+                    reason="the private host is root's, where systemd is not PID 1")
+def test_setup_gives_root_login_shells_the_private_hosts_environment(om: Overmind, home: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "crontab").write_text(FAKE_CRONTAB)
+    (fake / "crontab").chmod(0o755)
+    user = _as_user(om, home, PATH=f"{fake}:{om.env['PATH']}", CRONTAB_FILE=str(tmp_path / "crontab"))
+    step = _steps(user)["login shells"]
+    assert step["state"] in ("changed", "ok") and "/etc/profile.d/overmind-host.sh" in step["detail"]
+    assert _steps(user, "--check")["login shells"]["state"] == "ok"
+    bare = {"HOME": str(home), "PATH": "/usr/bin:/bin"}  # a new login: no XDG_RUNTIME_DIR
+    login = subprocess.run(["bash", "-lc", "systemctl --user is-system-running"], env=bare, capture_output=True,
+                           text=True, timeout=60)
+    assert "Failed to connect to bus" not in login.stderr and login.stdout.strip() in ("running", "degraded")

@@ -36,6 +36,24 @@ def test_stop_escalates_to_sigkill_after_the_grace_period(om: Overmind, name: st
     assert info["os_pid"] == pid and not om.pid_alive(pid)  # the last run's process, gone
 
 
+def test_a_stop_whose_grace_period_runs_out_is_told_as_a_stop_not_a_runtime_limit(om: Overmind, name: str) -> None:
+    om.run("trap '' TERM; echo ready; while :; do sleep 0.1; done", "--name", name, "--stop-timeout", "1s")
+    must(lambda: om.logs(name) == ["ready"])
+    om("stop", name)
+    info = om.info(name)
+    assert (info["status"], info["reason"]) == ("stopped", "killed after the 1s grace period")
+    assert om.logs(name)[-1] == "--- stopped by request, killed after the 1s grace period ---"
+    assert "stopped (killed after the 1s grace period)" in om("ps", "--all").stdout
+    assert "stopped (killed after the 1s grace period), exit code 137" in om("info", name).stdout
+
+
+def test_a_runtime_limit_is_told_as_one(om: Overmind, name: str) -> None:
+    om.run("sleep 30", "--name", name, "--timeout", "1s")
+    must(lambda: om.status(name) == "crashed", what="the runtime limit")
+    assert om.info(name)["reason"] == "timeout"
+    assert om.logs(name)[-1] == "--- killed: runtime limit reached ---"
+
+
 def test_stop_kills_forked_grandchildren(om: Overmind, name: str) -> None:
     om.run(FORKER, "--name", name)
     pids = _children_pids(om, name, 2)

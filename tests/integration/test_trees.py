@@ -120,7 +120,7 @@ def test_a_mission_can_spawn_and_wait_for_its_own_children(om: Overmind, name: s
               'overmind wait "$OVERMIND_MISSION_NAME-kid"; echo "kid ended $?"')
     parent = om.run(script, "--name", name)
     om("wait", name)
-    assert om.logs(name)[:3] == [f"me={name}", "finished: crashed (exit code 4)", "kid ended 4"]
+    assert om.logs(name)[:3] == [f"me={name}", "finished: crashed (exit 4), exit code 4", "kid ended 4"]
     kid = om.info(f"{name}-kid")
     assert kid["parent"] == parent["id"]
     assert om.logs(f"{name}-kid")[0] == f"kid of {parent['id']}"

@@ -139,6 +139,21 @@ def test_each_mistake_is_one_line_naming_the_file_and_line(text: str, expected: 
     assert expected in message and "\n" not in message
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("services:\n  web:\n    command: x\n    prot: 3000\n", ':4: services.web.prot: unknown key; did you mean "port"?'),
+    ("servces: {}\n", ':1: servces: unknown key; did you mean "services"?'),
+    ("isolation:\n  stratgy: ports\n", ':2: isolation.stratgy: unknown key; did you mean "strategy"?'),
+    ("services:\n  web:\n    command: x\n    ready:\n      timout: 5\n",
+     ':5: services.web.ready.timout: unknown key; did you mean "timeout"?'),
+    ("cpy: [.env]\n", ':1: cpy: unknown key; did you mean "copy"?'),
+    ('env:\n  A: "x\n', ":2: invalid YAML: unclosed string: the quote opened on this line is never closed"),
+    ("env: {A: 1\n", ":1: invalid YAML: unclosed mapping: the { opened on this line has no closing }"),
+    ("env:\n\tA: 1\n", ":2: invalid YAML: a tab indents this line: YAML indents with spaces"),
+])
+def test_a_wrong_key_gets_did_you_mean_and_syntax_errors_plain_words(text: str, expected: str) -> None:
+    assert error(text) == f"/repo/.overmind.yml{expected}"
+
+
 def test_a_changed_file_is_validated_again_an_unchanged_one_comes_from_the_cache(tmp_path: Path) -> None:
     contract_file = tmp_path / ".overmind.yml"
     contract_file.write_text("ports: [api]\n")

@@ -97,7 +97,7 @@ def test_on_failure_restarts_until_the_breaker_trips(host: Host) -> None:
     om(host, "run", "--name", "flaky", "--restart", "on-failure", "--max-restarts", "2", "--max-seconds", "60",
        "echo run; exit 3")
     proc = om(host, "wait", "flaky", check=False)
-    assert (proc.returncode, proc.stdout) == (3, "finished: crashed: gave up after 2 restarts: exit 3 (exit code 3)\n")
+    assert (proc.returncode, proc.stdout) == (3, "finished: crashed (gave up after 2 restarts: exit 3), exit code 3\n")
     assert om(host, "logs", "flaky").stdout.count(" run\n") == 3
 
 
@@ -114,7 +114,7 @@ def test_a_blueprint_runs_its_stages_in_order(host: Host) -> None:
     host.exec(["sh", "-c", "cat > /home/dev/pipeline.toml"], user="dev",
               input_text=(ROOT / "examples" / "pipeline.toml").read_text())
     om(host, "apply", "/home/dev/pipeline.toml")
-    assert om(host, "wait", "pipeline").stdout == "finished: done (exit code 0)\n"
+    assert om(host, "wait", "pipeline").stdout == "finished: done, exit code 0\n"
     lines = om(host, "logs", "pipeline").stdout
     stages = [lines.index(f"stage {n}: {stage} complete") for n, stage in ((1, "setup"), (2, "build"), (3, "deploy"))]
     assert stages == sorted(stages)

@@ -18,6 +18,6 @@ def test_pipx_installs_a_working_overmind_and_setup_completes_it(pipx_host: Host
     assert {"add", "logs", "rm"} <= host.completions("ritual", "")
 
     proc = host.user("overmind", "run", "--name", "first", "--wait", 'echo "first mission as $(id -un)"')
-    assert proc.stdout.endswith("finished: stopped (exit code 0)\n")
+    assert proc.stdout.endswith("finished: stopped, exit code 0\n")
     assert "first mission as dev" in host.user("overmind", "logs", "first").stdout
     assert host.user("overmind", "doctor").returncode == 0

@@ -213,11 +213,6 @@ def test_every_field_maps_onto_the_mission_spec(tmp_path: Path) -> None:
         command = "true"
      """, "blueprint.toml:2: agents.\"a b\": invalid agent name: use letters, digits, '-' and '_'"),
     ("""
-        [agents.a]
-        command = "true
-     """, "blueprint.toml:3: invalid TOML: control characters (codes less than 0x1f and 0x7f) are not allowed in"
-          " strings, use \\u000a instead"),
-    ("""
         name = "empty"
      """, "blueprint.toml:1: agents: add at least one [agents.<name>] table with a command"),
 ])
@@ -351,3 +346,22 @@ def test_topological_order_names_a_cycle_and_ignores_nothing() -> None:
     with pytest.raises(CycleError) as caught:
         topological_order({"x": [], "a": ["b"], "b": ["a"], "after": ["a"]})
     assert caught.value.cycle == ["a", "b", "a"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('[agents.a]\ncommand = "true\n', '2: invalid TOML: unclosed string: the " opened on this line has no closing "'),
+    ('[agents.a]\ncommand = """true\n\n', "2: invalid TOML: unclosed multi-line string"),
+    ('[agents.a\ncommand = "true"\n', "1: invalid TOML: unclosed table header: add the closing ]"),
+    ('[agents.a]\ncommand = "true"\ndepends_on = ["b"\n[agents.b]\ncommand = "true"\n',
+     "3: invalid TOML: unclosed array: the [ opened on this line has no closing ]"),
+    ('[agents.a]\ncommand =\n', '2: invalid TOML: a value is missing after "="'),
+    ('[agents.a]\ncommand = true now\n', "2: invalid TOML: unexpected"),
+    ('[agents.a]\ncommand = make\n', '2: invalid TOML: a string needs quotes'),
+    ('[agents.a]\ncommand = "a\\qb"\n', "2: invalid TOML: unknown escape \\q in a string"),
+    ('[agents.a]\ncommand = "x"\ncommand = "y"\n', '3: invalid TOML: "command" is defined twice'),
+    ('[agents.a]\ncommand = "x"\n[agents.a]\n', "3: invalid TOML: table [agents.a] is defined twice"),
+])
+def test_toml_syntax_errors_say_what_is_wrong_in_plain_words_at_file_line(tmp_path: Path, text: str,
+                                                                          expected: str) -> None:
+    message = error_of(tmp_path, text).message
+    assert message.startswith(f"{tmp_path}/blueprint.toml:{expected}"), message

@@ -36,3 +36,18 @@ def test_with_debug_the_traceback_comes_through(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OVERMIND_DEBUG", "")  # recorded, so what --debug sets is undone afterwards
     result = CliRunner().invoke(cli, ["--debug", "broken-for-test"])
     assert isinstance(result.exception, RuntimeError)
+
+
+@pytest.mark.parametrize(("typed", "unknown", "meant"), [
+    (["stauts"], "stauts", "status"), (["ls"], "ls", "ps"), (["lgos", "x"], "lgos", "logs"),
+    (["host", "stauts"], "stauts", "status"), (["worktree", "lss"], "lss", "ls")])
+def test_a_mistyped_command_gets_did_you_mean(typed: list[str], unknown: str, meant: str) -> None:
+    result = CliRunner().invoke(cli, typed)
+    assert result.exit_code == 2
+    assert f"Error: No such command '{unknown}'. Did you mean '{meant}'?" in result.output, result.output
+
+
+def test_a_command_nothing_is_like_gets_no_guess() -> None:
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2 and "No such command 'frobnicate'." in result.output
+    assert "Did you mean" not in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from overmind.mission.status import derive
+from overmind.mission.status import Status, derive
 from overmind.store import Exit, Mission
 
 
@@ -67,3 +67,20 @@ def test_killed_wins_over_everything() -> None:
 def test_a_unit_gone_without_a_record_is_unknown_not_running() -> None:
     assert derive(_mission(), None).state == "unknown"
     assert derive(_mission(created_at=time.time()), None).state == "running"
+
+
+def test_always_with_a_restart_limit_gave_up_even_on_a_clean_exit() -> None:
+    exits = [_exit("success", "exited", "0")] * 3
+    spec = {"restart": {"policy": "always", "max_restarts": 2}}
+    status = derive(_mission(exits, spec=spec), _unit("failed", "failed", Result="start-limit-hit"))
+    assert (status.state, status.reason, status.exit_code) == ("crashed", "gave up after 2 restarts: exit 0", 0)
+    assert derive(_mission(exits, spec=spec), None).reason == "gave up after 2 restarts: exit 0"  # collected
+    stopped = _mission(exits, spec=spec, stop_requested_at=time.time())
+    assert derive(stopped, None).label == "stopped"
+
+
+def test_one_wording_of_a_status_with_its_exit_code() -> None:
+    assert Status("crashed", "memory limit", 137).summary == "crashed (memory limit), exit code 137"
+    assert Status("stopped", exit_code=0).summary == "stopped, exit code 0"
+    assert Status("running").summary == "running"
+    assert Status("crashed", "memory limit", 137).label == "crashed (memory limit)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -69,13 +70,17 @@ def test_time_spans(text: str, usec: int) -> None:
 
 def test_a_retried_task_runs_until_it_succeeds_within_its_retries(tmp_path) -> None:
     counter = tmp_path / "n"
+    env = {"PATH": os.environ["PATH"], "OVERMIND_MISSION_ID": "m1", "OVERMIND_STATE_DIR": str(tmp_path)}
     flaky = ["/bin/sh", "-c", f"n=$(cat {counter} 2>/dev/null || echo 0); echo $((n + 1)) > {counter}; [ $n -ge 2 ]"]
-    done = subprocess.run(retrying_argv(flaky, 3, 0.01, 0.02), capture_output=True, text=True)
+    done = subprocess.run(retrying_argv(flaky, 3, 0.01, 0.02), capture_output=True, text=True, env=env)
     assert done.returncode == 0 and counter.read_text().strip() == "3"
-    assert done.stdout.splitlines() == ["--- exited with code 1; restart #1 in 0.010s ---",
-                                        "--- exited with code 1; restart #2 in 0.020s ---"]
+    assert [line.split(" at ")[0] for line in done.stdout.splitlines()] == [
+        "--- exited with code 1 ---", "--- restart #1", "--- exited with code 1 ---", "--- restart #2"]
+    # each attempt is a run of the mission to the run records: its end, then the next start
+    records = [line.split()[0] for line in (tmp_path / "runs" / "log").read_text().splitlines()]
+    assert records == ["exit", "start", "exit", "start"]
     counter.unlink()
-    given_up = subprocess.run(retrying_argv(flaky, 1, 0.01, 0.01), capture_output=True, text=True)
+    given_up = subprocess.run(retrying_argv(flaky, 1, 0.01, 0.01), capture_output=True, text=True, env=env)
     assert given_up.returncode == 1 and counter.read_text().strip() == "2"
 
 
