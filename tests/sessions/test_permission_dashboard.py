@@ -28,8 +28,7 @@ def test_a_request_denied_from_the_dashboard_is_not_run_and_the_agent_reads_the_
     request.wait_for(timeout=60_000)  # it appears live, without a reload
     assert "Bash" in request.locator(".tool").inner_text()
     assert json.loads(request.locator("pre.input").inner_text())["command"] == command  # the whole input
-    row = page.locator(f'tr[data-id="{started["id"]}"]')
-    assert "needs-you" in (row.get_attribute("class") or "")
+    page.locator(f'tr.needs-you[data-id="{started["id"]}"]').wait_for(timeout=30_000)  # its own change
     assert page.locator("tbody#rows tr").first.get_attribute("data-id") == started["id"]  # needs you first
 
     forged = page.request.post(f"{served.base}/missions/{started['id']}/permissions/1/approve", form={"always": "1"})

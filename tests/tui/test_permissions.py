@@ -35,11 +35,11 @@ def test_a_request_approved_from_the_tui_runs_the_tool(claude: Claude, name: str
             screen = await until(pilot, lambda: app.screen if isinstance(app.screen, Permissions) else None,
                                  what="the permissions view")
             table = screen.query_one(DataTable)
-            await until(pilot, lambda: table.row_count == 1, 30, "the request listed")
+            await until(pilot, lambda: table.row_count == 1, 60, "the request listed")
             detail = str(screen.query_one("#detail", Static).render())
             assert command in detail and name in detail
             await pilot.press("y")
-            await until(pilot, lambda: table.row_count == 0, 30, "the request answered")
+            await until(pilot, lambda: table.row_count == 0, 60, "the request answered")
 
     asyncio.run(asyncio.wait_for(scenario(), 180))
     claude.om("wait", name)
