@@ -113,7 +113,7 @@ def service(env: dict[str, str], root: Path, port_range: str, busybox: str) -> N
     def theirs(turn: int) -> None:
         port = _free_port(int(port_range.split("-")[1]) + 1)
         unit, mission = f"{prefix}-rawsvc-{turn}.service", f"{prefix}-rawmission-{turn}.service"
-        container = ["podman", "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon",
+        container = ["podman", "run", "--detach", "--rm", "--replace", "--init", "--pull=never", "--sdnotify=conmon",
                      "--cgroups=split", "--log-driver=passthrough", f"--name={prefix}-raw-{turn}",
                      f"--publish=127.0.0.1:{port}:8080", busybox]
         # Started the way overmind starts it (unit_exec), or podman's split would move the user
@@ -175,6 +175,48 @@ def stopping(env: dict[str, str], root: Path, port_range: str, busybox: str) -> 
            "systemctl stop of its 3 units")
 
 
+LISTED = 200  # running missions in the listing benchmark, each in a worktree with 2 services
+LISTING_SHELLS = 4
+# Cheap services, so that 400 of them fit a 2-core machine: a sleeping process each, ready once
+# it runs. What `ps` reads about them (units, leases, the run's record) is the same for any service.
+SLEEPERS = "services:\n  web:\n    command: exec sleep 3600\n    ready: false\n" \
+           "  worker:\n    command: exec sleep 3600\n    ready: false\n"
+
+
+def _started(env: dict[str, str], argvs: list[list[str]]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def start(argv: list[str]) -> None:
+        started = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if started.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[1:])} failed: {started.stderr}")
+
+    with ThreadPoolExecutor(LISTING_SHELLS) as pool:
+        list(pool.map(start, argvs))
+
+
+def listing(env: dict[str, str], root: Path, port_range: str) -> None:
+    """`ps --json` and `info` with 200 missions in worktrees (2 services each) against the same with
+    200 plain missions, each fleet under a unit prefix and state directory of its own."""
+    repo = _repo(root / "listing", 10, f"isolation:\n  port_range: {port_range}\n{SLEEPERS}")
+    plain = environment()
+    try:
+        _started(env, [overmind_argv("run", "--worktree", "--name", f"w{n}", "--cwd", str(repo), "sleep 3600")
+                       for n in range(LISTED)])
+        _started(plain, [overmind_argv("run", "--no-worktree", "--name", f"p{n}", "--cwd", str(repo), "sleep 3600")
+                         for n in range(LISTED)])
+        mine, raw = _turns(lambda _: run(overmind_argv("ps", "--json"), env),
+                           lambda _: run(overmind_argv("ps", "--json"), plain), REPEAT)
+        report(f"ps --json, {LISTED} in worktrees, 2 services each", mine, raw, f"ps --json, {LISTED} plain")
+        mine, raw = _turns(lambda _: run(overmind_argv("info", "--json", "w7"), env),
+                           lambda _: run(overmind_argv("info", "--json", "p7"), plain), REPEAT)
+        report("info --json of one in a worktree", mine, raw, "info --json of a plain one")
+    finally:
+        for fleet in (env, plain):
+            subprocess.run(overmind_argv("stop", "--all"), env=fleet, capture_output=True)
+        cleanup(plain)
+
+
 def _remove_containers(prefix: str) -> None:
     listed = subprocess.run(["podman", "ps", "--all", "--quiet", f"--filter=name={prefix}-"], capture_output=True,
                             text=True)
@@ -188,6 +230,7 @@ def main() -> None:
     busybox = image(HTTPD)
     base = 40000 + os.getpid() % 50 * 400  # each run leases ~80 ports; the raw pairs use those above
     port_range = f"{base}-{base + 199}"
+    listed_base = 52000 + os.getpid() % 10 * 1000  # 2 ports for each of the listing's 200 worktrees
     with tempfile.TemporaryDirectory(prefix="overmind-bench-isolation-") as directory:
         root = Path(directory)
         try:
@@ -195,10 +238,11 @@ def main() -> None:
             agent_run(env, root, port_range)
             service(env, root, port_range, busybox)
             stopping(env, root, port_range, busybox)
+            listing(env, root, f"{listed_base}-{listed_base + 2 * LISTED + 99}")
         finally:
             cleanup(env)
             prefix = env["OVERMIND_UNIT_PREFIX"]
-            for pattern in (f"{prefix}-svc@*.service", f"{prefix}-raw*.service"):
+            for pattern in (f"{prefix}-svc@*.service", f"{prefix}-hold@*.service", f"{prefix}-raw*.service"):
                 subprocess.run(["systemctl", "--user", "stop", pattern], env=env, capture_output=True)
             _remove_containers(prefix)
 

@@ -27,9 +27,10 @@ class Overmind:
 
     env: dict[str, str]
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60,
+                 cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "overmind", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
         if check:
             assert proc.returncode == 0, f"overmind {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
         return proc

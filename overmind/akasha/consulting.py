@@ -32,7 +32,7 @@ _MCP_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_MISSION_ID",
 
 def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
     """The agent's options with memory added: consulted memories in the system prompt and the MCP
-    server (claude); the options unchanged with --no-memory, without Akasha, or if anything fails:
+    server (claude, codex, gemini); the options unchanged with --no-memory, without Akasha, or if anything fails:
     memory never keeps an agent from starting."""
     try:
         return _prepare(mission, options, say)
@@ -44,7 +44,7 @@ def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], 
 def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
     from overmind.akasha import client
 
-    if mission.provider != "claude" or not memory_enabled(mission) or not client.installed():
+    if not _takes_memory(mission.provider) or not memory_enabled(mission) or not client.installed():
         return options
     from overmind.akasha.scope import scope_of
 
@@ -70,6 +70,14 @@ def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]
         + ", ".join(hit["id"] for hit in hits))
     combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
     return replace(options, append_system_prompt=combined)
+
+
+def _takes_memory(provider: str) -> bool:
+    """Whether the provider's CLI can be told memories and given the MCP server (claude, codex,
+    gemini: see docs/providers.md)."""
+    from overmind.providers import get
+
+    return {"append_system_prompt", "mcp_config"} <= get(provider).supported_options
 
 
 def _with_mcp(options: AgentOptions, scope: str) -> AgentOptions:

@@ -68,7 +68,8 @@ def _result_text(content: Any) -> str:
 
 
 def extract(events: Iterable[tuple[float, dict[str, Any]]], cwd: str) -> list[Touch]:
-    """Touches in an agent's events (claude's stream-json or codex's JSONL), in order."""
+    """Touches in an agent's events (claude's stream-json, codex's JSONL or app-server messages,
+    gemini's ACP messages, opencode's JSON lines), in order."""
     touches: list[Touch] = []
     calls: dict[str, str] = {}  # tool_use id -> what it was, to name the call an error came from
     for at, data in events:
@@ -85,7 +86,56 @@ def extract(events: Iterable[tuple[float, dict[str, Any]]], cwd: str) -> list[To
                     touches.append(Touch(at, "error", error, calls.get(str(block.get("tool_use_id")), "")))
         elif kind == "item.completed":
             touches += _codex_item(at, data.get("item") or {}, cwd)
+        elif data.get("method") == "item/completed":  # codex's app-server
+            touches += _codex_item(at, _snake_case((data.get("params") or {}).get("item") or {}), cwd)
+        elif data.get("method") == "session/update":  # gemini's ACP
+            touches += _acp_update(at, (data.get("params") or {}).get("update") or {}, cwd)
+        elif kind == "tool_use" and isinstance(data.get("part"), dict):  # opencode
+            touches += _opencode_tool(at, data["part"], cwd)
     return touches
+
+
+_ACP_FILE_KINDS = {"read": "read", "edit": "edit", "delete": "delete"}
+_OPENCODE_FILE_TOOLS = {"read": "read", "write": "write", "edit": "edit", "patch": "edit"}
+
+
+def _snake_case(item: dict[str, Any]) -> dict[str, Any]:
+    """An app-server item in the shape `codex exec --json` prints (commandExecution, exitCode,
+    aggregatedOutput → command_execution, exit_code, aggregated_output)."""
+    def snake(name: str) -> str:
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+    found = {snake(key): value for key, value in item.items()}
+    found["type"] = snake(str(item.get("type", "")))
+    return found
+
+
+def _acp_update(at: float, update: dict[str, Any], cwd: str) -> list[Touch]:
+    if update.get("sessionUpdate") != "tool_call":
+        return []
+    kind, title = str(update.get("kind", "")), _first_line(_clean(str(update.get("title", ""))), 500)
+    if kind == "execute" and title:
+        return [Touch(at, "command", title)]
+    paths = [str(where["path"]) for where in update.get("locations") or [] if isinstance(where, dict)
+             and isinstance(where.get("path"), str)]
+    action = _ACP_FILE_KINDS.get(kind)
+    return [Touch(at, action, _absolute(path, cwd)) for path in paths] if action else []
+
+
+def _opencode_tool(at: float, part: dict[str, Any], cwd: str) -> list[Touch]:
+    state: dict[str, Any] = part["state"] if isinstance(part.get("state"), dict) else {}
+    tool_input: dict[str, Any] = state["input"] if isinstance(state.get("input"), dict) else {}
+    tool = str(part.get("tool", ""))
+    if tool == "bash" and isinstance(tool_input.get("command"), str):
+        command = _first_line(_clean(tool_input["command"]), 500)
+        failed = state.get("status") == "error"
+        return [Touch(at, "command", command),
+                *([Touch(at, "error", _first_line(_clean(str(state.get("error", "")))) or "(no output)",
+                         f"bash: {command}")] if failed else [])]
+    path = tool_input.get("filePath")
+    if tool in _OPENCODE_FILE_TOOLS and isinstance(path, str):
+        return [Touch(at, _OPENCODE_FILE_TOOLS[tool], _absolute(path, cwd))]
+    return []
 
 
 def _claude_call(at: float, block: dict[str, Any], cwd: str, calls: dict[str, str]) -> list[Touch]:

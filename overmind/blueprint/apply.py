@@ -127,7 +127,8 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
             if prepared is not None:  # its worktree, with its ports and services
                 agent, extra = dataclasses.replace(agent, spec=prepared.spec), prepared.merged_into(extra)
                 new[change.name] = new[change.name]._replace(
-                    cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name})
+                    cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name,
+                                                 "environment": prepared.recorded})
             built.append(agent_unit(agent, new[change.name], state, extra))
         from overmind.systemd.bus import start_transient_units
 
@@ -139,6 +140,9 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
             for mission in new.values():
                 store.remove(mission.id)
             raise
+        finally:
+            for prepared in environments.values():
+                prepared.release()  # the members' start jobs need their services from now on
     except BaseException:
         from overmind.isolation.start import undo
 

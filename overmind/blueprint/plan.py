@@ -65,7 +65,8 @@ class Plan:
 
 def definition_of(mission: Mission) -> dict[str, Any]:
     """The definition a member was started from, comparable with Agent.definition()."""
-    record = {k: v for k, v in mission.spec.items() if k not in ("name", "parent", "blueprint", "worktree")}
+    added = ("name", "parent", "blueprint", "worktree", "environment")  # what the record holds beside the spec
+    record = {k: v for k, v in mission.spec.items() if k not in added}
     return {**record, "depends_on": member_info(mission).get("depends_on", [])}
 
 

@@ -88,7 +88,7 @@ class _AgentTable(BaseModel):
 
 
 def _agent_option_fields() -> dict[str, Any]:
-    """For agent CLIs (provider = "claude" or "codex"): the options `overmind run --provider` takes."""
+    """For agent CLIs (claude, codex, gemini, opencode): the options `overmind run --provider` takes."""
     found: dict[str, Any] = {}
     for option in BLUEPRINT_AGENT_OPTIONS:
         limit = option.info.minimum

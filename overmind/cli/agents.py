@@ -7,6 +7,7 @@ import functools
 import click
 
 from overmind.cli.missions import run
+from overmind.providers import PROVIDERS
 
 
 def provider_group(provider: str) -> click.Group:
@@ -21,4 +22,4 @@ def provider_group(provider: str) -> click.Group:
     return group
 
 
-COMMANDS = [provider_group("claude"), provider_group("codex")]
+COMMANDS = [provider_group(name) for name in PROVIDERS if name != "raw"]

@@ -29,7 +29,7 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
     """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
-    With --provider claude|codex the words are the agent's prompt (optional for a session).
+    With --provider claude|codex|gemini|opencode the words are the agent's prompt (optional for a session).
     """
     launch(mission_spec(command, name=name, **options), wait_, as_json)
 
@@ -50,7 +50,7 @@ def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
             raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
                                 hint=f"overmind logs {mission.name}")
     where: dict[str, Any] = {}
-    if mission.spec.get("worktree"):  # where it works: its worktree and ports
+    if mission.worktree:  # where it works: its worktree and ports
         from overmind.control.worktrees import workplace
 
         where = workplace(mission)
@@ -251,28 +251,42 @@ def wait_and_exit(chosen: Sequence[Record], timeout: float | None, as_json: bool
 @click.command()
 @click.option("--worktrees", is_flag=True,
               help="Also remove worktrees nobody works in whose work is merged (the others are listed, kept).")
+@click.option("--all", "everywhere", is_flag=True,
+              help="Every repository's missions and worktrees, not only those of the repository you are in.")
 @json_option
-def gc(worktrees: bool, as_json: bool) -> None:
-    """Forget finished and killed missions (their journal lines stay in the journal)."""
+def gc(worktrees: bool, everywhere: bool, as_json: bool) -> None:
+    """Forget finished and killed missions (their journal lines stay in the journal).
+
+    Inside a git repository, only the missions and blueprints that ran in it (its worktrees
+    included), and with --worktrees only its worktrees; --all (or outside any repository): all."""
+    import os
+
     from overmind.control.lifecycle import collect
+    from overmind.control.worktrees import repository
 
     ready()
-    removed = collect()
+    repo = None if everywhere else repository(os.getcwd())
+    where = f" in {repo.main}" if repo else ""
+    removed = collect(within=repo.folders if repo else None)
     if not as_json:
-        click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}")
+        for ended in removed:
+            click.echo(f"forgot {ended.id} ({ended.name})")
+        click.echo(f"removed {len(removed)} finished mission{'s' if len(removed) != 1 else ''}{where}")
     if not worktrees:
         if as_json:
             fmt.print_json([m.to_json() for m in removed])
         return
     from overmind.control.worktrees import collect as collect_worktrees
 
-    collected = collect_worktrees()
+    collected = collect_worktrees(repo.main if repo else None)
     if as_json:
         fmt.print_json({"missions": [m.to_json() for m in removed], "worktrees": collected.to_json()})
         return
+    for gone in collected.removed:
+        click.echo(f"removed worktree {gone.name}")
     for name, reason in collected.kept:
         click.echo(f"kept worktree {name}: {reason}")
-    click.echo(f"removed {len(collected.removed)} worktree{'s' if len(collected.removed) != 1 else ''}")
+    click.echo(f"removed {len(collected.removed)} worktree{'s' if len(collected.removed) != 1 else ''}{where}")
 
 
 COMMANDS = [run, ps, info, logs, wait, stop, kill, restart, gc]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from overmind.agent_options import AGENT_OPTIONS, AgentOption
+from overmind.providers import PROVIDERS
 
 if TYPE_CHECKING:
     from overmind.mission.spec import MissionSpec
@@ -72,7 +73,7 @@ def _agent_option(option: AgentOption) -> Callable[[F], F]:
 
 
 _PROVIDER_OPTIONS = (
-    click.option("--provider", type=click.Choice(["raw", "claude", "codex"]), default="raw", show_default=True,
+    click.option("--provider", type=click.Choice(list(PROVIDERS)), default="raw", show_default=True,
                  help="What runs: a shell command (raw) or an agent CLI given a prompt."),
     *(_agent_option(option) for option in AGENT_OPTIONS),
     click.option("--no-memory", "no_memory", is_flag=True,

@@ -4,12 +4,16 @@ Parse, call the control layer (`overmind.control.worktrees`), print."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from overmind import format as fmt
 from overmind.cli.options import json_option
 from overmind.control.host import ready
+
+if TYPE_CHECKING:
+    from overmind.control.worktrees import Removal
 
 
 @click.group()
@@ -103,22 +107,34 @@ def merge(name: str, into: str | None, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Also with uncommitted or unmerged work: saved first as a ref.")
 @json_option
 def rm(names: tuple[str, ...], force: bool, as_json: bool) -> None:
-    """Remove worktrees, their branches, ports and volumes; refuses with unsaved work unless --force."""
-    from overmind.control.worktrees import remove
+    """Remove worktrees, their branches, ports and volumes; refuses with unsaved work unless --force.
+    Each is removed or refused on its own; the exit code is 1 if any was refused."""
+    from overmind.control.worktrees import remove_each
 
     ready()
-    done = []
-    for name in names:
-        result = remove(name, force)
-        done.append(result.to_json())
-        if not as_json:
-            for note in result.notes:
-                click.echo(f"overmind: {name}: {note}", err=True)
-            saved = f"; its work is saved as {result.saved} (git checkout -b NAME {result.saved})" \
-                if result.saved else ""
-            click.echo(f"removed worktree {name}{saved}")
+    done = remove_each(names, force)
     if as_json:
-        fmt.print_json(done)
+        fmt.print_json([removal.to_json() for removal in done])
+    else:
+        for removal in done:
+            _say(removal)
+    if any(removal.error for removal in done):
+        sys.exit(1)
+
+
+def _say(removal: Removal) -> None:
+    """`removed worktree NAME` on stdout, or why it was not (with what to do) on stderr."""
+    if removal.error is not None:
+        click.echo(f"overmind: {removal.error.message}", err=True)
+        if removal.error.hint:
+            click.echo(f"({removal.error.hint})", err=True)
+        return
+    assert removal.removed is not None
+    for note in removal.removed.notes:
+        click.echo(f"overmind: {removal.name}: {note}", err=True)
+    saved = removal.removed.saved
+    click.echo(f"removed worktree {removal.name}" + (f"; its work is saved as {saved} (git checkout -b NAME {saved})"
+                                                     if saved else ""))
 
 
 COMMANDS = [worktree]

@@ -258,6 +258,8 @@ class _Reader:
         if event.result is not None and event.result.cost_usd is not None:
             total = event.result.cost_usd
             turn_cost = total - self.previous_total if total >= self.previous_total else total
+            if not self.parser.running_cost:  # the turn's own cost
+                turn_cost = total
             self.previous_total = total
         if not parts and event.result is None:
             return None

@@ -1,14 +1,14 @@
 """What agents spent, from the results they reported: per mission, per tree and per day.
 
 An agent CLI reports its spending as a running total for its process (claude's
-`total_cost_usd` grows turn by turn); a total lower than the one before means a new process
-(a restart, a resumed session), whose total starts again from zero. Each result's increase is
-counted on the day it was reported.
+`total_cost_usd` grows turn by turn; a total lower than the one before means a new process, a
+restart or a resumed session, whose total starts again from zero), or turn by turn (opencode);
+codex and gemini report tokens, not money. Each result's cost is counted on the day it was
+reported.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -29,18 +29,19 @@ class Spend(NamedTuple):
         return {"id": self.mission_id, "name": self.name, "day": self.day, "usd": round(self.usd, 6)}
 
 
-def _reported_totals(mission: Mission, store: Store) -> list[tuple[float, float]]:
-    """(time, running total) of every result an agent mission reported that carries a cost."""
+def _reported_costs(mission: Mission, store: Store) -> tuple[list[tuple[float, float]], bool]:
+    """(time, cost) of every result an agent mission reported with a cost, read by its provider: a
+    running total for the CLI's process (claude), or the turn's own cost (opencode)."""
+    from overmind.providers import get
+
+    parser = get(mission.provider)
     found = []
     for event in store.events(mission.id, type="result"):
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            continue
-        cost = data.get("total_cost_usd") if isinstance(data, dict) else None
+        parsed = parser.parse(event.data)
+        cost = parsed.result.cost_usd if parsed is not None and parsed.result is not None else None
         if isinstance(cost, (int, float)) and not isinstance(cost, bool):
             found.append((event.at, float(cost)))
-    return found
+    return found, parser.running_cost
 
 
 def spending(store: Store | None = None, missions: Iterable[Mission] | None = None) -> list[Spend]:
@@ -53,8 +54,9 @@ def spending(store: Store | None = None, missions: Iterable[Mission] | None = No
             continue
         per_day: dict[str, float] = defaultdict(float)
         previous = 0.0
-        for at, total in _reported_totals(mission, store):
-            increase = total - previous if total >= previous else total
+        reported, running = _reported_costs(mission, store)
+        for at, total in reported:
+            increase = (total - previous if total >= previous else total) if running else total
             previous = total
             per_day[datetime.fromtimestamp(at).strftime("%Y-%m-%d")] += increase
         found += [Spend(mission.id, mission.name, day, usd) for day, usd in sorted(per_day.items())]

@@ -8,13 +8,14 @@ their units, so systemd runs every stop job at once.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind import names
-from overmind.control.missions import Record, View, owns_unit, records, resolve, view, views
+from overmind.control.missions import Record, View, owns_unit, record_of, records, resolve, view, views
 from overmind.errors import OvermindError
 from overmind.mission.view import MissionView
 from overmind.store import Blueprint, Mission, Store, shared, state_dir
@@ -99,7 +100,7 @@ def _start_named(spec: MissionSpec, name: str, generated: bool, store: Store) ->
     prepared = _isolate(spec, name, generated, store)
     if prepared is not None:
         spec = prepared.spec  # in the worktree, with its ports
-        record["worktree"] = prepared.worktree.name
+        record.update(worktree=prepared.worktree.name, environment=prepared.recorded)
     mission = Mission(
         id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
         command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=record,
@@ -139,6 +140,9 @@ def _create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated
         if forget_on_failure:
             store.remove(mission.id)
         raise
+    finally:
+        if prepared is not None:
+            prepared.release()
     if proc.returncode != 0:
         if forget_on_failure:
             store.remove(mission.id)
@@ -217,12 +221,13 @@ def restart(ref: str, store: Store | None = None) -> Mission:
     slice_name = children_slice(family.ancestry(parent)) if parent is not None else root_slice()
     spec = MissionSpec.from_record(record.spec)
     prepared = None
-    if record.spec.get("worktree"):  # back in its worktree, with its ports and services
+    if record.worktree:  # back in its worktree, with its ports and services
         from overmind import isolation
 
-        spec = replace(spec, isolation=replace(spec.isolation, mode="worktree", worktree=record.spec["worktree"]))
+        spec = replace(spec, isolation=replace(spec.isolation, mode="worktree", worktree=record.worktree))
         prepared = isolation.prepare(spec, record.name, store)
         spec = prepared.spec
+        store.update_spec(record.id, {**record.spec, "environment": prepared.recorded})
     _create_unit(spec, record, slice_name, generated=False, store=store, forget_on_failure=False, prepared=prepared)
     return record
 
@@ -248,6 +253,7 @@ class _Ending(NamedTuple):
     records: list[Record]
     slices: list[str]
     units: list[str]
+    services: list[str]  # among units: the service and setup units of the missions' worktrees
 
 
 def _ending(chosen: Sequence[Record], cascade: bool, store: Store) -> _Ending:
@@ -270,12 +276,13 @@ def _ending(chosen: Sequence[Record], cascade: bool, store: Store) -> _Ending:
         ordered.update({r.id: r for r in [*below, record] if r.id not in ordered})
         if isinstance(record, Mission) and owns_unit(record, store):
             units.append(record.unit)
-    ending = [r for r in chosen if isinstance(r, Mission) and r.spec.get("worktree") and r.unit in units]
+    ending = [r for r in chosen if isinstance(r, Mission) and r.worktree and r.unit in units]
+    services = []
     if ending:  # their worktrees' services end with them, unless other missions still use them
         from overmind import isolation
 
-        units += isolation.companions(ending, store)
-    return _Ending(list(ordered.values()), slices, units)
+        services = isolation.companions(ending, store)
+    return _Ending(list(ordered.values()), slices, [*units, *services], services)
 
 
 def _mark(found: list[Record], column: str, store: Store) -> None:
@@ -291,6 +298,8 @@ def stop(chosen: Sequence[Record], cascade: bool = False, store: Store | None = 
     _mark(ending.records, "stop_requested_at", store)
     if ending.slices or ending.units:
         manager.systemctl("stop", *ending.slices, *ending.units, check=False)
+    if ending.services:  # a service that failed while stopping would keep its unit, and its worktree
+        manager.systemctl("reset-failed", *ending.services, check=False)
     return [Ended(r.id, r.name) for r in ending.records]
 
 
@@ -305,21 +314,23 @@ def kill(chosen: Sequence[Record], cascade: bool = False, store: Store | None = 
         # stop cancels a pending restart and waits out the ExecStopPost hook.
         manager.systemctl("stop", *everything, check=False)
     owned = [m.unit for m in ending.records if isinstance(m, Mission) and owns_unit(m, store)]
-    if owned:  # reset-failed without units would reset every failed unit
-        manager.systemctl("reset-failed", *owned, check=False)
+    if owned or ending.services:  # reset-failed without units would reset every failed unit
+        manager.systemctl("reset-failed", *owned, *ending.services, check=False)
     return [Ended(r.id, r.name) for r in ending.records]
 
 
-def collect(store: Store | None = None) -> list[Ended]:
-    """Forget finished missions and blueprints (their journal lines stay in the journal). A running
-    blueprint's finished agents stay: they are part of its state (done tasks are not rerun)."""
+def collect(store: Store | None = None, within: Sequence[str] | None = None) -> list[Ended]:
+    """Forget finished missions and blueprints (their journal lines stay in the journal); with
+    `within`, only those that ran in one of those folders or below (a repository's work trees).
+    A running blueprint's finished agents stay: they are part of its state (done tasks are not
+    rerun)."""
     from overmind.blueprint.progress import BlueprintView, member_info
     from overmind.store.runs import forget
 
     store = store or shared()
     shown = views(records(store), store)
     running_ids = {v.id for v in shown if not v.status.finished}
-    gone = [v for v in shown if v.status.finished and not (
+    gone = [v for v in shown if v.status.finished and _inside(record_of(v).cwd, within) and not (
         isinstance(v, MissionView) and member_info(v.mission) and v.parent in running_ids)]
     units = [v.mission.unit for v in gone if isinstance(v, MissionView) and v.unit]
     slices = [v.blueprint.slice for v in gone if isinstance(v, BlueprintView)]
@@ -336,6 +347,13 @@ def collect(store: Store | None = None) -> list[Ended]:
     for v in gone:
         forget(store.path.parent, v.id)
     return [Ended(v.id, v.name) for v in gone]
+
+
+def _inside(cwd: str, folders: Sequence[str] | None) -> bool:
+    if folders is None:
+        return True
+    cwd = os.path.abspath(cwd)
+    return any(cwd == folder or cwd.startswith(folder.rstrip("/") + "/") for folder in folders)
 
 
 # -- wait ---------------------------------------------------------------------------------

@@ -124,12 +124,15 @@ def view(record: Record, store: Store | None = None) -> View:
     store = store or shared()
     if isinstance(record, Blueprint) or _is_member(record):
         return views([record], store)[0]
-    props = _owned_unit(record, store)
+    owned = store.unit_owners().get(record.unit) == record.id
+    # one `systemctl show` for the mission's unit and its services' (see _live_units)
+    shown = _shown([*([record.unit] if owned else []), *_service_units([record])])
+    props = shown.get(record.unit) if owned else None
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
     asking, rules = _permissions(store) if record.provider != "raw" else ({}, {})
     return MissionView(record, derive(record, props), props or {}, session,
-                       _environments([record], store).get(record.id), asking.get(record.id, ()),
+                       _environments([record], store, shown).get(record.id), asking.get(record.id, ()),
                        rules.get(record.id, ()))
 
 
@@ -190,7 +193,8 @@ def _mission_views(missions: list[Mission], store: Store,
     owners = store.unit_owners()
     agents = any(m.provider != "raw" for m in missions)
     sessions = store.session_ids() if agents else {}
-    environments = _environments(missions, store)
+    # units read by the caller hold no service units: their states are read apart
+    environments = _environments(missions, store, live if units is None else None)
     asking, rules = _permissions(store) if agents else ({}, {})
     found = {}
     for mission in missions:
@@ -209,27 +213,47 @@ def _permissions(store: Store) -> tuple[dict[str, tuple[PermissionRecord, ...]],
     return records.pending_by_mission(), records.all_rules()
 
 
-def _environments(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
-    """Worktree, branch, ports and services of the missions that work in a worktree."""
-    if not any(m.spec.get("worktree") for m in missions):
+def _environments(missions: list[Mission], store: Store,
+                  units: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, Any]]:
+    """Worktree, branch, ports and services of the missions that work in a worktree; `units`:
+    their services' units, read along with the missions' own (else they are listed apart)."""
+    if not any(m.worktree for m in missions):
         return {}
     from overmind import isolation
 
-    return isolation.describe(missions, store)
+    return isolation.describe(missions, store, units)
+
+
+def _service_units(missions: list[Mission]) -> list[str]:
+    """The units of the services of the missions that work in a worktree (none for the others)."""
+    if not any(m.worktree for m in missions):
+        return []
+    from overmind import isolation
+
+    return isolation.units_of_services(missions)
+
+
+def _shown(units: list[str]) -> dict[str, dict[str, str]]:
+    return {p["Id"]: p for p in manager.show(units, UNIT_PROPERTIES) if p.get("LoadState") == "loaded"}
 
 
 def _live_units(missions: list[Mission], store: Store) -> dict[str, dict[str, str]]:
-    """The loaded units' properties: for a few missions, one `systemctl show` of their units; for
-    more, one listing of all mission units plus cgroupfs (`show` costs ~2 ms a unit), with each
-    run's main process and start as its hooks recorded them where they did."""
+    """The loaded units' properties, with those of the missions' services: for a few missions,
+    one `systemctl show` of their units; for more, one listing of all mission (and service) units
+    plus cgroupfs (`show` costs ~2 ms a unit), with each run's main process and start as its
+    hooks recorded them where they did."""
     from overmind.systemd.accounting import live_properties
 
     if len(missions) <= FEW:
-        shown = manager.show([m.unit for m in missions], UNIT_PROPERTIES)
-        return {p["Id"]: p for p in shown if p.get("LoadState") == "loaded"}
+        return _shown([*(m.unit for m in missions), *_service_units(missions)])
     going = store.runs_going_now()
     started = {m.unit: going[m.id] for m in missions if m.id in going}
-    live = live_properties(names.unit_pattern(), started)
+    also = []
+    if any(m.worktree for m in missions):
+        from overmind import isolation
+
+        also.append(isolation.service_units_pattern())
+    live = live_properties(names.unit_pattern(), started, also)
     incomplete = [unit for unit, props in live.items() if props.pop("Incomplete", None)]
     # Agents' wrappers say what they are doing (StatusText), which cgroupfs cannot tell.
     talking = [m.unit for m in missions
@@ -241,11 +265,6 @@ def _live_units(missions: list[Mission], store: Store) -> dict[str, dict[str, st
     return live
 
 
-def _owned_unit(mission: Mission, store: Store) -> dict[str, str] | None:
-    if store.unit_owners().get(mission.unit) != mission.id:
-        return None
-    props = manager.show([mission.unit], UNIT_PROPERTIES)
-    return props[0] if props and props[0].get("LoadState") == "loaded" else None
 
 
 def owns_unit(mission: Mission, store: Store | None = None) -> bool:

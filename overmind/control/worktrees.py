@@ -5,8 +5,10 @@ loses work, and collecting the unused ones. The work is done in `overmind.isolat
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from overmind.errors import OvermindError
 from overmind.store import Mission, Store, shared
 
 if TYPE_CHECKING:  # `run` imports this module for workplace(): the rest loads when asked for
@@ -89,15 +91,58 @@ def remove(name: str, force: bool = False, store: Store | None = None) -> Remove
     return remove_worktree(store, record_of(store, name), force)
 
 
-def collect(store: Store | None = None) -> Collected:
+class Removal(NamedTuple):
+    """One worktree of a `worktree rm`: removed, or refused with why (the others go on)."""
+
+    name: str
+    removed: Removed | None
+    error: OvermindError | None
+
+    def to_json(self) -> dict[str, Any]:
+        done = self.removed.to_json() if self.removed else {"name": self.name, "saved": None, "notes": []}
+        return {**done, "removed": self.removed is not None, "error": self.error.message if self.error else None,
+                "hint": self.error.hint if self.error else None}
+
+
+def remove_each(names: Sequence[str], force: bool = False, store: Store | None = None) -> list[Removal]:
+    """Every named worktree in turn, each removed or refused on its own: one with unsaved work, or
+    in use, does not keep the others."""
+    store = store or shared()
+    done = []
+    for name in names:
+        try:
+            done.append(Removal(name, remove(name, force, store), None))
+        except OvermindError as error:
+            done.append(Removal(name, None, error))
+    return done
+
+
+def collect(repo: str | None = None, store: Store | None = None) -> Collected:
+    """`gc --worktrees`: the unused, merged worktrees of one repository (its main work tree), or
+    of every repository overmind knows."""
     from overmind.isolation.lifecycle import collect as collect_worktrees
 
-    return collect_worktrees(store or shared())
+    return collect_worktrees(store or shared(), repo)
+
+
+class Repository(NamedTuple):
+    """What `gc` keeps to inside a repository: its main work tree and every work tree of it."""
+
+    main: str
+    folders: list[str]
+
+
+def repository(directory: str) -> Repository | None:
+    """The repository `directory` is in (from any of its work trees too); None outside one."""
+    from overmind.isolation.git import work_trees
+
+    found = work_trees(os.path.abspath(directory))
+    return Repository(found[0], found) if found else None
 
 
 def workplace(mission: Mission, store: Store | None = None) -> dict[str, Any]:
     """A just-started mission's worktree, branch and ports (empty without a worktree)."""
-    if not mission.spec.get("worktree"):
+    if not mission.worktree:
         return {}
     from overmind import isolation
 

@@ -80,11 +80,27 @@ def workplace(mission: Mission, store: Store) -> dict[str, Any]:
     return of_mission(mission, store)
 
 
-def describe(missions: list[Mission], store: Store) -> dict[str, dict[str, Any]]:
+def describe(missions: list[Mission], store: Store,
+             units: dict[str, dict[str, str]] | None = None) -> dict[str, dict[str, Any]]:
     """For ps/info --json: mission id -> worktree, branch, ports and services (missions without
-    a worktree are left out)."""
-    if not any(m.spec.get("worktree") for m in missions):
+    a worktree are left out). `units`: the service units' states, read along with the missions'
+    own units (units_of_services, service_units_pattern); without them they are listed here."""
+    if not any(m.worktree for m in missions):
         return {}
     from overmind.isolation.environment import describe_missions
 
-    return describe_missions(missions, store)
+    return describe_missions(missions, store, units)
+
+
+def units_of_services(missions: list[Mission]) -> list[str]:
+    """The units of the services these missions' runs started, to read with the missions' own."""
+    from overmind.isolation.environment import service_units
+
+    return service_units(missions) if any(m.worktree for m in missions) else []
+
+
+def service_units_pattern() -> str:
+    """Every worktree's service units, to list with the missions' own (`ps`)."""
+    from overmind.isolation.naming import service_units_pattern as pattern
+
+    return pattern()

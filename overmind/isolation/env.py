@@ -4,6 +4,7 @@ templated with them, and where the worktree is."""
 from __future__ import annotations
 
 import string
+from typing import Any
 
 from overmind.isolation.model import Contract, Service
 from overmind.store.worktrees import WorktreeRecord
@@ -16,6 +17,15 @@ def ports(contract: Contract, leases: dict[str, int]) -> dict[str, str]:
     if owner is not None and owner.variable in env:
         env["PORT"] = env[owner.variable]
     return env
+
+
+def described(contract: Contract, leases: dict[str, int]) -> dict[str, Any]:
+    """The ports and services a mission got, as its record keeps them (`ps` and `info` show this
+    without reading `.overmind.yml` again): variable -> port, and each service's name, kind,
+    image and host port."""
+    return {"ports": {variable: int(port) for variable, port in ports(contract, leases).items()},
+            "services": [{"name": s.name, "kind": s.kind, "image": s.image,
+                          "port": leases.get(s.variable) if s.has_host_port else None} for s in contract.services]}
 
 
 def _where(record: WorktreeRecord) -> dict[str, str]:

@@ -6,6 +6,7 @@ import subprocess
 
 from overmind import names
 from overmind.errors import OvermindError
+from overmind.isolation import images, naming
 from overmind.isolation.start import Prepared, undo
 from overmind.systemd import journal, manager
 
@@ -13,13 +14,15 @@ SHOWN_LINES = 6
 _RESULTS = {"exit-code": "it exited with an error", "timeout": "it timed out", "signal": "it was killed by a signal",
             "core-dump": "it dumped core", "start-limit-hit": "it failed too often", "resources": "it lacked resources",
             "protocol": "it never said it was ready"}
+_PROPERTIES = ["Id", "Result", "ActiveState", "ExecMainCode", "ExecMainStatus", "ExecMainExitTimestampMonotonic"]
+_EXITED = "exited before it was ready"  # what the readiness check says when the service's process ends (ready.py)
 
 
 def explain(prepared: Prepared, name: str, unit: str, stderr: str) -> OvermindError:
     """The error for a mission whose start job failed; the units this run created are undone
     (the worktree and its ports stay)."""
     units = [*prepared.services, *([prepared.setup] if prepared.setup else [])]
-    shown = manager.show(units, ["Id", "Result", "ActiveState"])
+    shown = manager.show(units, _PROPERTIES)
     failed = [props for props in shown if props.get("Result", "success") not in ("success", "")]
     lines = last_lines(failed[0]["Id"]) if failed else []
     undo(prepared, unit)
@@ -30,12 +33,27 @@ def explain(prepared: Prepared, name: str, unit: str, stderr: str) -> OvermindEr
     failed_unit = failed[0]["Id"]
     what = "the setup" if failed_unit == prepared.setup else \
         f"service '{failed_unit.removesuffix('.service').rpartition('.')[2]}'"
-    reason = _RESULTS.get(failed[0].get("Result", ""), failed[0].get("Result", "failed"))
+    reason, advice = _reason(prepared, failed[0], lines)
     message = f"{what} of worktree '{prepared.worktree.name}' did not become ready ({reason}), " \
               f"so mission '{name}' did not start"
     if lines:
         message += "; its last lines:\n" + "\n".join(f"    {line}" for line in lines)
-    return OvermindError(message, hint=kept)
+    return OvermindError(message, hint=f"{advice}; {kept}" if advice else kept)
+
+
+def _reason(prepared: Prepared, props: dict[str, str], lines: list[str]) -> tuple[str, str | None]:
+    """Why the unit failed, in words, and what to do about it when that is known."""
+    service = next((s for s in prepared.contract.services
+                    if naming.service_unit(prepared.worktree.name, s.name) == props["Id"]), None)
+    if service is not None and service.image and images.forget_if_missing(service.image):
+        return f"its image {service.image!r} is not on this machine", f"podman pull {service.image} (or build it)"
+    exited = props.get("ExecMainExitTimestampMonotonic", "0") not in ("", "0")
+    if any(line.endswith(_EXITED) for line in lines) or (exited and props.get("ActiveState") != "active"):
+        status = props.get("ExecMainStatus", "")
+        how = f" with code {status}" if props.get("ExecMainCode") == "1" and status.isdigit() else ""
+        return f"its process exited{how} before it was ready", None
+    result = props.get("Result", "")
+    return _RESULTS.get(result, result or "failed"), None
 
 
 def last_lines(unit: str, count: int = SHOWN_LINES) -> list[str]:

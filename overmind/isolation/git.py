@@ -63,6 +63,16 @@ class Checkout(NamedTuple):
     branch: str | None  # refs/heads/... checked out there; None when detached
 
 
+def work_trees(directory: str) -> list[str] | None:
+    """Every work tree of the repository `directory` is in, its main work tree first (from any of
+    them, wherever they are); None outside a repository."""
+    if not inside_work_tree(directory):
+        return None
+    proc = git(["worktree", "list", "--porcelain"], directory, check=False)
+    found = [line.removeprefix("worktree ") for line in proc.stdout.split("\n") if line.startswith("worktree ")]
+    return found if proc.returncode == 0 and found else None
+
+
 def checkout_of(directory: str) -> Checkout:
     # (--symbolic-full-name applies to the revisions after it: HEAD's commit comes first)
     proc = git(["rev-parse", "--path-format=absolute", "--show-toplevel", "--git-common-dir", "HEAD",

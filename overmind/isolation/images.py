@@ -9,6 +9,7 @@ fail to start, with podman's own message among the lines `run` shows.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 
@@ -36,6 +37,19 @@ def missing_image(contract: Contract, services: list[Service], podman: str) -> C
                                  f"{service.image!r} is not on this machine",
                                  hint=f"podman pull {service.image} (or build it), then run again")
     return None
+
+
+def forget_if_missing(image: str) -> bool:
+    """Whether Podman lacks the image now (a service's start failed); if so it is forgotten, so the
+    next run says so before starting anything."""
+    podman = shutil.which("podman")
+    if podman is None or subprocess.run([podman, "image", "exists", "--", image], stdin=subprocess.DEVNULL,
+                                        capture_output=True, check=False).returncode == 0:
+        return False
+    seen = _seen()
+    if seen.pop(image, None) is not None:
+        _remember(seen)
+    return True
 
 
 def _file() -> str:

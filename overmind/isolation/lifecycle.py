@@ -16,11 +16,12 @@ from typing import Any
 from overmind import names
 from overmind.errors import OvermindError
 from overmind.isolation import env, git, keeping, naming, service_units
-from overmind.isolation.environment import busy, contract_or_none
+from overmind.isolation.environment import busy, contract_or_none, unit_states, users
 from overmind.isolation.model import Contract
 from overmind.isolation.worktrees import forget_setup
 from overmind.store import Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
+from overmind.systemd import manager
 
 
 def record_of(store: Store, name: str) -> WorktreeRecord:
@@ -113,11 +114,8 @@ class Removed:
 def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
     """Remove a worktree whose work is committed and merged; with force, first save its work
     under a ref it names. Never while a mission or service still works in it."""
-    missions, services = busy(store, record.name)
-    if missions or services:
-        hint = f"overmind stop {missions[0]}" if missions else f"systemctl --user stop {' '.join(services)}"
-        raise OvermindError(f"worktree '{record.name}' is in use by {', '.join([*missions, *services])}",
-                            hint=f"stop it first: {hint}")
+    states = unit_states(record.name)
+    _refuse_if_in_use(store, record, states)
     contract = contract_or_none(record.repo)
     result = Removed(record.name)
     if os.path.isdir(record.path):
@@ -146,9 +144,27 @@ def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
         else:
             git.git(["branch", "-D", record.branch], record.repo)
     _remove_volumes(record, result)
+    ended = [unit for unit, props in states.items() if props.get("ActiveState") == "failed"]
+    if ended:  # a service that failed earlier: nothing of it is left but its unit
+        manager.systemctl("reset-failed", *ended, check=False)
     forget_setup(record.name)
     WorktreeStore(store).remove(record.name)
     return result
+
+
+def _refuse_if_in_use(store: Store, record: WorktreeRecord, states: dict[str, dict[str, str]]) -> None:
+    """A mission working in the worktree, or one being started with its services, keeps it. Its
+    services alone, needed by nothing (they stop by themselves when unneeded), are stopped here."""
+    missions, services = busy(store, record.name, states)
+    if services and not missions:
+        missions = [names.name_from_unit(unit) for unit in users(states)]  # missions, or holds of runs
+        if not missions:
+            manager.systemctl("stop", *services, check=False)
+            manager.systemctl("reset-failed", *services, check=False)
+            return
+    if missions or services:
+        raise OvermindError(f"worktree '{record.name}' is in use by {', '.join([*missions, *services])}",
+                            hint=f"stop it first: overmind stop {missions[0]}")
 
 
 def _teardown(store: Store, record: WorktreeRecord, contract: Contract | None, force: bool, result: Removed) -> None:
@@ -209,12 +225,15 @@ class Collected:
                 "kept": [{"name": name, "reason": reason} for name, reason in self.kept]}
 
 
-def collect(store: Store) -> Collected:
+def collect(store: Store, repo: str | None = None) -> Collected:
     """Remove worktrees nobody works in whose work is all merged, and forget those whose folder
-    is gone; returns what went and what was kept (with why)."""
+    is gone (of one repository, given its main work tree, or of all); returns what went and what
+    was kept (with why)."""
     removed: list[Removed] = []
     kept: list[tuple[str, str]] = []
     for record in WorktreeStore(store).all():
+        if repo is not None and record.repo != repo:
+            continue
         if os.path.isdir(record.path):
             if any(busy(store, record.name)):
                 continue

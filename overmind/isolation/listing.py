@@ -7,7 +7,7 @@ from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.isolation import keeping
-from overmind.isolation.environment import contract_or_none, fields, missions_in, unit_states
+from overmind.isolation.environment import contract_or_none, declared, fields, missions_in, recorded, service_states
 from overmind.store import Store
 from overmind.store.worktrees import WorktreeRecord, WorktreeStore
 
@@ -32,13 +32,14 @@ def size_of(path: str) -> int:
     return total
 
 
-def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, str]],
+def row(store: Store, record: WorktreeRecord, leases: dict[str, int], states: dict[str, dict[str, dict[str, str]]],
         with_size: bool = True) -> dict[str, Any]:
     missions = sorted(missions_in(store, record.name), key=lambda m: m.created_at, reverse=True)
     data: dict[str, Any] = {"name": record.name, "mission": missions[0].name if missions else None,
                             "missions": [m.name for m in missions], "repo": record.repo, "path": record.path,
                             "branch": record.branch, "base": record.base, "created_at": record.created_at}
-    data.update(fields(record, leases, states))
+    # What its newest mission's run recorded; what .overmind.yml gives it now if none did.
+    data.update(fields(record, next(filter(None, map(recorded, missions)), None) or declared(record, leases), states))
     del data["worktree"]
     present = os.path.isdir(record.path)
     data.update({"missing": not present, "dirty": None, "changes": [], "ahead": None, "behind": None,
@@ -61,5 +62,5 @@ def rows(store: Store, name: str | None = None) -> list[dict[str, Any]]:
     if name is not None and not chosen:
         raise OvermindError(f"no worktree named '{name}'", hint="see 'overmind worktree ls'")
     leases = records.all_leases()
-    states = unit_states() if chosen else {}
+    states = service_states(name) if chosen else {}
     return [row(store, record, leases.get(record.name, {}), states) for record in chosen]

@@ -15,6 +15,11 @@ def setup_unit(worktree: str) -> str:
     return f"{names.unit_prefix()}-setup@{worktree}.service"
 
 
+def hold_unit(mission: str) -> str:
+    """Holds a worktree's services up while mission `mission` starts (see service_units.hold_unit_args)."""
+    return f"{names.unit_prefix()}-hold@{mission}.service"
+
+
 def service_units_pattern(worktree: str | None = None) -> str:
     return f"{names.unit_prefix()}-svc@{worktree + '.' if worktree else ''}*.service"
 

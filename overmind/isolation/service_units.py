@@ -124,8 +124,10 @@ def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env:
         "ExecStopPost": plain(*unit_exec.helper("unless-clean", *remove, "0", container)),
         **_ordering(after),
     }
-    run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--sdnotify=conmon", "--cgroups=split",
-           "--log-driver=passthrough", f"--name={container}", f"--label={LABEL}.worktree={worktree}",
+    # --pull=never: an image removed since `run` checked fails the start at once; a pull would
+    # race the readiness timeout (or hang without a registry).
+    run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--pull=never", "--sdnotify=conmon",
+           "--cgroups=split", "--log-driver=passthrough", f"--name={container}", f"--label={LABEL}.worktree={worktree}",
            f"--label={LABEL}.service={service.name}", f"--label={LABEL}.prefix={names.unit_prefix()}"]
     if service.network == "host-loopback":  # slirp4netns: the host's 127.0.0.1 is 10.0.2.2 inside
         run.append("--network=slirp4netns:allow_host_loopback=true")
@@ -161,6 +163,23 @@ def setup_unit_args(worktree: str, path: str, contract: Contract, env: Mapping[s
              **_ordering(after)}
     return _common(setup_unit(worktree), f"overmind setup of worktree {worktree}", env, props,
                    ["/bin/sh", "-c", "\n".join(steps)], path)
+
+
+HOLD_SECONDS = 3600  # a hold that `run` could not release (it was killed) ends by itself
+
+
+def hold_unit_args(hold: str, units: list[str]) -> list[str]:
+    """A unit that keeps `units` needed while their mission's unit does not exist yet.
+
+    Services have `StopWhenUnneeded=yes`, and systemd stops such a unit as soon as it is active
+    with no unit needing it: a service that gets ready (or has no check) before `run` has created
+    the mission bound to it would be stopped, and then garbage-collected, under the mission's
+    start. A dependency on a unit that does not exist yet is kept by name, so this unit, made
+    first with `Wants=` on all of them, needs each one from the moment it exists. `run` stops it
+    once the mission's start job is done (the mission binds to them from then on)."""
+    props = {"Type": "exec", "Wants": " ".join(units), "CollectMode": "inactive-or-failed"}
+    return [f"--unit={hold}", "--description=overmind: a mission's services, while it starts",
+            *(f"--property={key}={value}" for key, value in props.items()), "--", "/bin/sleep", str(HOLD_SECONDS)]
 
 
 def _ordering(after: list[str]) -> dict[str, str]:

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from overmind.errors import OvermindError
 from overmind.isolation import cache, env, git, naming, ports, service_units, worktrees
@@ -39,6 +40,18 @@ class Prepared:
     services: list[str] = field(default_factory=list)  # the worktree's service units
     setup: str | None = None  # the setup unit, while the worktree's setup has not succeeded yet
     created: list[str] = field(default_factory=list)  # units this run created
+    hold: str | None = None  # the unit keeping the services needed until the mission's unit exists
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """What the mission's record keeps of its environment, so that `ps` and `info` show it
+        without reading `.overmind.yml` again: the ports it was given and its services."""
+        return env.described(self.contract, self.leases)
+
+    def release(self) -> None:
+        """The mission's start job is done: from now on the mission needs its services itself."""
+        if self.hold:
+            manager.systemctl("stop", "--no-block", self.hold, check=False)
 
     @property
     def properties(self) -> dict[str, str]:
@@ -100,6 +113,8 @@ def prepare(spec: MissionSpec, name: str, store: Store) -> Prepared:
             setup=setup_name if contract.setup and (not worktrees.setup_done(record.name)
                                                     or states.get(setup_name) in _RUNNING) else None,
         )
+        if to_start or (prepared.setup and states.get(setup_name) not in _RUNNING):
+            prepared.hold = naming.hold_unit(name)
         starter = _Starter(prepared, checkout.repo, to_start, states, podman)
         # Containers that need nothing from the worktree are started first, in the background:
         # their ~150 ms of starting overlap with git making the worktree.
@@ -159,11 +174,14 @@ class _Starter:
         prepared, record = self.prepared, self.prepared.worktree
         contract, leases = prepared.contract, prepared.leases
         chosen = [s for s in self.pending if s.kind == "docker" and early == all(v.named for v in s.volumes)]
+        # The hold comes first, beside the first containers (which take 100 ms and more to get ready).
+        holding = [service_units.hold_unit_args(prepared.hold, [*prepared.services, *filter(None, [prepared.setup])])
+                   ] if early and prepared.hold else []
         try:
-            _launch([service_units.docker_unit_args(
+            _launch([*holding, *(service_units.docker_unit_args(
                 record.name, self.repo, record.path, service, env.service(contract, service, leases, record),
                 env.arguments(contract, service, leases, record), leases.get(service.variable),
-                self.podman or "podman", after=[]) for service in chosen], prepared)
+                self.podman or "podman", after=[]) for service in chosen)], prepared)
         except BaseException as error:  # handed to the thread that waits for this one
             self.failure = error
             if not early:

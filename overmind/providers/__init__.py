@@ -1,9 +1,10 @@
-"""Providers: how overmind drives one agent CLI (claude, codex, or a plain shell command).
+"""Providers: how overmind drives one agent CLI (claude, codex, gemini, opencode, or a plain shell
+command).
 
 A provider builds the agent's command line from a mission's spec, turns each line the agent
 prints into an `AgentEvent` (what to keep, what a person reads, what to report to systemd),
 and writes the user messages a session is sent. One small module per agent CLI; the wrapper
-inside the unit and the CLI only ever talk to this interface.
+inside the unit and the CLI only ever talk to this interface (docs/providers.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from overmind.errors import OvermindError
 if TYPE_CHECKING:
     from overmind.providers.permission import PermissionAsk
 
-PROVIDERS = ("raw", "claude", "codex")
+PROVIDERS = ("raw", "claude", "codex", "gemini", "opencode")
 
 
 @dataclass(frozen=True)
@@ -31,21 +32,27 @@ class Result:
     text: str
     is_error: bool
     duration_ms: int | None = None
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # as the CLI reports it (see Provider.running_cost)
     session_id: str | None = None
+    input_tokens: int | None = None  # the turn's tokens, where the CLI reports them
+    output_tokens: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"text": self.text, "duration_ms": self.duration_ms, "cost_usd": self.cost_usd,
-                "is_error": self.is_error, "session_id": self.session_id}
+                "is_error": self.is_error, "session_id": self.session_id, "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens}
 
-    def summary(self) -> str:
-        """'ok · 1.2s · $0.0312' or 'error: <first line> · 0.1s'."""
+    def summary(self, tokens: bool = False) -> str:
+        """'ok · 1.2s · $0.0312' or 'error: <first line> · 0.1s'; with `tokens`, then
+        '120 in / 40 out tokens' where known."""
         head = f"error: {first_line(self.text)}" if self.is_error else "ok"
         parts = [head]
         if self.duration_ms is not None:
             parts.append(f"{self.duration_ms / 1000:.1f}s")
         if self.cost_usd is not None:
             parts.append(f"${self.cost_usd:.4f}")
+        if tokens and (self.input_tokens is not None or self.output_tokens is not None):
+            parts.append(f"{self.input_tokens or 0} in / {self.output_tokens or 0} out tokens")
         return " · ".join(parts)
 
 
@@ -63,6 +70,16 @@ class AgentEvent:
     keep: bool = True  # False for protocol chatter that is neither stored nor streamed
     reply_to: str | None = None  # id of a control request this answers
     permission: PermissionAsk | None = None  # the agent asks whether it may use a tool (permission.py)
+    # What the provider pieced together from earlier lines (streamed text, a turn's tokens), stored
+    # with the line under the key "overmind", so that the stored event reads the same later.
+    annotation: dict[str, Any] | None = None
+    respond: bytes | None = None  # a line for the agent's stdin: the answer to a request it made
+
+    def stored(self, line: str) -> str:
+        """The line as it is stored and streamed: as printed, plus the annotation if any."""
+        if not self.annotation:
+            return line
+        return json.dumps({**self.data, "overmind": self.annotation}, ensure_ascii=False)
 
 
 class Provider(Protocol):
@@ -72,6 +89,10 @@ class Provider(Protocol):
     supported_options: frozenset[str]  # AgentOptions fields this CLI understands
     inherited_env_prefixes: tuple[str, ...]  # caller variables a mission inherits (API keys, ...)
     install_hint: str
+    # A task is the session protocol's first turn: the same command and handshake, the prompt sent
+    # as the first message, stdin closed once it has its result (codex's app-server, gemini's ACP).
+    tasks_are_turns: bool
+    running_cost: bool  # a result's cost_usd is the process's running total (claude), not the turn's
 
     def task_argv(self, prompt: str, options: AgentOptions, session_id: str | None, resume: bool) -> list[str]:
         """The command of a one-shot task that prints events until it exits."""
@@ -85,8 +106,8 @@ class Provider(Protocol):
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         """The interactive command a person runs to take the conversation over."""
 
-    def handshake(self) -> tuple[str, bytes] | None:
-        """A request (id, line) sent at start whose reply means the session is ready."""
+    def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
+        """Requests (id, lines) sent at start; the reply to the one with that id means ready."""
 
     def user_message(self, text: str, message_id: str) -> bytes:
         """One line on the session's stdin carrying a user message."""
@@ -104,16 +125,40 @@ class Provider(Protocol):
 def parse_event(provider: object, line: str) -> AgentEvent | None:
     """A JSON object line with a string "type" as an event, filled in by the provider's
     `_on_<type>` method (dots as underscores: `_on_item_completed`), if it has one."""
+    data = json_object(line)
+    if data is None or not isinstance(data.get("type"), str):
+        return None
+    session = data.get("session_id")
+    event = AgentEvent(data["type"], data, session_id=session if isinstance(session, str) and session else None)
+    return dispatch(provider, data["type"], event)
+
+
+def json_object(line: str) -> dict[str, Any] | None:
     try:
         data = json.loads(line)
     except ValueError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        return None
-    event = AgentEvent(data["type"], data, session_id=data.get("session_id") or None)
-    handler = getattr(provider, "_on_" + re.sub(r"\W", "_", data["type"]), None)
-    if handler is not None:
+    return data if isinstance(data, dict) else None
+
+
+def handler_name(kind: str) -> str:
+    return "_on_" + re.sub(r"\W", "_", kind)
+
+
+def dispatch(provider: object, kind: str, event: AgentEvent) -> AgentEvent:
+    """The event filled in by the provider's `_on_<kind>` (non-word characters as underscores),
+    if it has one. An event of a type the provider does not know is kept as it is, with nothing to
+    show; one whose shape its handler did not expect (a CLI that changed its format) says so in
+    one line rather than stopping the wrapper."""
+    handler = getattr(provider, handler_name(kind), None)
+    if handler is None:
+        return event
+    try:
         handler(event)
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        shown = AgentEvent(event.type, event.data, session_id=event.session_id)
+        shown.lines.append(f"[overmind] could not read a {kind} event ({type(exc).__name__}: {exc}); skipped")
+        return shown
     return event
 
 
@@ -164,6 +209,27 @@ def require_installed(provider_name: str, env: dict[str, str]) -> None:
     provider = get(provider_name)
     if provider.binary and shutil.which(provider.binary, path=env.get("PATH", os.environ.get("PATH"))) is None:
         raise OvermindError(f"{provider.binary} is not installed (not found on PATH)", hint=provider.install_hint)
+
+
+def mcp_servers(mcp_config: str | None) -> dict[str, Any]:
+    """claude's `--mcp-config` (JSON, or a file of it: {"mcpServers": {name: {command, args, env}}})
+    as codex's `mcp_servers` configuration table."""
+    if not mcp_config:
+        return {}
+    text = mcp_config
+    if not text.lstrip().startswith("{"):
+        with open(text) as f:
+            text = f.read()
+    servers = json.loads(text).get("mcpServers") or {}
+    return {name: {key: server[key] for key in ("command", "args", "env", "url") if key in server}
+            for name, server in servers.items() if isinstance(server, dict)}
+
+
+def output_line(output: str, label: str = "[tool output]") -> str:
+    """A tool's output as one journal line: '[tool output] first line (+12 lines)'."""
+    output = output.strip()
+    more = output.count("\n")
+    return f"{label} {first_line(output, 160) or '(no output)'}" + (f" (+{more} lines)" if more else "")
 
 
 def first_line(text: str, width: int = 200) -> str:

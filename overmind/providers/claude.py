@@ -72,6 +72,8 @@ class ClaudeProvider:
     inherited_env_prefixes = ("ANTHROPIC_", "CLAUDE_", "IS_SANDBOX", "DISABLE_AUTOUPDATER", "DISABLE_TELEMETRY",
                               "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
     install_hint = "npm install -g @anthropic-ai/claude-code"
+    tasks_are_turns = False
+    running_cost = True  # total_cost_usd grows turn by turn
 
     def __init__(self) -> None:
         self._announced: str | None = None  # the session id last written to the journal
@@ -100,7 +102,7 @@ class ClaudeProvider:
         return str(uuid.uuid4())  # chosen up front, so the conversation is known before it starts
 
     # -- stdin -----------------------------------------------------------------------------
-    def handshake(self) -> tuple[str, bytes] | None:
+    def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         request_id = "overmind-init"
         line = {"type": "control_request", "request_id": request_id, "request": {"subtype": "initialize"}}
         return request_id, (json.dumps(line) + "\n").encode()
@@ -153,8 +155,10 @@ class ClaudeProvider:
         # A result whose subtype says success can still be an error (e.g. not logged in).
         failed = bool(data.get("is_error")) or data.get("subtype", "success") != "success" or (
             data.get("terminal_reason") not in (None, "completed"))
+        usage = data.get("usage") or {}
         event.result = Result(text=text, is_error=failed, duration_ms=data.get("duration_ms"),
-                              cost_usd=data.get("total_cost_usd"), session_id=event.session_id)
+                              cost_usd=data.get("total_cost_usd"), session_id=event.session_id,
+                              input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
         turns = data.get("num_turns")
         summary = event.result.summary()
         if turns is not None:

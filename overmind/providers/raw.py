@@ -13,6 +13,8 @@ class RawProvider:
     supported_options: frozenset[str] = frozenset()
     inherited_env_prefixes: tuple[str, ...] = ()
     install_hint = ""
+    tasks_are_turns = False
+    running_cost = False
 
     def task_argv(self, prompt: str, options: AgentOptions, session_id: str | None, resume: bool) -> list[str]:
         return ["/bin/sh", "-c", prompt]
@@ -26,7 +28,7 @@ class RawProvider:
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         raise NotImplementedError("attaching to a raw session joins its terminal")
 
-    def handshake(self) -> tuple[str, bytes] | None:
+    def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         return None
 
     def user_message(self, text: str, message_id: str) -> bytes:

@@ -66,6 +66,12 @@ class Mission(NamedTuple):
     exit_count: int = 0  # runs that have ended so far, one per restart plus the final one
     run_started_at: float | None = None  # the run going on, as its start hook recorded it
 
+    @property
+    def worktree(self) -> str | None:
+        """The name of the worktree the mission works in (`run` records it), None without one."""
+        name = self.spec.get("worktree")
+        return name if isinstance(name, str) else None
+
 
 class Blueprint(NamedTuple):
     """An applied blueprint: its agents are missions whose parent is this id, run in `slice`."""

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
 
 from overmind.systemd import manager
 
@@ -20,9 +21,9 @@ UNIFIED_ROOTS = ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 MEMORY_V1_ROOT = "/sys/fs/cgroup/memory"
 
 
-def list_units(pattern: str) -> dict[str, dict[str, str]]:
-    """Loaded units matching `pattern`, with LoadState/ActiveState/SubState (one call)."""
-    proc = manager.systemctl("list-units", "--all", "--output=json", "--", pattern, check=False)
+def list_units(*patterns: str) -> dict[str, dict[str, str]]:
+    """Loaded units matching any of `patterns`, with LoadState/ActiveState/SubState (one call)."""
+    proc = manager.systemctl("list-units", "--all", "--output=json", "--", *patterns, check=False)
     try:
         rows = json.loads(proc.stdout or "[]")
     except json.JSONDecodeError:
@@ -107,13 +108,15 @@ def _oldest_process(cgroup: str, root: str) -> tuple[int, float] | None:
     return oldest
 
 
-def live_properties(pattern: str, started: Mapping[str, tuple[int, float]] | None = None
-                    ) -> dict[str, dict[str, str]]:
+def live_properties(pattern: str, started: Mapping[str, tuple[int, float]] | None = None,
+                    also: Sequence[str] = ()) -> dict[str, dict[str, str]]:
     """Per unit: states for all, and MainPID, start time, memory and CPU for active ones. `started`
-    gives some units' main process and start (epoch) already: their processes are not looked at."""
+    gives some units' main process and start (epoch) already: their processes are not looked at.
+    Units matching the `also` patterns come in the same call, with their states only."""
     started = started or {}
-    units = list_units(pattern)
-    active = {name for name, props in units.items() if props["ActiveState"] in manager.ACTIVE_STATES}
+    units = list_units(pattern, *also)
+    active = {name for name, props in units.items() if props["ActiveState"] in manager.ACTIVE_STATES
+              and not any(fnmatchcase(name, extra) for extra in also)}
     cgroups = find_cgroups(active) if active else {}
     root = _unified_root()
     boot_now = time.clock_gettime(time.CLOCK_BOOTTIME)

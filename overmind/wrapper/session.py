@@ -31,6 +31,8 @@ from overmind.wrapper.mission import MissionWrapper
 from overmind.wrapper.permissions import PermissionRelay, relay_for
 
 _CHUNK = 1 << 16
+READY_PATIENCE = 120.0  # seconds a message waits for a (re)starting agent to take messages
+EXIT_GRACE = 5.0  # seconds a one-turn task's CLI has to end by itself once its result is in
 
 
 class SessionEnded(Exception):
@@ -54,6 +56,8 @@ class AgentSession(MissionWrapper):
         self.resume = self.session_id is not None  # the conversation exists: continue it
         self.retry_fresh = False  # after a terminal that may never have started the conversation
         self.prompt_pending = self.is_session and bool(mission.command.strip()) and recorded is None
+        self.last_result: Result | None = None
+        self._let_go = False  # a one-turn task's CLI was stopped once its result was in
         self.child: asyncio.subprocess.Process | None = None
         self.subscribers: set[asyncio.Queue[tuple[int, str] | None]] = set()
         self.unacknowledged: dict[str, asyncio.Future[Result]] = {}
@@ -62,13 +66,15 @@ class AgentSession(MissionWrapper):
         self.child_exited = asyncio.Event()
         self.failure: str | None = None
         self._ready_child = False  # the current agent process has taken its first message, or can
+        self.child_ready = asyncio.Event()  # ... as an event, for a message sent while it starts
         self.stderr_tail: deque[str] = deque(maxlen=3)
         self._said: str | None = None  # the status line before a permission request takes it over
-        # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py); a task
-        # that asks takes its prompt on stdin, as a session does.
+        # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py).
         self.permissions = relay_for(mission, store, self.provider, self.options, self.to_child, self._record_own,
                                      self.permissions_changed)
-        self.prompt_on_stdin = not self.is_session and self.permissions is not None
+        # A task of a CLI driven over its session protocol, or one that asks (its answers go to its
+        # stdin): the prompt is its first and only turn.
+        self.one_turn = not self.is_session and (self.provider.tasks_are_turns or self.permissions is not None)
 
     def handlers(self) -> dict[str, Handler]:
         return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach,
@@ -93,9 +99,8 @@ class AgentSession(MissionWrapper):
     def argv(self) -> list[str]:
         if self.session_id is None:
             self.session_id, self.resume = self.provider.new_session_id(), False
-        if self.is_session:
-            assert self.session_id is not None
-            return self.provider.session_argv(self.options, self.session_id, self.resume)
+        if self.is_session:  # "": a conversation the CLI names once it has started (codex, gemini)
+            return self.provider.session_argv(self.options, self.session_id or "", self.resume)
         return self.provider.task_argv(self.mission.command, self.options, self.session_id, self.resume)
 
     async def run_child(self) -> int:
@@ -113,6 +118,7 @@ class AgentSession(MissionWrapper):
 
     async def _run_once(self) -> int:
         self._ready_child = False
+        self.child_ready.clear()
         self.child_exited.clear()
         argv = self.argv()
         try:
@@ -124,7 +130,8 @@ class AgentSession(MissionWrapper):
             return 127
         child = self.child
         assert child.stdin is not None and child.stdout is not None and child.stderr is not None
-        if self.is_session or self.prompt_on_stdin:
+        if self.is_session or self.one_turn:
+            self.prompt_pending = self.prompt_pending or self.one_turn  # every run of a task asks its prompt
             self._start_handshake(child)
         else:
             child.stdin.close()  # a pipe, never a file: the CLI reads nothing from a file
@@ -136,10 +143,16 @@ class AgentSession(MissionWrapper):
             self.permissions.child_gone()
         self.child_exited.set()
         self._end_waiters(f"the {self.provider.name} process exited (code {code})")
+        if self.one_turn and self.last_result is not None and (code == 0 or self._let_go):
+            # The CLI's server ends well on a closed stdin (or is let go) whatever the turn did: the
+            # task's own end is its result's.
+            return 1 if self.last_result.is_error else 0
+        if self.one_turn and code == 0:
+            return 1  # it ended without a result
         return code
 
     def _start_handshake(self, child: asyncio.subprocess.Process) -> None:
-        request = self.provider.handshake()
+        request = self.provider.handshake(self.options, self.session_id, self.resume)
         if request is None:
             self._on_session_ready()
             return
@@ -149,14 +162,12 @@ class AgentSession(MissionWrapper):
 
     def _child_ready(self, state: str, status: str) -> None:
         self._ready_child = True
+        self.child_ready.set()
         self.ready(state, status)
 
     def _on_session_ready(self) -> None:
-        if self.prompt_on_stdin:  # a task: its prompt is its one message
-            self._child_ready("working", "working")
-            self.deliver(self.mission.command, None, echo=False)
-            return
-        self._child_ready("idle", "waiting for input")
+        # a one-turn task is never idle: its prompt goes in at once
+        self._child_ready(*(("working", "working") if self.one_turn else ("idle", "waiting for input")))
         if self.prompt_pending:
             self.prompt_pending = False
             self.deliver(self.mission.command, None)
@@ -186,31 +197,47 @@ class AgentSession(MissionWrapper):
     # -- events ----------------------------------------------------------------------------
     def _on_line(self, line: str) -> None:
         self.activity.activity()
-        event = self.provider.parse(line)
+        try:
+            event = self.provider.parse(line)
+        except Exception as exc:  # noqa: BLE001 - a line the provider cannot read never stops the agent
+            self.journal.write(f"[overmind] skipped a line {self.provider.name} printed: {type(exc).__name__}: {exc}",
+                               priority=4)
+            event = None
         if event is None:
             if line.strip():
                 self.journal.write(line)
             return
+        if event.respond:
+            self.to_child(event.respond)
         if event.reply_to is not None and event.reply_to == self.handshake:
             self.handshake = None
-            self._on_session_ready()
+            if (refused := self.provider.failure(event)) is not None:
+                self.failure = refused  # the CLI is up but will not hold this conversation: let it go
+                self._close_stdin()
+            else:
+                self._on_session_ready()
         if event.permission is not None and self.permissions is not None:
             self.permissions.ask(event.permission)
-        if not event.keep:
-            return
-        failure = self.provider.failure(event)
-        if failure:
-            self.failure = failure
-        elif event.session_id and (event.session_id != self.session_id or not self.resume):
-            self.session_id, self.resume, self.retry_fresh = event.session_id, True, False
-            self.store.set_session_id(self.mission.id, event.session_id)
-        self._record(event, line)
+        if event.keep:
+            self._keep(event, line)
+        else:
+            for text in event.lines:  # protocol chatter: nothing stored, but what it says is told
+                self.journal.write(text)
         if event.acknowledges in self.unacknowledged:
             self.awaiting_result.append(self.unacknowledged.pop(event.acknowledges))
         if event.result is not None:
             self._on_result(event.result)
         elif event.status and self.attached is None:
             self.set_state("working", event.status)
+
+    def _keep(self, event: AgentEvent, line: str) -> None:
+        failure = self.provider.failure(event)
+        if failure:
+            self.failure = failure
+        elif event.session_id and (event.session_id != self.session_id or not self.resume):
+            self.session_id, self.resume, self.retry_fresh = event.session_id, True, False
+            self.store.set_session_id(self.mission.id, event.session_id)
+        self._record(event, event.stored(line))
 
     def _record(self, event: AgentEvent, line: str) -> None:
         seq = self.store.add_event(self.mission.id, time.time(), event.type, line)
@@ -223,15 +250,27 @@ class AgentSession(MissionWrapper):
         """An event of overmind's own (type "overmind") in the mission's event stream."""
         self._record(AgentEvent("overmind", data, lines=[text]), json.dumps(data))
 
+    def _let_go_of_child(self) -> None:
+        """... or is stopped, if something keeps it up (gemini waits for the MCP servers it started)."""
+        if self.child is not None and self.child.returncode is None and self.stop_signal is None:
+            self._let_go = True
+            self.signal_child(signal.SIGTERM)
+
+    def _close_stdin(self) -> None:
+        if self.child is not None and self.child.stdin is not None and not self.child.stdin.is_closing():
+            self.child.stdin.close()
+
     def _on_result(self, result: Result) -> None:
+        self.last_result = result
+        if self.one_turn:
+            self._close_stdin()  # the task's turn is over: its CLI ends ...
+            asyncio.get_running_loop().call_later(EXIT_GRACE, self._let_go_of_child)
         waiters, self.awaiting_result = self.awaiting_result, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(result)
         if self.permissions is not None:
             self.permissions.turn_ended()
-        if self.prompt_on_stdin and self.child is not None and self.child.stdin is not None:
-            self.child.stdin.close()  # the task's one turn is done: the CLI exits
         if self.is_session:
             if self.attached is None:
                 self.set_state("idle", "waiting for input")
@@ -266,14 +305,13 @@ class AgentSession(MissionWrapper):
         await self.permissions.op_permission(request, reader, conn)
 
     # -- requests --------------------------------------------------------------------------
-    def deliver(self, text: str, waiter: asyncio.Future[Result] | None, echo: bool = True) -> None:
+    def deliver(self, text: str, waiter: asyncio.Future[Result] | None) -> None:
         assert self.child is not None and self.child.stdin is not None
         message_id = str(uuid.uuid4())
         if waiter is not None:
             self.unacknowledged[message_id] = waiter
         self.child.stdin.write(self.provider.user_message(text, message_id))
-        if echo:
-            self.journal.write(f"[human] {text}")
+        self.journal.write(f"[human] {text}")
         self.set_state("working", "working")
 
     def _refusal(self) -> tuple[str, str | None] | None:
@@ -297,6 +335,12 @@ class AgentSession(MissionWrapper):
         if refusal is not None:
             await conn.fail(*refusal)
             return
+        if not self._ready_child:  # (re)starting, e.g. resuming after a terminal: it takes messages once ready
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.child_ready.wait(), READY_PATIENCE)
+            if (refusal := self._refusal()) is not None or not self._ready_child:
+                await conn.fail(*(refusal or (f"'{self.mission.name}' is still starting", "try again in a moment")))
+                return
         waiter = asyncio.get_running_loop().create_future() if request.get("wait") else None
         try:
             self.deliver(text, waiter)

@@ -296,7 +296,7 @@ def test_gc_keeps_a_running_pipelines_agents_and_forgets_a_finished_one(om: Over
     om("apply", b)
     om("wait", f"{name}-a")
     must(lambda: agents(om, f"{name}-b")["done"]["status"] == "stopped", what="b.done finished")
-    removed = {m["name"] for m in om.json("gc")}
+    removed = {m["name"] for m in om.json("gc", "--all")}
     assert {f"{name}-a", f"{name}-a.setup", f"{name}-a.build", f"{name}-a.deploy"} <= removed
     assert f"{name}-b.done" not in removed
     assert om("diff", b).returncode == 0

@@ -27,4 +27,4 @@ def test_a_first_release_store_is_read_migrated_and_kept(om: Overmind, tmp_path:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         version = db.execute("PRAGMA user_version").fetchone()[0]
     assert {"missions", "exits", "events", "sessions", "ritual_runs"} <= tables and version >= 3
-    assert old("gc").stdout == "removed 3 finished missions\n"
+    assert old("gc", "--all").stdout.splitlines()[-1] == "removed 3 finished missions"

@@ -58,7 +58,7 @@ def containers_cleaned(run_env: dict[str, str]) -> Iterator[None]:
     """Whatever this run's services left (units, containers, volumes) goes at the end."""
     yield
     prefix = run_env["OVERMIND_UNIT_PREFIX"]
-    for pattern in (f"{prefix}-svc@*.service", f"{prefix}-setup@*.service"):
+    for pattern in (f"{prefix}-svc@*.service", f"{prefix}-setup@*.service", f"{prefix}-hold@*.service"):
         for action in ("stop", "reset-failed"):
             subprocess.run(["systemctl", "--user", action, pattern], env=run_env, capture_output=True)
     label = f"label=io.overmind.prefix={prefix}"

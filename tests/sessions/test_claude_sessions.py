@@ -17,7 +17,7 @@ def test_a_session_answers_each_message_and_says_it_waits_for_input(claude: Clau
     started = claude.run(name, "first prompt", session=True)
     assert claude.answer(name, "second")["text"] == "echo: second"
     reply = claude.answer(started["id"], "third")
-    assert set(reply) == {"text", "duration_ms", "cost_usd", "is_error", "session_id"}
+    assert set(reply) == {"text", "duration_ms", "cost_usd", "is_error", "session_id", "input_tokens", "output_tokens"}
     assert (reply["text"], reply["is_error"]) == ("echo: third", False)
     assert claude.om("send", name, "--wait", "fourth").stdout == "echo: fourth\n"
     assert claude.fake.prompts == ["first prompt", "second", "third", "fourth"]

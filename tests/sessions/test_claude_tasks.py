@@ -31,7 +31,7 @@ def test_result_reports_the_final_answer(claude: Claude, name: str) -> None:
     claude.om("wait", name)
     assert claude.om("result", name).stdout == "echo: what is the answer\n"
     data = json.loads(claude.om("result", started["id"], "--json").stdout)
-    assert set(data) == {"text", "duration_ms", "cost_usd", "is_error", "session_id"}
+    assert set(data) == {"text", "duration_ms", "cost_usd", "is_error", "session_id", "input_tokens", "output_tokens"}
     assert data["is_error"] is False and data["cost_usd"] > 0
     assert data["session_id"] == claude.om.info(name)["session_id"]
 
@@ -105,8 +105,8 @@ def test_bad_agent_options_are_refused_before_anything_starts(claude: Claude, na
     proc = claude.om("run", "--provider", "claude", "-e", f"PATH={path_without('claude')}", "x", check=False)
     assert proc.stderr.splitlines() == ["overmind: claude is not installed (not found on PATH)",
                                         "(npm install -g @anthropic-ai/claude-code)"]
-    proc = claude.om("run", "--provider", "codex", "--type", "session", "x", check=False)
-    assert proc.stderr.startswith("overmind: codex has no long-lived sessions")
+    proc = claude.om("run", "--provider", "opencode", "--type", "session", "x", check=False)
+    assert proc.stderr.startswith("overmind: opencode has no long-lived sessions")
     proc = claude.om("run", "--provider", "codex", "--max-turns", "3", "x", check=False)
     assert proc.stderr.startswith("overmind: --max-turns does not apply to codex missions")
     assert claude.om.json("ps") == [] or all(r["name"] != name for r in claude.om.json("ps"))

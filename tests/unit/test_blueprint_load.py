@@ -190,8 +190,8 @@ def test_every_field_maps_onto_the_mission_spec(tmp_path: Path) -> None:
         [agents.a]
         provider = "codex"
         prompt = "fix it"
-        permission_mode = "plan"
-     """, "blueprint.toml:5: agents.a.permission_mode: does not apply to codex agents"),
+        max_turns = 3
+     """, "blueprint.toml:5: agents.a.max_turns: does not apply to codex agents"),
     ("""
         [agents.a]
         provider = "claude"

@@ -27,6 +27,17 @@ def agent(store: Store, mid: str, parent: str | None = None, provider: str = "cl
     store.add(Mission(mid, f"m-{mid}", "u", "session", provider, "p", "/", parent, {}, time.time(), None, None))
 
 
+def test_a_cli_that_reports_each_turn_s_cost_is_summed_and_one_that_reports_none_costs_nothing(store: Store) -> None:
+    agent(store, "bbbbbbbb", provider="opencode")
+    for cost in (0.02, 0.01):  # opencode: the turn's own cost, pieced together from its steps
+        finish = {"type": "step_finish", "sessionID": "ses_1", "part": {"reason": "stop", "cost": cost}}
+        store.add_event("bbbbbbbb", time.time(), "result", json.dumps(finish))
+    agent(store, "cccccccc", provider="codex")  # codex: tokens, no money
+    store.add_event("cccccccc", time.time(), "result", json.dumps({"method": "turn/completed", "params": {
+        "threadId": "t", "turn": {"status": "completed", "items": []}}, "overmind": {"tokens": [10, 5]}}))
+    assert costs.by_mission(store) == {"bbbbbbbb": pytest.approx(0.03)}
+
+
 def test_running_totals_add_up_across_a_restart_and_per_day(store: Store) -> None:
     agent(store, "aaaaaaaa")
     yesterday = time.time() - 86400

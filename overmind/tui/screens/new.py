@@ -12,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from overmind.providers import PROVIDERS
 from overmind.tui.failures import one_line
 
 
@@ -33,7 +34,7 @@ class NewMission(ModalScreen[None]):
             yield Label("command (or the agent's prompt), then provider, type and restart policy")
             yield Input(placeholder="e.g. make test", id="command", compact=True)
             with Horizontal():
-                yield Select([(p, p) for p in ("raw", "claude", "codex")], value="raw", allow_blank=False,
+                yield Select([(p, p) for p in PROVIDERS], value="raw", allow_blank=False,
                              id="provider", compact=True)
                 yield Select([(t, t) for t in ("task", "session")], value="task", allow_blank=False, id="type",
                              compact=True)
