@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from overmind.providers import first_line
-from tests.helpers import die_with_parent, must
+from tests.helpers import must
+from tests.integration.test_events import Lines, events  # noqa: F401 (the change feed, listening)
 from tests.sessions.conftest import Claude
 
 
@@ -35,12 +32,11 @@ def touching(claude: Claude, trigger: str, target: Path) -> str:
     return command
 
 
-def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claude, name: str, tmp_path: Path) -> None:
+def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claude, name: str, tmp_path: Path,
+                                                                   events: Lines) -> None:  # noqa: F811
     target = tmp_path / "published"
     command = touching(claude, "publish it", target)
-    started = claude.run(name, "publish it", "--on-permission", "ask", "--no-memory")
-    events = subprocess.Popen([sys.executable, "-m", "overmind", "events", "--json", name], env=claude.om.env,
-                              stdout=subprocess.PIPE, text=True, preexec_fn=die_with_parent)
+    started = claude.run(name, "publish it", "--on-permission", "ask", "--no-memory")  # the feed listens already
     [request] = pending(claude, name)
     assert (request["id"], request["name"], request["request"]) == (started["id"], name, 1)
     assert (request["tool"], request["input"]["command"], request["state"]) == ("Bash", command, "pending")
@@ -59,18 +55,8 @@ def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claud
     assert claude.om("wait", name).returncode == 0
     assert target.exists()
     assert claude.om("result", name).stdout == "tool said: (Bash completed with no output)\n"
-    told: list[dict[str, Any]] = []
-    try:
-        assert events.stdout is not None
-        readable = selectors.DefaultSelector()
-        readable.register(events.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + 30
-        while len(told) < 2 and readable.select(max(deadline - time.monotonic(), 0)):
-            change = json.loads(events.stdout.readline())
-            if change["type"] == "permission":
-                told.append(change)
-    finally:
-        events.kill()
+    told = must(lambda: (found := [c for _, c in events.about(name) if c["type"] == "permission"]) and
+                len(found) >= 2 and found, 30, "the request asked and answered in the change feed")
     assert [c["event"] for c in told] == ["asked", "allowed"]
     assert {(c["id"], c["name"], c["permission"]["request"]) for c in told} == {(started["id"], name, 1)}
     assert told[1]["permission"]["answered_by"] == "cli"
@@ -140,6 +126,29 @@ def test_a_request_pending_when_the_wrapper_dies_is_asked_again_and_never_allowe
     assert not target.exists()
     history = claude.om.json("permissions", name, "--all")
     assert [(r["request"], r["state"]) for r in history] == [(1, "denied")]
+
+
+def test_an_answer_given_while_the_mission_restarts_is_given_when_the_agent_asks_again(
+        claude: Claude, name: str, tmp_path: Path) -> None:
+    target = tmp_path / "approved-meanwhile"
+    touching(claude, "move later", target)
+    # a 10 s wait before the restart: the window in which no wrapper listens
+    claude.run(name, "move later", "--on-permission", "ask", "--restart", "on-failure", "--backoff", "10s",
+               "--no-memory")
+    pending(claude, name)
+    os.kill(claude.om.info(name)["os_pid"], signal.SIGKILL)
+    must(lambda: claude.om.info(name)["status"] == "restarting", 30, "the mission waiting to restart")
+    said = claude.om("approve", name).stdout
+    assert said.endswith("; the agent is restarting and gets the answer when it asks again\n"), said
+    assert not target.exists()
+    [kept] = claude.om.json("permissions", name, "--all")
+    assert (kept["state"], kept["answered_by"]) == ("allowed", "cli")
+    # The agent resumes, asks for the same call again, and is given the answer left in the store.
+    assert claude.om("wait", name, timeout=90).returncode == 0
+    assert target.exists()
+    assert claude.om.info(name)["restarts"] == 1
+    assert [(r["request"], r["state"]) for r in claude.om.json("permissions", name, "--all")] == [(1, "allowed")]
+    assert any("allowed by cli" in line for line in claude.om.logs(name) if line.startswith("[permission] 1."))
 
 
 def test_bad_answers_change_nothing(claude: Claude, name: str, tmp_path: Path) -> None:
