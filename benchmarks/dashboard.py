@@ -36,10 +36,10 @@ OPEN_PAGES = 20
 QUIET_S = 10.0
 START_MANY = """
 import sys
-from overmind.control import lifecycle
+from overmind.control.launch import launch
 from overmind.mission.build import build_spec
 for n in range(int(sys.argv[1])):
-    lifecycle.start(build_spec(["sleep 900"], name=f"load-{n}"))
+    launch(build_spec(["sleep 900"], name=f"load-{n}"))
 """
 
 

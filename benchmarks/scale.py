@@ -18,6 +18,7 @@ from benchmarks.common import cleanup, environment, median_ms, overmind_argv, ru
 
 FLEET = 200
 SHELLS = 8
+TARGET_STARTS = 30  # per second, from SHELLS shells on the 2-core reference machine
 PS_SIZES = (50, 200, 500)
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / ".tools" / "bench"
@@ -57,7 +58,8 @@ def starts_and_stops(env: dict[str, str]) -> None:
     theirs = parallel_starts(env, lambda n: ["systemd-run", "--user", "--quiet", f"--unit={prefix}-raw{n}.service",
                                              "sleep", "600"])
     line(f"start {FLEET} from {SHELLS} parallel shells: overmind run", f"{FLEET / ours:.0f}/s",
-         f"systemd-run: {FLEET / theirs:.0f}/s  ratio {ours / theirs:.2f}x")
+         f"systemd-run: {FLEET / theirs:.0f}/s  ratio {ours / theirs:.2f}x  "
+         f"(target ≥ {TARGET_STARTS}/s: {'met' if FLEET / ours >= TARGET_STARTS else 'NOT met'})")
     ours = timed(lambda: run(overmind_argv("stop", "--all"), env))
     theirs = timed(lambda: run(["systemctl", "--user", "stop", *[f"{prefix}-raw{n}.service" for n in range(FLEET)]],
                                env))

@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, NamedTuple
 
+# What runs a mission: a shell command (raw) or one of the agent CLIs (`overmind.providers`). The
+# names live here, not beside the providers, so that `run`'s options list them without importing
+# the providers for a plain command.
+PROVIDERS = ("raw", "claude", "codex", "gemini", "opencode")
+
 
 class OptionInfo(NamedTuple):
     help: str

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 
 def terminal_width() -> int:
-    return shutil.get_terminal_size((120, 24)).columns
+    """$COLUMNS, else the terminal's width, else 120: shutil.get_terminal_size's rule, without
+    importing shutil (and the archivers it imports) for it."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 120  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 120
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int | None = None,

@@ -12,7 +12,7 @@ from typing import Any
 
 from overmind.waiting import wait_until
 
-__all__ = ["Overmind", "wait_until", "must", "blueprint_file"]
+__all__ = ["Overmind", "wait_until", "must", "blueprint_file", "debugging", "created_over_dbus"]
 
 
 def must(condition: Any, timeout: float = 10.0, what: str = "condition") -> Any:
@@ -127,3 +127,17 @@ def documented_keys(section: str) -> set[str]:
     start = text.index(f"\n## {section}")
     block = text[text.index("```json\n", start) + 8:]
     return set(json.loads(block[:block.index("```")]))
+
+
+def debugging(om: Overmind) -> Overmind:
+    """The same CLI with --debug on: every call it makes to systemd is listed on stderr."""
+    return Overmind(om.env | {"OVERMIND_DEBUG": "1"})
+
+
+def created_over_dbus(debug_lines: str | list[str], unit: str) -> bool:
+    """What a --debug run printed says: `unit` was made by one StartTransientUnit call to the user
+    manager, and no systemd-run was forked."""
+    lines = debug_lines.splitlines() if isinstance(debug_lines, str) else debug_lines
+    calls = [line for line in lines if line.startswith("overmind: debug: ")]
+    assert not [line for line in calls if "systemd-run" in line], calls
+    return len([line for line in calls if f"dbus StartTransientUnit {unit} " in line]) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from overmind.akasha import AkashaError
+from overmind.akasha import INSTALL_HINT, AkashaError
 from overmind.akasha.model import GLOBAL, KINDS
 
 INSTRUCTIONS = (
@@ -82,7 +82,5 @@ def serve() -> None:
     try:
         import mcp.server.mcpserver  # noqa: F401 - fail here, in one line, rather than mid-handshake
     except ImportError as exc:
-        from overmind.akasha import INSTALL_HINT
-
         raise AkashaError("the MCP SDK is not installed", hint=INSTALL_HINT) from exc
     build().run("stdio")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from overmind.akasha import names
 from overmind.errors import OvermindError
-from overmind.systemd.manager import systemctl
+from overmind.systemd.manager import runtime_dir, systemctl
 
 # What the service needs from its caller's environment to find the same state and settings.
 _PASSED_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_AKASHA_IDLE", "OVERMIND_AKASHA_MODEL_DIR",
@@ -46,8 +46,6 @@ def _unit_value(path: str) -> str:
 
 
 def unit_directory() -> Path:
-    from overmind.systemd.manager import runtime_dir
-
     return Path(runtime_dir()) / "systemd" / "user"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from overmind import names
@@ -31,6 +31,7 @@ class Applied:
     record: BlueprintRecord
     plan: Plan
     started: list[Mission]
+    warnings: list[str] = field(default_factory=list)  # limits this host will not enforce
 
 
 def without_pruning(plan: Plan) -> Plan:
@@ -130,12 +131,12 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
                     cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name,
                                                  "environment": prepared.recorded})
             built.append(agent_unit(agent, new[change.name], state, extra))
-        from overmind.systemd.bus import start_transient_units
+        from overmind.systemd.bus import start_transient_unit
 
         for mission in new.values():
             store.add(mission)
         try:
-            start_transient_units(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
+            start_transient_unit(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
         except Exception:
             for mission in new.values():
                 store.remove(mission.id)

@@ -17,7 +17,7 @@ import click
 
 from overmind import format as fmt
 from overmind.akasha import AkashaError
-from overmind.akasha.model import GLOBAL, KINDS, check_kind, check_tags, check_text
+from overmind.akasha.model import GLOBAL, KINDS, Memory, check_kind, check_tags, check_text
 from overmind.cli.options import json_option
 
 _kind_option = click.option("--kind", type=click.Choice(KINDS), help="Only memories of this kind.")
@@ -176,8 +176,6 @@ def import_(file: Any) -> None:
     """Memories from an export (JSON lines; '-' reads standard input). Importing twice changes
     nothing: known ids and near-duplicates are left as they are. A malformed line is reported
     by number and the rest is imported."""
-    from overmind.akasha.model import Memory
-
     records, problems = [], []
     for number, line in enumerate(file, 1):
         if not line.strip():

@@ -41,25 +41,31 @@ def agents(file: str, as_json: bool) -> None:
     click.echo(fmt.table(("AGENT", "PROVIDER", "TYPE", "REPLICAS", "RUNS"), rows, shrinkable=(0,)))
 
 
+max_new_option = click.option(
+    "--max-new", type=click.IntRange(min=0), metavar="N",
+    help="Most new missions one apply may create (default: $OVERMIND_MAX_NEW, else 500).")
+
+
 @click.command()
 @file_argument
 @click.option("--wait", "wait_", is_flag=True, help="Show each agent's progress until the pipeline settles;"
                                                      " exit 1 if an agent failed.")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Stop agents that are no longer in the file.")
+@max_new_option
 @json_option
-def apply(file: str, wait_: bool, prune: bool, as_json: bool) -> None:
+def apply(file: str, wait_: bool, prune: bool, max_new: int | None, as_json: bool) -> None:
     """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
     from overmind.control import blueprints
-    from overmind.control.host import ready
 
     blueprint = blueprints.load(file)
-    ready(auto_boot=True)
 
     def waiting() -> None:
         click.echo(f"overmind: waiting for another apply of '{blueprint.name}' to finish", err=True)
 
-    applied = blueprints.apply(blueprint, prune=prune, on_wait=waiting)
+    applied = blueprints.apply(blueprint, prune=prune, on_wait=waiting, max_new=max_new)
+    for warning in applied.warnings:
+        click.echo(f"overmind: warning: {warning} (see 'overmind doctor')", err=True)
     record = applied.record
     if as_json and not wait_:
         fmt.print_json({**applied.plan.to_json(), "id": record.id, "name": record.name})
@@ -93,21 +99,27 @@ _SIGNS = {"create": "+", "start": ">", "replace": "~", "prune": "-", "keep": "="
 
 @click.command()
 @file_argument
+@max_new_option
 @json_option
-def diff(file: str, as_json: bool) -> None:
+def diff(file: str, max_new: int | None, as_json: bool) -> None:
     """Show what `apply FILE` would do, changing nothing. Exits 0 without changes, 1 with
     changes, 2 on errors (like `kubectl diff`)."""
-    from overmind.control import blueprints
+    from overmind.control import blueprints, guardrails
     from overmind.control.host import ready
 
     try:
         ready()
         plan = blueprints.plan(blueprints.load(file))
+        limit = guardrails.max_new(max_new)
     except OvermindError as error:
         raise OvermindError(error.message, hint=error.hint, exit_code=2) from None
+    count = blueprints.new_missions(plan)
     if as_json:
-        fmt.print_json(plan.to_json())
+        fmt.print_json({"new_missions": count, "max_new": limit, **plan.to_json()})
     else:
+        refusal = guardrails.new_missions_refusal(plan.blueprint.name, count, limit)
+        click.echo(f"{count} new mission{'s' if count != 1 else ''} (limit {limit})" if refusal is None else
+                   f"apply would be refused: {refusal.message} ({refusal.hint})")
         title = (f"pipeline {plan.record.id} ({plan.record.name})" if plan.record
                  else f"new pipeline {plan.blueprint.name}")
         click.echo(title)

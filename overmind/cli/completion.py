@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from overmind.completion import SHELLS
+from overmind.completion import SHELLS, script
 
 
 @click.command()
@@ -18,8 +18,6 @@ def completion(shell: str) -> None:
     fish:  overmind completion fish > ~/.config/fish/completions/overmind.fish
     (`overmind setup` installs it for your login shell; the .deb installs all three.)
     """
-    from overmind.completion import script
-
     click.echo(script(shell))
 
 

@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from overmind.control.missions import Record, View
     from overmind.mission.spec import MissionSpec
 
-SESSION_START_TIMEOUT = 60.0
-
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
@@ -31,31 +29,19 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
     One argument is run as a shell command line (`sh -c`); several are quoted as separate words.
     With --provider claude|codex|gemini|opencode the words are the agent's prompt (optional for a session).
     """
-    launch(mission_spec(command, name=name, **options), wait_, as_json)
+    launch_and_report(mission_spec(command, name=name, **options), wait_, as_json)
 
 
-def launch(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
-    """Start a mission, say so in one line, and with wait_ block and exit with its code."""
-    from overmind.control import lifecycle
-    from overmind.control.host import unenforced_limits
+def launch_and_report(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
+    """Start a mission (control.launch), say so in one line, and with wait_ block and exit with its code."""
+    from overmind.control.launch import launch
 
-    ready(auto_boot=True)
-    for warning in unenforced_limits(spec):
+    launched = launch(spec)
+    for warning in launched.warnings:
         click.echo(f"overmind: warning: {warning} (see 'overmind doctor')", err=True)
-    mission = lifecycle.start(spec)
-    if spec.type == "session":
-        # Until the agent takes messages, or with the reason it cannot (e.g. an unknown --session-id).
-        failure = lifecycle.wait_started(mission, SESSION_START_TIMEOUT)
-        if failure:
-            raise OvermindError(f"{spec.provider} session '{mission.name}' could not start: {failure}",
-                                hint=f"overmind logs {mission.name}")
-    where: dict[str, Any] = {}
-    if mission.worktree:  # where it works: its worktree and ports
-        from overmind.control.worktrees import workplace
-
-        where = workplace(mission)
+    mission, where = launched.mission, launched.where
     if as_json:
-        click.echo(json.dumps({"id": mission.id, "name": mission.name, "unit": mission.unit, **where}))
+        click.echo(json.dumps(launched.to_json()))
     else:
         noun = "quest" if mission.type == "quest" else "mission"
         ports = " ".join(f"{variable}={port}" for variable, port in where.get("ports", {}).items())

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from overmind.agent_options import AGENT_OPTIONS, AgentOption
-from overmind.providers import PROVIDERS
+from overmind.agent_options import AGENT_OPTIONS, PROVIDERS, AgentOption
 
 if TYPE_CHECKING:
     from overmind.mission.spec import MissionSpec
@@ -41,7 +40,8 @@ _RESTART_OPTIONS = (
 )
 _TREE_OPTIONS = (
     click.option("--parent", metavar="ID|NAME", help="Start as a child of this running mission (in its slice)."),
-    click.option("--max-children", type=click.IntRange(min=0), help="Cap on the missions started below this one."),
+    click.option("--max-children", type=click.IntRange(min=0),
+                 help="Most missions below this one at once (finished ones count until gc collects them)."),
     click.option("--max-cost-usd", type=click.FloatRange(min=0),
                  help="Refuse new children once those below have spent this."),
 )

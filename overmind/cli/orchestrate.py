@@ -29,7 +29,7 @@ def orchestrator_prompt(name: str, task: str) -> str:
 @click.option("--allowed-tools", default=DEFAULT_TOOLS, show_default=True, metavar="TOOLS",
               help="Tools it may use without asking.")
 @click.option("--max-children", type=click.IntRange(min=1), default=DEFAULT_MAX_CHILDREN, show_default=True,
-              help="Most missions it may start below itself.")
+              help="Most missions below it at once (finished ones count until gc collects them).")
 @click.option("--max-cost-usd", type=click.FloatRange(min=0), help="Refuse new children once they have spent this.")
 @click.option("--env", "-e", "env", multiple=True, metavar="K=V", help="Environment variable (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

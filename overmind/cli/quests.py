@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from overmind import format as fmt
-from overmind.cli.missions import launch
+from overmind.cli.missions import launch_and_report
 from overmind.cli.options import json_option, launch_options, mission_spec, provider_option
 from overmind.control.host import ready
 
@@ -24,7 +24,7 @@ def quest() -> None:
 @launch_options
 def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Run COMMAND once as a quest (one argument is a shell command line)."""
-    launch(mission_spec(command, name=name, type="quest", **options), wait_, as_json)
+    launch_and_report(mission_spec(command, name=name, type="quest", **options), wait_, as_json)
 
 
 @quest.command("ls")

@@ -1,4 +1,5 @@
 """Talking to running agents: their events, their results, messages to sessions, live streams.
+(What they did, as a person reads it, is `overmind.control.timeline`.)
 
 An agent mission's wrapper serves a control socket (`overmind.wrapper.channel`); the events it
 parsed are also kept whole in the store, so what happened while nobody listened is never lost.
@@ -15,7 +16,7 @@ from overmind.errors import OvermindError
 from overmind.mission.kinds import runs_under_wrapper
 from overmind.providers import Result
 from overmind.store import Event, Mission, Store, shared
-from overmind.wrapper.channel import Channel, NotListening
+from overmind.wrapper.channel import Channel, NotListening, parse_event_line, socket_path
 
 STARTUP_PATIENCE = 30.0  # seconds to wait for a (re)starting wrapper to listen
 
@@ -154,8 +155,7 @@ def subscribe(ref: str, after: int | None = None, store: Store | None = None) ->
             with channel:
                 channel.write({"op": "subscribe", "after": seen})
                 for line in channel.lines():
-                    seq, _, event = line.partition(b"\t")
-                    seen = int(seq)
+                    seen, event = parse_event_line(line)
                     yield event
             continue  # the wrapper ended: the mission restarts, or it is over
         for stored in store.events(mission.id, seen):  # what was recorded while we were away
@@ -169,16 +169,15 @@ def subscribe(ref: str, after: int | None = None, store: Store | None = None) ->
 async def stream(ref: str, after: int | None = None) -> AsyncIterator[bytes]:
     """`subscribe` for an event loop (the dashboard, the TUI): the same lines, read from the
     wrapper's socket without a thread; while the wrapper restarts, woken by systemd's signals."""
-    async for _, line in _numbered_stream(ref, after):
+    async for _, line in numbered_stream(ref, after):
         yield line
 
 
-async def _numbered_stream(ref: str, after: int | None) -> AsyncIterator[tuple[int | None, bytes]]:
+async def numbered_stream(ref: str, after: int | None) -> AsyncIterator[tuple[int | None, bytes]]:
     """(seq, line) of each event as `stream` yields it; seq None for the final exit line."""
     import asyncio
 
     from overmind.systemd.signals import UnitSignals
-    from overmind.wrapper.channel import socket_path
 
     mission = await asyncio.to_thread(resolve_mission, ref)
     seen = await asyncio.to_thread(lambda: shared().last_seq(mission.id)) if after is None else after
@@ -203,133 +202,10 @@ async def _numbered_stream(ref: str, after: int | None) -> AsyncIterator[tuple[i
                 writer.write((json.dumps({"op": "subscribe", "after": seen}) + "\n").encode())
                 await writer.drain()
                 while line := await reader.readline():
-                    seq, _, event = line.partition(b"\t")
-                    seen = int(seq)
+                    seen, event = parse_event_line(line)
                     yield seen, event
             finally:
                 writer.close()
-
-
-# -- a timeline of what an agent did ----------------------------------------------------------
-TAGS = ("session", "tool", "tool output", "tool error", "result", "denied", "permission")
-
-
-class Step(NamedTuple):
-    """One event of an agent, as a person reads it: each part is (kind, text), where kind is
-    `text` (what the agent said), `you` (a message it was sent), `tool`, `tool output`,
-    `tool error`, `result`, `denied`, `permission` (asked of a person, and answered), `session`
-    or `exit`; `turn_cost_usd` is what the turn
-    this result ends cost."""
-
-    seq: int | None
-    at: float
-    type: str
-    parts: list[tuple[str, str]]
-    result: Result | None = None
-    turn_cost_usd: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"seq": self.seq, "at": self.at, "type": self.type,
-                "parts": [{"kind": kind, "text": text} for kind, text in self.parts],
-                "result": self.result.to_json() if self.result else None, "turn_cost_usd": self.turn_cost_usd}
-
-
-class _Reader:
-    """Turns an agent's event lines into steps: the provider parses them; a result's cost is
-    a running total for the agent's process, so the turn's cost is its increase (a lower total
-    means a new process, which counts from zero)."""
-
-    def __init__(self, provider: str, previous_total: float = 0.0) -> None:
-        from overmind.providers import get
-
-        self.parser = get(provider)
-        self.previous_total = previous_total
-
-    def step(self, seq: int | None, at: float, line: str) -> Step | None:
-        event = self.parser.parse(line)
-        if event is None or not event.keep:
-            return None
-        parts = [_tagged(text) for text in event.lines]
-        if event.type == "overmind" and isinstance(event.data.get("text"), str):  # overmind's own note
-            parts.append(_tagged(event.data["text"]))
-        if event.acknowledges is not None and (said := _message_text(event.data)):
-            parts.insert(0, ("you", said))
-        turn_cost = None
-        if event.result is not None and event.result.cost_usd is not None:
-            total = event.result.cost_usd
-            turn_cost = total - self.previous_total if total >= self.previous_total else total
-            if not self.parser.running_cost:  # the turn's own cost
-                turn_cost = total
-            self.previous_total = total
-        if not parts and event.result is None:
-            return None
-        return Step(seq, at, event.type, parts, event.result, turn_cost)
-
-
-def _tagged(line: str) -> tuple[str, str]:
-    if line.startswith("["):
-        tag, _, text = line[1:].partition("] ")
-        if tag in TAGS:
-            return tag, text
-    return "text", line
-
-
-def _message_text(data: dict[str, Any]) -> str:
-    content = (data.get("message") or {}).get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict) and b.get("type") == "text")
-    return ""
-
-
-def _exit_step(at: float, data: dict[str, Any]) -> Step:
-    reason = f" ({data['reason']})" if data.get("reason") else ""
-    code = f", exit code {data['exit_code']}" if data.get("exit_code") is not None else ""
-    return Step(None, at, "exit", [("exit", f"{data.get('status')}{reason}{code}")])
-
-
-def _total_before(mission_id: str, seq: int, store: Store) -> float:
-    """The running total the last result up to `seq` reported (0 if none)."""
-    for stored in store.events_newest_first(mission_id, type="result"):
-        if stored.seq <= seq:
-            cost = json.loads(stored.data).get("total_cost_usd")
-            if isinstance(cost, (int, float)):
-                return float(cost)
-    return 0.0
-
-
-def timeline(ref: str, after: int = 0, store: Store | None = None) -> list[Step]:
-    """What an agent mission did after event `after`: its text, tool calls and their output,
-    the messages it was sent, and each turn's result with its cost."""
-    store = store or shared()
-    mission = resolve_mission(ref, store)
-    if mission.provider == "raw":
-        return []
-    reader = _Reader(mission.provider, _total_before(mission.id, after, store) if after else 0.0)
-    found = (reader.step(e.seq, e.at, e.data) for e in store.events(mission.id, after))
-    return [step for step in found if step is not None]
-
-
-async def follow_timeline(ref: str, after: int | None = None) -> AsyncIterator[Step]:
-    """`timeline` as it happens: the steps after event `after` (None: from now), live, ending
-    with an `exit` step once the mission has ended."""
-    import asyncio
-    import time
-
-    mission = await asyncio.to_thread(resolve_mission, ref)
-    if mission.provider == "raw":
-        return
-    store_seq = after if after is not None else await asyncio.to_thread(lambda: shared().last_seq(mission.id))
-    previous = await asyncio.to_thread(lambda: _total_before(mission.id, store_seq, shared()))
-    reader = _Reader(mission.provider, previous)
-    async for seq, line in _numbered_stream(mission.id, store_seq):
-        if seq is None:
-            yield _exit_step(time.time(), json.loads(line))
-            return
-        step = reader.step(seq, time.time(), line.decode(errors="replace"))
-        if step is not None:
-            yield step
 
 
 def cursor(ref: str, store: Store | None = None) -> int:

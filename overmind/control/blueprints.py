@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from overmind.control.missions import views
+from overmind.control.missions import view, views
 from overmind.errors import OvermindError
 from overmind.store import Store, shared
 
@@ -40,8 +40,6 @@ def agent_to_json(agent: Agent) -> dict[str, Any]:
 def current_record(name: str, store: Store) -> BlueprintRecord | None:
     """The blueprint's record, unless it was killed (then the next apply starts afresh). A running
     mission of the same name is not a blueprint: applying under its name is refused."""
-    from overmind.control.missions import view
-
     mission = store.get(name)
     if mission is not None and mission.killed_at is None and not view(mission, store).status.finished:
         raise OvermindError(f"a mission named '{name}' is running and it is not a blueprint",
@@ -61,16 +59,32 @@ def plan(blueprint: Blueprint, store: Store | None = None) -> Plan:
     return make_plan(blueprint, record, members)
 
 
+def new_missions(planned: Plan) -> int:
+    """How many missions the plan creates (what `--max-new` limits)."""
+    return len(planned.of("create", kind="mission"))
+
+
 def apply(blueprint: Blueprint, prune: bool = True, on_wait: Callable[[], None] | None = None,
-          store: Store | None = None) -> Applied:
-    """Make the running agents match the blueprint, then return: systemd runs the graph."""
+          store: Store | None = None, max_new: int | None = None) -> Applied:
+    """Make the running agents match the blueprint, then return: systemd runs the graph.
+    Refused, before anything starts, when it would create more than `max_new` missions (default:
+    $OVERMIND_MAX_NEW, else 500). The limits its agents ask for that this host will not enforce
+    come back as warnings."""
+    import dataclasses
+
     from overmind import locks
     from overmind.blueprint.apply import execute, without_pruning
+    from overmind.control import guardrails
+    from overmind.control.launch import preflight
 
+    limit = guardrails.max_new(max_new)
+    warnings = preflight([agent.spec for agent in blueprint.agents])
     store = store or shared()
     with locks.exclusive(f"blueprint-{blueprint.name}", LOCK_TIMEOUT, on_wait):
         planned = plan(blueprint, store)
-        return execute(planned if prune else without_pruning(planned), store)
+        guardrails.check_new(blueprint.name, new_missions(planned), limit)
+        applied = execute(planned if prune else without_pruning(planned), store)
+        return dataclasses.replace(applied, warnings=warnings)
 
 
 def pipeline(record: BlueprintRecord, store: Store | None = None) -> BlueprintView:

@@ -1,10 +1,12 @@
 """One change feed: what changed among missions, blueprints and rituals, as it happens.
 
 Fed by the user manager's D-Bus signals (one connection, after `Subscribe()`) and by writes to the
-state store (inotify on its directory: an exit recorded, a mission killed or collected), with no
-polling loop. Each signal names a unit; the feed reads the missions behind the changed units
-afresh (`overmind.control.missions.views`) and tells what is new about them. Any number of
-consumers (`overmind events`, `overmind wait`, the dashboard's clients, the TUI) share one feed.
+state store (inotify on its directory: a mission created, marked, collected), with no polling
+loop. Each mission has a state machine (`overmind.control.states`) that takes its unit's
+announcements in the order systemd sent them (the values each signal carries: no unit is read
+back), so every transition is told once, in order, numbered (`seq`) alike by every feed. Views
+(`overmind.control.missions.views`) are built only for what is told. Any number of consumers
+(`overmind events`, `overmind wait`, the dashboard's clients, the TUI) share one feed.
 
     async with Feed() as feed:
         async for change in feed.subscribe():
@@ -17,14 +19,18 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind.control import permissions
-from overmind.control.missions import UNIT_PROPERTIES, Record, View, records, units_behind, views
-from overmind.store import Blueprint, Mission, Store
+from overmind.control.feed_missions import Followed, MissionBook
+from overmind.control.missions import UNIT_PROPERTIES, View
+from overmind.control.states import ENDS
+from overmind.store import Store
 
-# Fields whose change is news; uptime, CPU and memory tick all the time and are read on demand.
-_NEWS = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "session_id", "permissions")
+if TYPE_CHECKING:
+    from overmind.systemd.signals import Announcement
+
+ANNOUNCED = (*UNIT_PROPERTIES, "InvocationID")  # kept from announcements (and a starting feed's readings)
 
 
 class Change(NamedTuple):
@@ -38,41 +44,36 @@ class Change(NamedTuple):
     name: str
     at: float  # when the feed learned of it (epoch seconds)
     data: dict[str, Any] | None  # the new view's JSON (as `ps --json`, `rituals --json`); None once removed
+    seq: int | None = None  # a mission's transition number (see states.py); None for blueprints and rituals
+    previous: str | None = None  # a mission's state before this change (None: first told)
+    state: str | None = None  # a mission's state after it
 
     def to_json(self) -> dict[str, Any]:
         """One line of `overmind events --json` and one SSE message of the dashboard (docs/json.md)."""
         return {"version": 1, "type": self.kind, "event": self.event, "id": self.id, "name": self.name,
-                "at": round(self.at, 6), self.kind: self.data}
+                "at": round(self.at, 6), "seq": self.seq, "previous": self.previous, "state": self.state,
+                self.kind: self.data}
 
 
-class _Plan(NamedTuple):
-    """What one batch of signals (or a store write) asks to read afresh."""
+class _Work:
+    """What came since the feed last looked: the units signals named, whether the store was written
+    (the announcements themselves wait in UnitSignals)."""
 
-    chosen: list[Record]
-    units: list[str]  # the units behind them
-    removed: list[Change]  # what went from the store: news already
-    rituals: bool  # whether rituals are to be read again
+    def __init__(self) -> None:
+        self.units: set[str] = set()
+        self.store = False
+        self.ready = asyncio.Event()
 
+    def add(self, units: Iterable[str] = (), store: bool = False) -> None:
+        self.units.update(units)
+        self.store = self.store or store
+        self.ready.set()
 
-class _Known(NamedTuple):
-    """What the feed last told about one mission or blueprint."""
-
-    record: Record
-    news: tuple[Any, ...]
-    finished: bool
-
-
-def _news(view: View) -> tuple[Any, ...]:
-    data = view.to_json()
-    extra = tuple((a["id"], a["status"]) for a in data.get("agents", []))
-    return (*(data.get(key) for key in _NEWS), extra)
-
-
-def _marks(record: Record) -> tuple[Any, ...]:
-    """What the store says of a record that the manager does not signal."""
-    if isinstance(record, Mission):
-        return record.killed_at, record.stop_requested_at, record.exit_count
-    return record.killed_at, record.stop_requested_at, record.applied_at
+    def take(self) -> tuple[set[str], bool]:
+        taken = self.units, self.store
+        self.units, self.store = set(), False
+        self.ready.clear()
+        return taken
 
 
 class Feed:
@@ -81,13 +82,19 @@ class Feed:
     def __init__(self, only: Iterable[str] | None = None, rituals: bool = True) -> None:
         self.only = set(only) if only is not None else None
         self.with_rituals = rituals and only is None
-        self.known: dict[str, _Known] = {}
-        self.marks: dict[str, tuple[Any, ...]] = {}
+        self.book = MissionBook(self.only)
         self.rituals: dict[str, tuple[Any, ...]] = {}
         self.consumers: set[asyncio.Queue[Change | None]] = set()
-        self.views: dict[str, View] = {}  # the latest view of every mission and blueprint shown
+        # What it cost: units read over D-Bus, views built, batches of work taken.
+        self.counters = {"unit_reads": 0, "views": 0, "batches": 0}
         self.permission_version = 0  # the last write to permission requests told
+        self._work = _Work()
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def views(self) -> dict[str, View]:
+        """The latest view of every mission and blueprint followed, by id."""
+        return self.book.views
 
     async def __aenter__(self) -> Feed:
         await self.start()
@@ -98,15 +105,17 @@ class Feed:
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
+        from overmind.names import unit_prefix
         from overmind.systemd.signals import UnitSignals
 
+        mission_units = unit_prefix() + "@"
         # Subscribe first, then read everything: no change can fall between the two.
-        self.signals = UnitSignals()
+        self.signals = UnitSignals(announce=ANNOUNCED, accept=lambda unit: unit.startswith(mission_units))
         await self.signals.connect()
         self._watch = _StoreWatch()
-        await asyncio.to_thread(self._snapshot)
-        self._tasks = [asyncio.create_task(self._follow_signals()),
-                       asyncio.create_task(self._follow_store())]
+        await self._snapshot()
+        self._tasks = [asyncio.create_task(self._follow_signals()), asyncio.create_task(self._follow_store()),
+                       asyncio.create_task(self._process())]
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -139,6 +148,10 @@ class Feed:
         """The latest view of every mission and blueprint the feed follows."""
         return list(self.views.copy().values())  # a copy taken at once: the feed updates it from a worker thread
 
+    def states(self) -> dict[str, tuple[str, int]]:
+        """Each followed mission's state and its seq, as the feed last told them."""
+        return self.book.states()
+
     # -- reading -----------------------------------------------------------------------------
     def _store_now(self) -> Store:
         # The feed's reads run in worker threads: each thread has its own connection.
@@ -146,81 +159,78 @@ class Feed:
 
         return shared()
 
-    def _followed(self, found: list[Record]) -> list[Record]:
-        return [r for r in found if self.only is None or r.id in self.only]
+    async def _snapshot(self) -> None:
+        """Every mission's state now, and its view: the mission units the manager has loaded (one
+        listing), the properties of those that run (one read each), the store. Announcements sent
+        before these readings are older than them: dropped."""
+        from overmind.names import unit_pattern
 
-    def _snapshot(self) -> None:
+        followed, restarted = await asyncio.to_thread(lambda: self.book.look_ahead(self._store_now()))
+        patterns = sorted(followed) if self.only else [unit_pattern()]
+        listed_at = time.time()  # before: a run that ended while the manager answered counts as later
+        serial, listed = await self.signals.list_states(patterns) if patterns else (0, {})
+        self.signals.forget(serial)
+        # Read: units that run (their invocation), failed ones that systemd restarts (their Result).
+        going = [unit for unit, props in listed.items() if props["ActiveState"] not in ("inactive", "failed")
+                 or (props["ActiveState"] == "failed" and unit in restarted)]
+        for unit, (read_at, props) in (await self.signals.read_states(going, ANNOUNCED)).items():
+            self.signals.forget(read_at, unit)
+            listed[unit] |= props
+        self.counters["unit_reads"] += len(going)
+        # The store is read after the manager: what it says of runs that ended since is not counted.
+        await asyncio.to_thread(self._take_snapshot, listed, listed_at)
+
+    def _take_snapshot(self, units: dict[str, dict[str, str]], listed_at: float) -> None:
         store = self._store_now()
-        known = self._followed(records(store))
-        for view in views(known, store):
-            record = next(r for r in known if r.id == view.id)
-            self.known[view.id] = _Known(record, _news(view), view.status.finished)
-            self.views[view.id] = view
-        self.marks = {r.id: _marks(r) for r in known}
+        # before the views: a request asked while they are read is told, never lost
         self.permission_version = permissions.version(store)
+        self.counters["views"] += self.book.start(store, units, listed_at)
         if self.with_rituals:
             self.rituals = {v.ritual.name: _ritual_news(v.to_json()) for v in _ritual_views()}
 
-    def _plan(self, units: set[str], store_changed: bool) -> _Plan:
-        """Which missions and blueprints to read afresh: those behind `units`, and after a store
-        write those whose records changed, appeared or went (those gone are told at once)."""
+    def _advance(self, units: set[str], announced: dict[str, list[Announcement]], store_changed: bool
+                 ) -> list[Change]:
+        """What the announcements and store writes since the last look make new (a worker thread)."""
         from overmind.names import unit_prefix
         from overmind.systemd.signals import RELOADED
 
-        store = self._store_now()
-        now = time.time()
-        everything = records(store)
-        blueprint_ids = {r.id for r in everything if isinstance(r, Blueprint)}
-        touched = set()
-        for record in everything:
-            if record.unit in units or record.id not in self.known:
-                touched.add(record.id)
-                if record.parent in blueprint_ids:  # an agent's change is news about its blueprint
-                    touched.add(record.parent)
-        current = self._followed(everything)
-        by_id = {r.id: r for r in current}
-        removed: list[Change] = []
-        if store_changed:
-            marks = {r.id: _marks(r) for r in current}
-            touched |= {rid for rid, mark in marks.items() if self.marks.get(rid) != mark}
-            for gone in set(self.known) - set(by_id):
-                old = self.known.pop(gone)
-                self.views.pop(gone, None)
-                removed.append(Change(_kind(old.record), "removed", gone, old.record.name, now, None))
-            self.marks = marks
-        chosen = [by_id[i] for i in touched if i in by_id]
-        # A ritual's runs are recorded when its service stops, which the manager signals.
+        store, now = self._store_now(), time.time()
+        # An agent asked a person, or was answered (the wrapper, or a person while none listens,
+        # wrote the store): told, and its mission's view with them.
+        asked = self._permission_changes(store, now) if store_changed else []
+        told = self.book.advance(store, announced, store_changed, {c.id for c in asked})
+        self.counters["views"] += told.views_built
+        changes = [self._change(f, transition, view, now) for f, transition, view in told.missions]
+        changes += [Change(kind, event, ident, name, now, data) for kind, event, ident, name, data in told.others]
+        changes += asked
         ritual_units = f"{unit_prefix()}-ritual-"
-        rituals = self.with_rituals and (any(u.startswith(ritual_units) for u in units) or RELOADED in units)
-        return _Plan(chosen, units_behind(chosen, store) if chosen else [], removed, rituals)
-
-    def _news_of(self, plan: _Plan, units: dict[str, dict[str, str]]) -> list[Change]:
-        """What is new about the planned missions, given their units' properties."""
-        now = time.time()
-        changes = list(plan.removed)
-        by_id = {r.id: r for r in plan.chosen}
-        for view in views(plan.chosen, self._store_now(), units) if plan.chosen else []:
-            changes.extend(self._compare(view, by_id[view.id], now))
-        if plan.rituals:
-            changes.extend(self._ritual_changes(now))
+        if self.with_rituals and any(u.startswith(ritual_units) or u == RELOADED for u in units):
+            # A ritual's runs are recorded when its service stops, which the manager signals.
+            changes += self._ritual_changes(now)
         return changes
 
-    def _compare(self, view: View, record: Record, now: float) -> list[Change]:
-        news, finished = _news(view), view.status.finished
-        old = self.known.get(view.id)
-        self.known[view.id] = _Known(record, news, finished)
-        self.views[view.id] = view
-        if old is None:
-            event = "finished" if finished else "started"
-        elif finished and not old.finished:
+    @staticmethod
+    def _change(followed: Followed, transition: Any, view: View, now: float) -> Change:
+        """A mission's change: a transition of its machine, or news within its state (transition None)."""
+        machine = followed.machine
+        if transition is None:
+            return Change("mission", "changed", view.id, view.name, now, view.to_json(), machine.seq,
+                          machine.state, machine.state)
+        if transition.previous is None:
+            event = "started"
+        elif transition.state in ENDS:
             event = "finished"
-        elif not finished and old.finished:
-            event = "started"  # restarted, or a finished blueprint applied again
-        elif news != old.news:
-            event = "changed"
+        elif transition.previous in ENDS:
+            event = "started"  # systemd really started it again
         else:
-            return []
-        return [Change(view.kind, event, view.id, view.name, now, view.to_json())]
+            event = "changed"
+        return Change("mission", event, view.id, view.name, now, view.to_json(), transition.seq,
+                      transition.previous, transition.state)
+
+    def _permission_changes(self, store: Store, now: float) -> list[Change]:
+        found, self.permission_version = permissions.since(self.permission_version, store)
+        return [Change("permission", request.event, request.record.mission_id, request.name, now, request.to_json())
+                for request in found if self.book.told(request.record.mission_id)]
 
     def _ritual_changes(self, now: float) -> list[Change]:
         changes = []
@@ -238,6 +248,28 @@ class Feed:
             changes.append(Change("ritual", "removed", name, name, now, None))
         return changes
 
+    async def _settle_restarts(self, announced: dict[str, list[Announcement]]) -> None:
+        """Leave out systemd 252's `failed` (or `inactive`) before each automatic restart: the
+        manager decides a restart as it records the end and says both at once, so an end that the
+        same run's restart follows is no end; and where an end is the last word so far about a
+        mission that systemd may restart, its unit read now says which it is (what was said after
+        the end comes in the next batch, in order: the reading only decides)."""
+        doubtful = []
+        for unit, said in announced.items():
+            said[:] = [a for n, a in enumerate(said) if not (_gone(a) and _restart_follows(said, n))]
+            if said and _gone(said[-1]) and self.book.restarts(unit, said[-1].props.get("Result", "")):
+                doubtful.append(unit)
+        if not doubtful:
+            return
+        self.counters["unit_reads"] += len(doubtful)
+        read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID"))
+        for unit, (_, now) in read.items():
+            said = announced[unit]
+            ended = said[-1].props.get("InvocationID")
+            if now.get("ActiveState") not in ("inactive", "failed") or now.get("InvocationID") != ended:
+                while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == ended:
+                    said.pop()  # it went on to restart: no end
+
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
         from overmind.names import unit_prefix
@@ -248,41 +280,45 @@ class Feed:
             # Other users of the manager (other prefixes, the system's own units) are no news here.
             mine = {u for u in units if u.startswith(ours) or u == RELOADED}
             if mine:
-                await self._publish(mine, store_changed=False)
+                self._work.add(mine)
 
     async def _follow_store(self) -> None:
         async for _ in self._watch.writes():
-            await self._publish(set(), store_changed=True)
+            self._work.add(store=True)
 
-    async def _publish(self, units: set[str], store_changed: bool) -> None:
-        """Read and tell what changed; a failed read (the manager busy, a store being migrated)
-        is said on stderr and the feed goes on: the next signal reads afresh."""
-        try:
-            await self._read_and_tell(units, store_changed)
-        except Exception as error:  # noqa: BLE001 - a long-lived feed must outlive one failed read
-            print(f"overmind: the change feed could not read a change: {type(error).__name__}: {error}",
-                  file=sys.stderr)
-
-    async def _read_and_tell(self, units: set[str], store_changed: bool) -> None:
-        plan = await asyncio.to_thread(self._plan, units, store_changed)
-        # Read over the feed's own D-Bus connection: a round trip, where systemctl would be a process.
-        props = await self.signals.read_units(plan.units, UNIT_PROPERTIES) if plan.units else {}
-        news = await asyncio.to_thread(self._news_of, plan, props)
-        if store_changed:  # an agent asked a person, or was answered: the wrapper wrote the store
-            news += await asyncio.to_thread(self._permission_changes)
-        for change in news:
-            for queue in self.consumers:
-                queue.put_nowait(change)
-
-    def _permission_changes(self) -> list[Change]:
-        found, self.permission_version = permissions.since(self.permission_version, self._store_now())
-        now = time.time()
-        return [Change("permission", request.event, request.record.mission_id, request.name, now, request.to_json())
-                for request in found if self.only is None or request.record.mission_id in self.only]
+    async def _process(self) -> None:
+        """One batch at a time: whatever came while the last one was read is the next batch."""
+        while True:
+            await self._work.ready.wait()
+            units, store_changed = self._work.take()
+            announced = self.signals.take_announced()  # here, on the loop that adds to them
+            self.counters["batches"] += 1
+            try:
+                await self._settle_restarts(announced)
+                changes = await asyncio.to_thread(self._advance, units, announced, store_changed)
+            except Exception as error:  # noqa: BLE001 - a long-lived feed must outlive one failed read
+                # (the manager busy, a store being migrated): said, and the next batch reads afresh
+                print(f"overmind: the change feed could not read a change: {type(error).__name__}: {error}",
+                      file=sys.stderr)
+                continue
+            for change in changes:
+                for queue in self.consumers:
+                    queue.put_nowait(change)
 
 
-def _kind(record: Record) -> str:
-    return "blueprint" if isinstance(record, Blueprint) else "mission"
+def _gone(announcement: Announcement) -> bool:
+    return announcement.props.get("ActiveState") in ("inactive", "failed")
+
+
+def _restart_follows(said: list[Announcement], n: int) -> bool:
+    """Whether the n-th announcement (an end) is followed by its run's automatic restart."""
+    invocation = said[n].props.get("InvocationID")
+    for later in said[n + 1:]:
+        if later.props.get("InvocationID") != invocation:
+            return False
+        if not _gone(later):
+            return later.props.get("SubState") == "auto-restart"
+    return False
 
 
 def _ritual_views() -> list[Any]:
@@ -296,15 +332,15 @@ def _ritual_news(data: dict[str, Any]) -> tuple[Any, ...]:
 
 
 class _StoreWatch:
-    """Wakes when the state store (or the per-run records beside it) is written: inotify on the
-    state directory, read from the event loop, so nothing polls."""
+    """Wakes when the state store is written: inotify on the state directory, read from the event
+    loop, so nothing polls. (The run log beside it is not watched: every run's start and end is
+    announced by systemd, after its hook wrote it.)"""
 
     def __init__(self) -> None:
         from overmind.store import state_dir
-        from overmind.store.runs import runs_dir
         from overmind.store.watch import Inotify
 
-        self.inotify = Inotify(state_dir(), also=(runs_dir(state_dir()),))
+        self.inotify = Inotify(state_dir())
         self._woken = asyncio.Event()
         asyncio.get_running_loop().add_reader(self.inotify.fd, self._on_readable)
 
@@ -331,3 +367,5 @@ async def changes(only: Iterable[str] | None = None) -> AsyncIterator[Change]:
     async with Feed(only) as feed:
         async for change in feed.subscribe():
             yield change
+
+

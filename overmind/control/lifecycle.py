@@ -1,32 +1,22 @@
-"""Starting and ending missions: run, stop, kill (with cascade), restart, collect and wait.
+"""Missions after their start: restart, stop, kill (with cascade), collect and wait.
 
-The flow is spec (validated) -> units (systemd-run arguments) -> systemd (the user manager), with
-the store beside it for what systemd forgets. Ending many missions is one manager call for all
-their units, so systemd runs every stop job at once.
+Starting is `overmind.control.launch`. Ending many missions is one manager call for all their
+units, so systemd runs every stop job at once.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from overmind import names
-from overmind.control.missions import Record, View, owns_unit, record_of, records, resolve, view, views
+from overmind.control.launch import create_unit
+from overmind.control.missions import Record, View, owns_unit, record_of, records, resolve, running, view, views
 from overmind.errors import OvermindError
 from overmind.mission.view import MissionView
-from overmind.store import Blueprint, Mission, Store, shared, state_dir
+from overmind.store import Blueprint, Mission, Store, shared
 from overmind.systemd import manager
-
-if TYPE_CHECKING:
-    from overmind.isolation.start import Prepared
-    from overmind.mission.spec import MissionSpec
-    from overmind.mission.tree import Tree
-
-_ALREADY_EXISTS = ("already exists", "already loaded", "already active")
 
 
 class Ended(NamedTuple):
@@ -39,163 +29,7 @@ class Ended(NamedTuple):
         return {"id": self.id, "name": self.name}
 
 
-# -- start --------------------------------------------------------------------------------
-def start(spec: MissionSpec, store: Store | None = None) -> Mission:
-    """Record the mission and create its transient unit; a generated name is retried if taken."""
-    store = store or shared()
-    if spec.name is not None:
-        return _start_named(spec, spec.name, generated=False, store=store)
-    for _ in range(20):
-        candidate = names.random_name()
-        if candidate not in store.names_in_use():
-            try:
-                return _start_named(spec, candidate, generated=True, store=store)
-            except _NameTaken:
-                continue
-    return _start_named(spec, f"{names.random_name()}-{names.new_id()[:4]}", generated=True, store=store)
-
-
-def _placement(spec: MissionSpec, store: Store) -> tuple[MissionSpec, str]:
-    """Resolve --parent and pick the slice: the parent's children slice, or the root one."""
-    from overmind.mission import tree
-
-    if spec.parent is None:
-        return spec, tree.root_slice()
-    parent = store.get(spec.parent)
-    if parent is None:
-        raise OvermindError(f"parent not found: '{spec.parent}'", hint="see 'overmind ps --all'")
-    status = view(parent, store).status
-    if status.finished:
-        raise OvermindError(f"parent '{parent.name}' has finished ({status.state}); it cannot take children")
-    family = tree.Tree(records(store))
-    _check_budget(family, parent, store)
-    return replace(spec, parent=parent.id), tree.children_slice(family.ancestry(parent))
-
-
-def _check_budget(family: Tree[Record], parent: Mission, store: Store) -> None:
-    """Refuse a new child when any ancestor's --max-children or --max-cost-usd is used up."""
-    from overmind.control.missions import last_result
-
-    for ancestor in [*family.ancestors(parent), parent]:
-        if not isinstance(ancestor, Mission):
-            continue
-        below = [m for m in family.descendants(ancestor) if isinstance(m, Mission)]
-        cap = ancestor.spec.get("max_children")
-        if cap is not None and len(below) >= cap:
-            raise OvermindError(f"mission '{ancestor.name}' already has its maximum of {cap} children",
-                                hint="raise --max-children, or wait for and collect finished children")
-        budget = ancestor.spec.get("max_cost_usd")
-        if budget is not None:
-            spent = sum(result.cost_usd or 0 for m in below if (result := last_result(m, store)) is not None)
-            if spent >= budget:
-                raise OvermindError(f"mission '{ancestor.name}' has spent ${spent:.2f} of its "
-                                    f"${budget:.2f} budget: no more children",
-                                    hint="raise --max-cost-usd on a new tree")
-
-
-def _start_named(spec: MissionSpec, name: str, generated: bool, store: Store) -> Mission:
-    unit = names.unit_name(name)
-    spec, slice_name = _placement(spec, store)
-    record = spec.to_record()  # as asked: a blueprint compares it with its file
-    prepared = _isolate(spec, name, generated, store)
-    if prepared is not None:
-        spec = prepared.spec  # in the worktree, with its ports
-        record.update(worktree=prepared.worktree.name, environment=prepared.recorded)
-    mission = Mission(
-        id=names.new_id(), name=name, unit=unit, type=spec.type, provider=spec.provider,
-        command=spec.command, cwd=spec.cwd, parent=spec.parent, spec=record,
-        created_at=time.time(), killed_at=None, stop_requested_at=None,
-    )
-    store.add(mission)
-    _create_unit(spec, mission, slice_name, generated, store, prepared=prepared)
-    return mission
-
-
-def _isolate(spec: MissionSpec, name: str, generated: bool, store: Store) -> Prepared | None:
-    """The mission's own worktree, ports and services, when it gets them (overmind.isolation)."""
-    from overmind import isolation
-
-    if not isolation.applies(spec):
-        return None
-    if generated and spec.isolation.worktree is None and isolation.worktree_exists(name, store):
-        raise _NameTaken(name)  # a generated name must not land in an earlier mission's worktree
-    return isolation.prepare(spec, name, store)
-
-
-def _create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated: bool, store: Store,
-                 forget_on_failure: bool = True, prepared: Prepared | None = None) -> None:
-    """Create and start the mission's unit; if systemd refuses, a new mission's record goes too.
-    With services, wait for its start job: it runs once they are ready, or fails saying why."""
-    from overmind.mission.units import transient_unit_args
-
-    args = [f"--slice={slice_name}",
-            *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
-                                 extra_properties=prepared.properties if prepared else None)]
-    block = prepared is not None and prepared.blocking
-    try:
-        proc = manager.systemd_run(args, check=False, block=block)
-        if _already_exists(proc.stderr) and _release_finished_unit(mission.unit):
-            proc = manager.systemd_run(args, check=False, block=block)
-    except OvermindError:
-        if forget_on_failure:
-            store.remove(mission.id)
-        raise
-    finally:
-        if prepared is not None:
-            prepared.release()
-    if proc.returncode != 0:
-        if forget_on_failure:
-            store.remove(mission.id)
-        if prepared is not None and not _already_exists(proc.stderr):
-            from overmind import isolation
-
-            raise isolation.start_failed(prepared, mission.name, mission.unit, proc.stderr)
-        if _already_exists(proc.stderr):
-            if generated:
-                raise _NameTaken(mission.name)
-            raise OvermindError(f"a mission named '{mission.name}' is already running",
-                                hint=f"overmind stop {mission.name}")
-        detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "unknown error"
-        raise OvermindError(f"systemd refused to start mission '{mission.name}': {detail}")
-
-
-def _release_finished_unit(unit: str) -> bool:
-    """A finished mission's failed unit stays loaded until reset; a new mission may then take over
-    its name. True if the unit was finished and is released."""
-    props = manager.show([unit], ["LoadState", "ActiveState"])
-    if not props or props[0].get("ActiveState") not in ("failed", "inactive"):
-        return False
-    manager.systemctl("reset-failed", unit, check=False)
-    return True
-
-
-def wait_started(mission: Mission, timeout: float, store: Store | None = None) -> str | None:
-    """Block until a session takes messages (its unit is active: the wrapper said READY=1);
-    returns why it could not start instead, if it could not."""
-    from overmind.systemd.signals import wait_for
-
-    store = store or shared()
-    known_failures = len(_start_failures(mission, store))
-
-    def outcome() -> tuple[str | None] | None:
-        failures = _start_failures(mission, store)
-        if len(failures) > known_failures:
-            return (failures[-1],)
-        current = view(store.get(mission.id) or mission, store)
-        if current.status.finished:
-            return (f"it ended ({current.status.label})",)
-        return (None,) if current.unit.get("ActiveState") == "active" else None
-
-    result = wait_for([mission.unit], outcome, timeout)
-    return f"not ready after {timeout:g}s" if result is None else result[0]
-
-
-def _start_failures(mission: Mission, store: Store) -> list[str]:
-    """What the wrapper recorded each time the agent could not start (events of type "overmind")."""
-    events = [json.loads(e.data) for e in store.events(mission.id, type="overmind")]
-    return [e.get("message", "") for e in events if e.get("subtype") == "start_failed"]
-
-
+# -- run again --------------------------------------------------------------------------
 def restart(ref: str, store: Store | None = None) -> Mission:
     """Start a mission's command again: a running one is restarted by systemd (a restart like any
     other); a finished, stopped or killed one gets a new run under the same id and name."""
@@ -228,15 +62,13 @@ def restart(ref: str, store: Store | None = None) -> Mission:
         prepared = isolation.prepare(spec, record.name, store)
         spec = prepared.spec
         store.update_spec(record.id, {**record.spec, "environment": prepared.recorded})
-    _create_unit(spec, record, slice_name, generated=False, store=store, forget_on_failure=False, prepared=prepared)
+    create_unit(spec, record, slice_name, generated=False, store=store, forget_on_failure=False, prepared=prepared)
     return record
 
 
 # -- stop / kill / collect ------------------------------------------------------------------
 def targets(refs: Sequence[str], every: bool, verb: str, store: Store | None = None) -> list[Record]:
     """The missions a stop or kill names, or every running one with --all."""
-    from overmind.control.missions import running
-
     if every and refs:
         raise OvermindError(f"give mission names or --all to {verb}, not both")
     if every:
@@ -387,12 +219,3 @@ async def _wait(ids: list[str], timeout: float | None) -> list[View] | None:
             return await asyncio.wait_for(until_finished(), timeout)
         except TimeoutError:
             return finished()
-
-
-def _already_exists(stderr: str) -> bool:
-    return any(marker in stderr for marker in _ALREADY_EXISTS)
-
-
-class _NameTaken(OvermindError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"name {name} is taken")

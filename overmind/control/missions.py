@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from overmind import names
-from overmind.errors import MissionNotFound
+from overmind.errors import MissionNotFound, OvermindError
 from overmind.mission.kinds import runs_under_wrapper
 from overmind.mission.status import Status, derive
 from overmind.mission.view import MissionView
@@ -100,8 +100,6 @@ def resolve_mission(ref: str, store: Store | None = None) -> Mission:
     """A mission (not a blueprint) by id or name: for what only missions do (send, attach, result)."""
     record = resolve(ref, store)
     if isinstance(record, Blueprint):
-        from overmind.errors import OvermindError
-
         raise OvermindError(f"'{record.name}' is a blueprint, not a mission",
                             hint=f"see its agents: overmind info {record.name}")
     return record
@@ -134,6 +132,16 @@ def view(record: Record, store: Store | None = None) -> View:
     return MissionView(record, derive(record, props), props or {}, session,
                        _environments([record], store, shown).get(record.id), asking.get(record.id, ()),
                        rules.get(record.id, ()))
+
+
+def status_of(mission: Mission, store: Store | None = None) -> Status:
+    """A mission's status alone: its unit's state and its run records, without what else a view
+    reads (its session, worktree and services), e.g. whether a parent has finished."""
+    store = store or shared()
+    if _is_member(mission):  # an agent's state depends on its blueprint's other agents
+        return view(mission, store).status
+    props = _shown([mission.unit]).get(mission.unit) if owns_unit(mission, store) else None
+    return derive(store.get(mission.id) or mission, props)
 
 
 def _missions_behind(chosen: Sequence[Record], store: Store) -> tuple[dict[str, Mission], dict[str, list[Mission]]]:

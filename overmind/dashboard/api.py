@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from overmind.control import agents, blueprints, doctor, host, missions, rituals
+from overmind.control import agents, blueprints, doctor, host, missions, rituals, timeline
 from overmind.control import logs as journal
 from overmind.dashboard import forms, streams
 from overmind.dashboard import mission as mission_routes
@@ -86,7 +86,7 @@ async def mission_events(request: web.Request) -> web.Response:
 @routes.get(f"{V1}/missions/{{ref}}/timeline")
 async def mission_timeline(request: web.Request) -> web.Response:
     """What the agent did, step by step, with each turn's cost."""
-    return await _answer(agents.timeline, request.match_info["ref"], _count(request, "after") or 0)
+    return await _answer(timeline.timeline, request.match_info["ref"], _count(request, "after") or 0)
 
 
 @routes.get(f"{V1}/missions/{{ref}}/result")

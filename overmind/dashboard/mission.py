@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from overmind.control import agents, attention, costs, lifecycle, missions
+from overmind.control import agents, attention, costs, lifecycle, missions, timeline
 from overmind.control import logs as journal
 from overmind.control.missions import View
 from overmind.dashboard.forms import done, form_fields
@@ -46,7 +46,7 @@ def _page_data(ref: str, query: str) -> dict[str, Any]:
     data = view.to_json()
     entries, matched = _logs(view.id, query)
     agent = data["provider"] != "raw"
-    steps = agents.timeline(view.id)[-TIMELINE_STEPS:] if agent else []
+    steps = timeline.timeline(view.id)[-TIMELINE_STEPS:] if agent else []
     children = missions.listing(children_of=view.id, include_killed=True)
     asking = panel_data(view.id) if agent else {"requests": [], "one_mission": True}
     return {**_facts(view), **asking, "entries": entries, "matched": matched, "steps": steps, "children": children,
@@ -62,7 +62,10 @@ async def mission_page(request: web.Request) -> web.Response:
     opened = time.time()
     data = await asyncio.to_thread(_page_data, request.match_info["ref"], query)
     cursor = next((e.cursor for e in reversed(data["entries"]) if e.cursor), None) if not query else None
-    return page(request, "mission.html", active="missions", query=query, cursor=cursor, opened=opened, **data)
+    # A start form's warnings (limits this host will not enforce) come along with its redirect.
+    warnings = request.query.getall("warning", [])
+    return page(request, "mission.html", active="missions", query=query, cursor=cursor, opened=opened,
+                warnings=warnings, **data)
 
 
 @routes.get("/missions/{ref}/facts")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -82,12 +83,14 @@ def spec_from_form(form: dict[str, str]) -> Any:
 
 @routes.post("/missions")
 async def run_mission(request: web.Request) -> web.StreamResponse:
-    from overmind.control.host import ready
+    from overmind.control.launch import launch
 
     spec = spec_from_form(await form_fields(request))
-    await asyncio.to_thread(ready, True)
-    mission = await asyncio.to_thread(lifecycle.start, spec)
-    return done(request, f"/missions/{mission.id}", {"id": mission.id, "name": mission.name, "unit": mission.unit})
+    launched = await asyncio.to_thread(launch, spec)
+    target = f"/missions/{launched.mission.id}"
+    if launched.warnings:
+        target += "?" + urlencode([("warning", warning) for warning in launched.warnings])
+    return done(request, target, launched.to_json())
 
 
 @routes.post("/gc")

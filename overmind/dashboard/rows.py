@@ -49,7 +49,7 @@ def decorate(app: web.Application, hub: Hub, change: Change) -> dict[str, Any]:
     view = hub.view(change.id)
     if view is None:
         return {}
-    known = [record_of(v) for v in hub.feed.snapshot()]  # the feed's records: no store read for them
+    known = [record_of(v) for v in hub.snapshot()]  # the feed's records: no store read for them
     line = Line(Row(view), attention.needs_you(view), costs.by_tree(known=known).get(view.id) or None)
     template = app[JINJA].get_template("missions_rows.html")
     return {"html": template.render(lines=[line], csrf=app[SECRET].csrf), "needs_you": line.needs_you}

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from overmind.control import agents, missions
 from overmind.control import logs as journal
+from overmind.control import missions
+from overmind.control.timeline import follow_timeline
 from overmind.dashboard import sse
 from overmind.dashboard.live import HUB, Message
 from overmind.dashboard.render import JINJA, visible, when
@@ -62,7 +63,7 @@ async def timeline(request: web.Request) -> web.StreamResponse:
     template = request.app[JINJA].get_template("timeline_step.html")
 
     async def steps() -> AsyncIterator[Message]:
-        async for step in agents.follow_timeline(mission.id, after):
+        async for step in follow_timeline(mission.id, after):
             html = template.render(step=step)
             if step.type == "exit":
                 yield "end", {"html": html}, None

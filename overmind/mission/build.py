@@ -28,8 +28,6 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
     For an agent, the words are its prompt, and its CLI must be installed (`check_installed`).
     `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one)."""
-    from overmind.providers import check_agent_spec, require_installed
-
     unknown = set(agent) - set(AGENT_OPTION_NAMES)
     if unknown:
         raise TypeError(f"unknown mission options: {sorted(unknown)}")
@@ -66,9 +64,12 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         isolation=isolation(worktree, base, worktree_name),
         memory=not no_memory,
     )
-    check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
-    if spec.provider != "raw" and check_installed:
-        require_installed(spec.provider, spec.env)
+    if spec.provider != "raw" or spec.agent.given():  # a plain command without agent options: nothing to ask
+        from overmind.providers import check_agent_spec, require_installed
+
+        check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
+        if spec.provider != "raw" and check_installed:
+            require_installed(spec.provider, spec.env)
     return spec
 
 

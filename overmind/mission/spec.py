@@ -77,7 +77,7 @@ class MissionSpec:
     activity_timeout: float | None = None
     stop_timeout: float = 10.0
     parent: str | None = None  # an id or name as given; the mission layer resolves it to an id
-    max_children: int | None = None  # cap on this mission's whole subtree
+    max_children: int | None = None  # cap on this mission's whole subtree not yet collected
     max_cost_usd: float | None = None  # cap on what this mission's subtree's agents reported spending
     agent: AgentOptions = field(default_factory=AgentOptions)  # for agent CLIs; `command` is the prompt
     isolation: Isolation = field(default_factory=Isolation)

@@ -95,7 +95,8 @@ def derive(mission: Mission, unit: dict[str, str] | None) -> Status:
     # unit that is gone without an end recorded is gone (its manager died), however new.
     starting = time.time() - mission.created_at < CREATION_GRACE and mission.run_started_at is None
     if loaded and unit is not None:
-        if starting and unit.get("ActiveState") == "inactive" and not _ever_ran(unit):
+        queued = starting or unit.get("JobType") == "start"  # (JobType: as the manager lists units)
+        if queued and unit.get("ActiveState") == "inactive" and not _ever_ran(unit):
             return Status("running")  # loaded, its start job not run yet
         return _from_unit_result(unit)
     if starting:

@@ -111,9 +111,9 @@ def restart_properties(spec: MissionSpec, systemd_version: int | None = None) ->
         ceiling = max(restart.backoff_max or DEFAULT_BACKOFF_MAX, restart.backoff)
         props["RestartSec"] = f"{restart.backoff:g}s"
         if systemd_version is None:
-            from overmind.systemd.manager import version_number
+            from overmind.systemd.bus import manager_version
 
-            systemd_version = version_number()
+            systemd_version = manager_version()
         if systemd_version >= NATIVE_BACKOFF_SINCE:  # native exponential backoff
             props["RestartMaxDelaySec"] = f"{ceiling:g}s"
             props["RestartSteps"] = str(max(1, math.ceil(math.log2(ceiling / restart.backoff))))

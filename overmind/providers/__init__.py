@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from overmind.agent_options import AGENT_OPTIONS, AgentOptions
+from overmind.agent_options import PROVIDERS as PROVIDERS  # the names, listed where run reads them
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
     from overmind.providers.permission import PermissionAsk
-
-PROVIDERS = ("raw", "claude", "codex", "gemini", "opencode")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,18 @@ from overmind.errors import OvermindError
 from overmind.names import log_identifier
 from overmind.quantities import span
 from overmind.rituals.model import Ritual, RitualSpec
-from overmind.systemd.unitfiles import MARKER, TEMPLATES, foreign, raise_foreign, remove, unit_dir, write
+from overmind.systemd.unitfiles import (
+    MARKER,
+    TEMPLATES,
+    foreign,
+    python_command,
+    quote_assignment,
+    quote_exec_arg,
+    raise_foreign,
+    remove,
+    unit_dir,
+    write,
+)
 
 METADATA_PREFIX = "# overmind-ritual: "
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -27,7 +38,6 @@ def render(spec: RitualSpec, created_at: float, state_dir: str) -> dict[str, str
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from overmind.mission.units import describe, exec_argv, limit_properties, run_environment, watchdog_properties
-    from overmind.systemd.unitfiles import python_command, quote_assignment, quote_exec_arg
 
     mission = spec.mission
     if _CONTROL_CHARS.search(mission.cwd) or _specifiers(mission.cwd) != mission.cwd.replace("%", "%%"):

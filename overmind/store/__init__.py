@@ -20,11 +20,12 @@ from overmind.errors import OvermindError
 from overmind.store import runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
 
-__all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission", "RitualRun", "Store", "shared",
-           "state_dir"]
+__all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission", "RitualRun", "RunHistory", "Store",
+           "shared", "state_dir"]
 
 SCHEMA_VERSION = schema.VERSION
 _MARKS = ("killed_at", "stop_requested_at")
+RunHistory = tuple[list[tuple[str, float]], list[tuple[str, float]]]  # runs ended, runs going: (invocation, when)
 
 
 def state_dir() -> Path:
@@ -95,10 +96,10 @@ class Store:
 
     def record_exit(self, mission_id: str, exit: Exit) -> None:
         self.db.execute(
-            "INSERT INTO exits (mission_id, at, service_result, exit_code, exit_status, oom, started_at, pid)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO exits (mission_id, at, service_result, exit_code, exit_status, oom, started_at, pid,"
+            " invocation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (mission_id, exit.at, exit.service_result, exit.exit_code, exit.exit_status, int(exit.oom),
-             exit.started_at, exit.pid),
+             exit.started_at, exit.pid, exit.invocation),
         )
 
     def mark(self, mission_ids: str | list[str], column: str, table: str = "missions") -> None:
@@ -193,6 +194,33 @@ class Store:
         rows = self.db.execute("SELECT mission_id, pid, started_at FROM runs_going"
                                " WHERE pid IS NOT NULL AND started_at IS NOT NULL ORDER BY started_at")
         return {row[0]: (row[1], row[2]) for row in rows}  # the newest run of each mission last, so it wins
+
+    def run_history(self, mission_ids: Iterable[str]) -> dict[str, RunHistory]:
+        """Per mission: (invocation, when it ended) of each run that ended, in order, and
+        (invocation, when it started) of runs started and not ended, as the run log recorded them."""
+        wanted = list(mission_ids)
+        runs.read(self, self.path.parent)
+        found: dict[str, RunHistory] = {i: ([], []) for i in wanted}
+        for chunk in (wanted[i:i + 500] for i in range(0, len(wanted), 500)):
+            marks = ", ".join("?" * len(chunk))
+            for mission_id, invocation, at in self.db.execute(
+                    f"SELECT mission_id, invocation, at FROM exits WHERE mission_id IN ({marks})"
+                    " ORDER BY rowid", chunk):
+                found[mission_id][0].append((invocation or "", at))
+            for mission_id, invocation, at in self.db.execute(
+                    f"SELECT mission_id, invocation, started_at FROM runs_going WHERE mission_id IN ({marks})"
+                    " ORDER BY started_at", chunk):
+                found[mission_id][1].append((invocation, at or 0.0))
+        return found
+
+    def fingerprints(self) -> dict[str, tuple[Any, ...]]:
+        """Every mission's and blueprint's id with what a change feed compares to know that its
+        record changed (marks, a session, an apply), without reading specs or runs."""
+        missions = self.db.execute(
+            "SELECT m.id, m.killed_at, m.stop_requested_at, s.session_id FROM missions m"
+            " LEFT JOIN sessions s ON s.mission_id = m.id")
+        blueprints = self.db.execute("SELECT id, killed_at, stop_requested_at, applied_at, agents FROM blueprints")
+        return {row[0]: row[1:] for rows in (missions, blueprints) for row in rows}
 
     def run_going(self, mission_id: str, invocation: str) -> tuple[float | None, int | None]:
         """When the run started and its main process, forgetting it as going: it has ended."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from typing import Any, NamedTuple
 
 
@@ -14,6 +13,7 @@ class Exit(NamedTuple):
     oom: bool
     started_at: float | None = None  # when this run's main process started
     pid: int | None = None  # the run's main process
+    invocation: str | None = None  # systemd's InvocationID of the run (None where not recorded)
 
     def describe(self, activity_timeout: str = "?") -> str:
         """How the run ended, as the journal says it (hooks/run.sh writes the same words)."""
@@ -34,6 +34,8 @@ class Exit(NamedTuple):
         """The exit code as a shell reports it: the status, or 128 + signal number."""
         if self.exit_code == "exited":
             return int(self.exit_status) if self.exit_status.isdigit() else 1
+        import signal  # its enums cost ~1 ms to build: only for a run that a signal ended
+
         try:
             return 128 + int(signal.Signals["SIG" + self.exit_status])
         except KeyError:

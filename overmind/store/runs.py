@@ -100,7 +100,7 @@ def _apply(store: Store, line: _Line, clock: _Clock) -> None:
     elif line.kind == "exit":
         started, pid = store.run_going(line.mission, words[4])
         store.record_exit(line.mission, Exit(clock.epoch(words[2], words[3]), _field(words[5]), _field(words[6]),
-                                             _field(words[7]), words[8] == "1", started, pid))
+                                             _field(words[7]), words[8] == "1", started, pid, _field(words[4])))
     else:
         raise ValueError(f"unknown record {line.kind!r}")
 

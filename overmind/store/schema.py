@@ -119,9 +119,14 @@ CREATE TABLE IF NOT EXISTS port_leases (
     UNIQUE (worktree, name)
 );
 """ + _RUN_RECORDS  # again: a store made while version 4 had no run records gets them
+# Each run's end keeps the unit's invocation: the change feed numbers runs by it (control/states.py).
+_V6 = """
+ALTER TABLE exits ADD COLUMN invocation TEXT;
+"""
 # Permission requests agents asked a person (overmind approve / deny), and the rules an answer
 # with --always added for its mission. `version` grows with every write: the change feed's cursor.
-_V6 = """
+# Version 6's column again: a store an early build of this step numbered 6 has no invocation.
+_V7 = """
 CREATE TABLE IF NOT EXISTS permission_requests (
     mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
     number INTEGER NOT NULL,
@@ -149,10 +154,11 @@ CREATE TABLE IF NOT EXISTS permission_rules (
     added_at REAL NOT NULL,
     PRIMARY KEY (mission_id, rule)
 );
+ALTER TABLE exits ADD COLUMN invocation TEXT;
 """
 # Every step can run again over its own result: an older release that opened the database in
 # between sets the version back (it only knows its own), and the next upgrade must still succeed.
-STEPS = (_V1, _V2, _V3, _V4, _V5, _V6)
+STEPS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 VERSION = len(STEPS)
 
 

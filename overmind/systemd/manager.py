@@ -1,8 +1,8 @@
-"""The systemd user manager, reached through systemctl and systemd-run.
+"""The systemd user manager, reached through systemctl (and systemd-run for a worktree's services).
 
-Both are the manager's own D-Bus clients (systemd-run calls StartTransientUnit). On the CLI's
-hot path they are faster than importing a Python D-Bus library, so only long waits that need
-signals (see `overmind.systemd.signals`) load dbus-fast.
+They are the manager's own D-Bus clients; on the CLI's hot path they are faster than importing a
+Python D-Bus library. Units are created over D-Bus without one (`overmind.systemd.bus`); only
+long waits that need signals (see `overmind.systemd.signals`) load dbus-fast.
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind import trace
 from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    import subprocess
 
 # A unit in one of these states has processes (or is about to, or is ending them).
 ACTIVE_STATES = ("active", "activating", "deactivating", "reloading")
@@ -43,6 +45,8 @@ def user_env() -> dict[str, str]:
 
 
 def _call(argv: Sequence[str], check: bool, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    import subprocess  # not at the top: `run` never forks systemctl
+
     started = time.perf_counter()
     try:
         proc = subprocess.run(
@@ -67,16 +71,11 @@ def systemctl(*args: str, check: bool = True) -> subprocess.CompletedProcess[str
     return _call(["systemctl", "--user", "--no-pager", "--no-ask-password", *args], check)
 
 
-def systemd_run(args: Sequence[str], check: bool = True, block: bool = False) -> subprocess.CompletedProcess[str]:
-    """Create and start a transient unit; with block, return only once its start job is done
-    (after the units it is ordered after, e.g. a mission's services, are ready)."""
-    return _call(["systemd-run", "--user", "--quiet", *([] if block else ["--no-block"]), "--no-ask-password",
-                  *args], check)
-
-
 def systemd_run_all(many: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
     """Create and start (--no-block) units that do not depend on each other: one systemd-run
     each, all side by side."""
+    import subprocess
+
     started = time.perf_counter()
     argvs = [["systemd-run", "--user", "--quiet", "--no-block", "--no-ask-password", *args] for args in many]
     env = user_env()

@@ -1,9 +1,9 @@
 """systemd-run's arguments as the D-Bus properties of a transient unit.
 
-`overmind.mission.units` describes a mission's unit as `systemd-run` arguments, and `run` hands them to
-systemd-run. A blueprint needs several units created in one call to the manager (so that one
-start job pulls in the whole graph), which systemd-run cannot do; this turns the same arguments
-into what systemd-run itself would send, so both paths share one description of a unit.
+`overmind.mission.units` describes a mission's unit as `systemd-run` arguments; this turns them
+into what systemd-run itself would send, in its order, so that the manager makes the same unit
+(the same unit file) without forking systemd-run: `run` creates one unit per call, a blueprint
+several in one call (so that one start job pulls in the whole graph), which systemd-run cannot.
 Only the properties overmind writes are known; any other is a programming error.
 """
 
@@ -26,6 +26,9 @@ _NUMBERS = {"MemoryMax": "t", "MemoryHigh": "t", "MemorySwapMax": "t", "TasksMax
             "StartLimitBurst": "u", "RestartSteps": "u"}
 _UNIT_LISTS = {"After", "Before", "Requires", "Requisite", "Wants", "BindsTo", "PartOf", "Conflicts"}
 _COMMANDS = {"ExecStart", "ExecStartPre", "ExecStartPost", "ExecCondition", "ExecStop", "ExecStopPost"}
+
+# systemd-run's own options that set a property, in the order it sends them.
+_OPTIONS = {"--slice": "Slice", "--service-type": "Type", "--working-directory": "WorkingDirectory"}
 
 Property = tuple[str, str, Any]  # D-Bus name, signature, value
 
@@ -56,26 +59,27 @@ def property_value(key: str, value: str) -> Property:
 
 
 def unit_from_run_args(args: Sequence[str]) -> tuple[str, list[Property]]:
-    """The unit name and properties that `systemd-run --user ARGS` would create the unit with."""
+    """The unit name and properties that `systemd-run --user ARGS` would create the unit with, in
+    the order it sends them (so the manager writes the same unit file): the description, the
+    properties, the slice, the service type, the working directory, the environment, the command."""
     name = ""
+    description: list[Property] = []
     props: list[Property] = []
+    options: dict[str, Property] = {}
     environment: list[str] = []
+    command: list[Property] = []
     for index, arg in enumerate(args):
         if arg == "--":
             argv = list(args[index + 1:])
-            props.append(("ExecStart", "a(sasb)", [(argv[0], argv, False)]))
+            command = [("ExecStart", "a(sasb)", [(argv[0], argv, False)])]
             break
         option, _, value = arg.partition("=")
         if option == "--unit":
             name = value
         elif option == "--description":
-            props.append(("Description", "s", value))
-        elif option == "--working-directory":
-            props.append(("WorkingDirectory", "s", value))
-        elif option == "--slice":
-            props.append(("Slice", "s", value))
-        elif option == "--service-type":
-            props.append(("Type", "s", value))
+            description = [("Description", "s", value)]
+        elif option in _OPTIONS:
+            options[option] = (_OPTIONS[option], "s", value)
         elif option == "--setenv":
             environment.append(value)
         elif option == "--property":
@@ -83,16 +87,9 @@ def unit_from_run_args(args: Sequence[str]) -> tuple[str, list[Property]]:
             props.append(property_value(key, setting))
         else:
             raise ValueError(f"no D-Bus mapping for the systemd-run option {arg!r}")
-    if environment:
-        props.append(("Environment", "as", environment))
     if not name:
         raise ValueError("systemd-run arguments without --unit=")
-    return name, _last_wins(props)
-
-
-def _last_wins(props: list[Property]) -> list[Property]:
-    """A later setting of a property replaces an earlier one, as in a unit file (no duplicates on the bus)."""
-    merged: dict[str, Property] = {}
-    for prop in props:
-        merged[prop[0]] = prop
-    return list(merged.values())
+    ordered = [options[option] for option in _OPTIONS if option in options]
+    # A property given twice goes twice, as systemd-run sends it: the manager applies both in turn.
+    return name, [*description, *props, *ordered, *([("Environment", "as", environment)] if environment else []),
+                  *command]

@@ -58,8 +58,9 @@ class CommandBar(Vertical):
 
     DEFAULT_CSS = """
     CommandBar { height: auto; display: none; }
-    CommandBar.open { display: block; }
-    CommandBar Horizontal { height: 1; }
+    CommandBar.open, CommandBar.failed { display: block; }
+    CommandBar Horizontal { height: 1; display: none; }
+    CommandBar.open Horizontal { display: block; }
     CommandBar #prompt { width: 2; color: $accent; text-style: bold; }
     CommandBar Input, CommandBar Input:focus { border: none; height: 1; padding: 0; width: 1fr; }
     CommandBar #error { color: $error; height: auto; display: none; }
@@ -91,17 +92,21 @@ class CommandBar(Vertical):
         field = self.query_one(Input)
         field.value = value
         field.cursor_position = len(value)
+        self.fail(None)
         self.add_class("open")
         field.focus()
 
-    def close(self) -> None:
+    def close(self, failure: str | None = None) -> None:
+        """Close the input line; a `failure` stays shown in its place (until the bar opens again),
+        so the keys after it act on the view instead of piling up in a bar left open."""
         self.remove_class("open")
-        self.fail(None)
+        self.fail(failure)
 
     def fail(self, message: str | None) -> None:
         error = self.query_one("#error", Static)
         error.update(message or "")
         error.set_class(bool(message), "shown")
+        self.set_class(bool(message), "failed")
 
     def action_accept(self) -> None:
         self.query_one(Input).action_cursor_right()  # takes the suggestion shown after the cursor

@@ -25,6 +25,17 @@ def socket_path(mission_id: str) -> str:
     return os.path.join(socket_dir(), f"{mission_id}.sock")
 
 
+def event_line(seq: int, data: str) -> bytes:
+    """One line of a `subscribe` stream: the event's sequence number, a tab, the event as printed."""
+    return f"{seq}\t{data}\n".encode()
+
+
+def parse_event_line(line: bytes) -> tuple[int, bytes]:
+    """A `subscribe` line back as (sequence number, the event as printed, its newline included)."""
+    seq, _, event = line.partition(b"\t")
+    return int(seq), event
+
+
 class NotListening(OvermindError):
     """No wrapper answers: the mission has ended, is restarting, or is not a session."""
 

@@ -25,6 +25,7 @@ from overmind.agent_options import AgentOptions
 from overmind.names import log_identifier
 from overmind.providers import AgentEvent, Result, first_line
 from overmind.store import Exit, Mission, Store
+from overmind.wrapper.channel import event_line
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
@@ -367,9 +368,9 @@ class AgentSession(MissionWrapper):
         self.subscribers.add(queue)
         try:
             for event in backlog:
-                conn.writer.write(f"{event.seq}\t{event.data}\n".encode())
+                conn.writer.write(event_line(event.seq, event.data))
             while (item := await queue.get()) is not None:
-                conn.writer.write(f"{item[0]}\t{item[1]}\n".encode())
+                conn.writer.write(event_line(*item))
                 await conn.writer.drain()
         finally:
             self.subscribers.discard(queue)

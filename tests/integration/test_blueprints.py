@@ -184,7 +184,7 @@ def test_a_changed_command_replaces_only_that_agent(om: Overmind, name: str, tmp
     blueprint_file(tmp_path, name, {"build": task("echo 'stage 2: build v2'", "setup")}, example=LINEAR)
     diff = om("diff", path, check=False)
     assert diff.returncode == 1
-    assert [line.split()[:4] for line in diff.stdout.splitlines()[2:]] == [
+    assert [line.split()[:4] for line in diff.stdout.splitlines()[3:]] == [  # after the count, title, header
         ["=", "keep", "mission", f"{name}.setup"], ["~", "replace", "mission", f"{name}.build"],
         ["=", "keep", "mission", f"{name}.deploy"]]
     assert "command changed" in diff.stdout

@@ -35,7 +35,7 @@ def test_ps_fits_the_terminal(om: Overmind, name: str) -> None:
 
 def test_ps_and_info_agree_with_systemctl(om: Overmind, name: str) -> None:
     unit = om.run("sleep 30", "--name", name)["unit"]
-    info = om.info(name)
+    info = must(lambda: (found := om.info(name))["os_pid"] and found, what="its main process")  # run does not wait
     assert info["os_pid"] == int(om.unit_property(unit, "MainPID"))
     assert info["cgroup"] == om.unit_property(unit, "ControlGroup")
     assert info["unit"] == unit

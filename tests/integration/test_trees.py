@@ -109,7 +109,7 @@ def test_max_children_refuses_more(om: Overmind, name: str) -> None:
     om.run("sleep 300", "--name", f"{name}-1a", "--parent", f"{name}-1")
     proc = om("run", "--parent", f"{name}-1", "sleep 300", check=False)
     assert proc.returncode == 1
-    assert f"mission '{name}-root' already has its maximum of 2 children" in proc.stderr
+    assert f"mission '{name}-root' would have 3 missions below it, more than its limit of 2" in proc.stderr
     om("kill", "--cascade", f"{name}-root")
 
 

@@ -101,7 +101,9 @@ class Host:
 
         def settled() -> str:  # empty while systemd's own bus is not up yet
             proc = self.root("systemctl", "is-system-running", "--wait", check=False, timeout=BOOT_TIMEOUT)
-            return proc.stdout.strip()
+            state = proc.stdout.strip()
+            # `offline`: systemctl reached no manager (PID 1 not listening yet on a busy machine): not an answer
+            return "" if state == "offline" else state
 
         state = wait_until(settled, BOOT_TIMEOUT) or "unreachable"
         failed = self.root("systemctl", "--failed", "--no-legend", check=False).stdout

@@ -99,6 +99,7 @@ def test_an_unknown_command_names_the_nearest_alias_and_logs_follow_new_lines(om
             await pilot.press("enter")
             error = command_error(app)
             assert "unknown command ':misions'" in error and "did you mean :missions" in error
+            await pilot.press("colon")  # the bar closed on the error: open it again
             command_input(app).value = f"logs {name}"
             await pilot.press("enter")
             logs = await until(pilot, lambda: app.screen if isinstance(app.screen, Logs) else None, what="logs")

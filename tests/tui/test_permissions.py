@@ -38,23 +38,26 @@ def test_requests_approved_and_denied_from_the_tui(claude: Claude, name: str, tm
                                  what="the permissions view")
             table = screen.query_one(DataTable)
 
-            async def highlight(mission: str) -> None:
-                """Move the cursor to the mission's request (other tests' may be listed too)."""
+            def detail() -> str:
+                return str(screen.query_one("#detail", Static).render())
+
+            async def highlight(mission: dict[str, str]) -> None:
+                """Move the cursor to the mission's request (other tests' may be listed too), and
+                wait for its input to show below."""
                 row = await until(pilot, lambda: next((i + 1 for i, r in enumerate(screen.shown)
-                                                       if r.record.mission_id == mission), None), 60,
+                                                       if r.record.mission_id == mission["id"]), None), 60,
                                   "the request listed")
                 table.move_cursor(row=row - 1, animate=False)
-                await until(pilot, lambda: (chosen := screen._chosen()) is not None and
-                            chosen.record.mission_id == mission, what="the request highlighted")
+                await until(pilot, lambda: detail().startswith(f"{mission['name']}, request "),
+                            what="the request highlighted")
 
-            await highlight(started["id"])
-            detail = str(screen.query_one("#detail", Static).render())
-            assert command in detail and name in detail  # the whole input
+            await highlight(started)
+            assert command in detail()  # the whole input
             await pilot.press("y")
             await until(pilot, lambda: all(r.record.mission_id != started["id"] for r in screen.shown), 60,
                         "the request answered")
 
-            await highlight(refused["id"])
+            await highlight(refused)
             await pilot.press("N")
             modal = await until(pilot, lambda: app.screen if isinstance(app.screen, DenyMessage) else None,
                                 what="the message for the agent")

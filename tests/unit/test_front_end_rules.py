@@ -3,6 +3,7 @@ earlier, an agent's timeline, and the dashboard service's address and unit files
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from overmind.control import attention, dashboard_unit
-from overmind.control.agents import _Reader, _tagged
 from overmind.control.missions import arrange
+from overmind.control.timeline import _Reader, _tagged
 from overmind.errors import OvermindError
 from overmind.mission.status import Status
 from overmind.mission.view import MissionView
@@ -122,3 +123,41 @@ def test_a_saved_address_comes_back_and_a_broken_one_falls_back(tmp_path: Path,
     (tmp_path / "dashboard.json").write_text("{not json")
     assert dashboard_unit.saved() == dashboard_unit.Address()
 
+
+
+# -- starting missions ------------------------------------------------------------------------
+PACKAGE = Path(__file__).resolve().parents[2] / "overmind"
+FRONT_ENDS = ("cli", "dashboard", "tui")
+# Where a person starts a mission: the run family of commands, the dashboard's form, the TUI's `n`.
+START_FORMS = ("cli/missions.py", "dashboard/missions.py", "tui/screens/new.py")
+_PUBLIC_LAUNCH = {"launch", "Launched", "SESSION_START_TIMEOUT"}
+# The steps below launch: placing, recording and creating a unit, waiting for a session.
+_UNDER_LAUNCH = ("start", "create_unit", "wait_started", "preflight")
+
+
+def _front_end_sources() -> dict[str, ast.Module]:
+    return {str(path.relative_to(PACKAGE)): ast.parse(path.read_text())
+            for front in FRONT_ENDS for path in sorted((PACKAGE / front).rglob("*.py"))}
+
+
+def test_front_ends_start_missions_only_through_the_control_layers_launch() -> None:
+    sources = _front_end_sources()
+    for where, tree in sources.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "overmind.control.launch":
+                names = {alias.name for alias in node.names}
+                assert names <= _PUBLIC_LAUNCH, f"{where} imports {names - _PUBLIC_LAUNCH} of the start path"
+            if isinstance(node, ast.ImportFrom) and node.module == "overmind.control":
+                assert "launch" not in {alias.name for alias in node.names}, f"{where}: call launch.launch by name"
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                    and node.value.id in ("lifecycle", "launch"):
+                assert node.attr not in _UNDER_LAUNCH, f"{where}:{node.lineno} reaches under launch (.{node.attr})"
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("overmind.control"):
+                names = {alias.name for alias in node.names} & set(_UNDER_LAUNCH)
+                assert not names, f"{where}:{node.lineno} reaches under launch ({names})"
+    for form in START_FORMS:
+        calls = [node for node in ast.walk(sources[form])  # called, or handed to a thread
+                 if isinstance(node, ast.Name) and node.id == "launch" and isinstance(node.ctx, ast.Load)]
+        imported = [node for node in ast.walk(sources[form]) if isinstance(node, ast.ImportFrom)
+                    and node.module == "overmind.control.launch"]
+        assert calls and imported, f"{form} does not start missions through overmind.control.launch.launch"

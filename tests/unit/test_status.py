@@ -84,3 +84,8 @@ def test_one_wording_of_a_status_with_its_exit_code() -> None:
     assert Status("stopped", exit_code=0).summary == "stopped, exit code 0"
     assert Status("running").summary == "running"
     assert Status("crashed", "memory limit", 137).label == "crashed (memory limit)"
+
+
+def test_a_loaded_unit_whose_start_job_waits_is_running_however_long_it_waits() -> None:
+    old = _mission(created_at=time.time() - 600)
+    assert derive(old, _unit("inactive", "dead", JobType="start")).state == "running"

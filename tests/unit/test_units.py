@@ -92,9 +92,9 @@ def test_descriptions_drop_control_characters_and_stay_short() -> None:
 
 def test_the_backoff_follows_the_managers_real_version_read_only_when_needed(tmp_path, mocker) -> None:
     from overmind.mission.units import hook_backoff, restart_properties
-    from overmind.systemd import manager
+    from overmind.systemd import bus
 
-    asked = mocker.patch.object(manager, "version_number", return_value=255)
+    asked = mocker.patch.object(bus, "manager_version", return_value=255)
     plain = MissionSpec(command="true", cwd=str(tmp_path), restart=RestartPolicy(policy="on-failure"))
     assert "RestartSteps" not in restart_properties(plain) and not asked.called
     backing_off = MissionSpec(command="true", cwd=str(tmp_path),

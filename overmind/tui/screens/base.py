@@ -50,12 +50,10 @@ class View(Screen[None]):
             except Exception as error:  # a bad expression: said inline, the bar stays open
                 bar.fail(one_line(error))
                 return
+            bar.close()
         else:
-            failure = self.nexus.run_command(message.value)
-            if failure:
-                bar.fail(failure)
-                return
-        bar.close()
+            # A command that cannot run closes the bar all the same, saying why in its place.
+            bar.close(self.nexus.run_command(message.value))
         self.focus_body()
 
     def focus_body(self) -> None:

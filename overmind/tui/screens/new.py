@@ -27,6 +27,8 @@ class NewMission(ModalScreen[None]):
     NewMission #buttons { margin-top: 1; }
     """
     BINDINGS = [Binding("escape", "dismiss", "cancel"), Binding("ctrl+r", "start", "start")]
+    # The first key goes into the command line (else into the scrolling frame, lost).
+    AUTO_FOCUS = "#command"
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -65,7 +67,7 @@ class NewMission(ModalScreen[None]):
     async def action_start(self) -> None:
         import asyncio
 
-        from overmind.control import lifecycle
+        from overmind.control.launch import launch
         from overmind.mission.build import build_spec
         from overmind.names import validate_name
 
@@ -77,8 +79,9 @@ class NewMission(ModalScreen[None]):
             spec = build_spec([command] if command else [], name=name or None, cwd=self._value("cwd") or ".",
                               provider=self._value("provider"), type=self._value("type"),
                               restart=self._value("restart"))
-            mission = lifecycle.start(spec)
-            return f"started {mission.id} ({mission.name})"
+            launched = launch(spec)
+            mission = launched.mission
+            return "; ".join([f"started {mission.id} ({mission.name})", *launched.warnings])
 
         error = self.query_one("#error", Static)
         error.update("starting…")

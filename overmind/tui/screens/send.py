@@ -61,11 +61,11 @@ class Send(ModalScreen[None]):
         self.query_one(RichLog).write(Text(f"> {text}", style="bold cyan"))
 
     async def _listen(self, after: int) -> None:
-        from overmind.control import agents
+        from overmind.control.timeline import follow_timeline
 
         reply = self.query_one(RichLog)
         try:
-            async for step in agents.follow_timeline(self.ref, after):
+            async for step in follow_timeline(self.ref, after):
                 for kind, text in step.parts:
                     if kind == "you":
                         continue  # shown as it was sent
