@@ -9,6 +9,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def caret(text: object) -> str:
+    """Control characters (an ANSI escape's ESC among them) in caret notation (^[[31m), so text
+    from a program, a file name or a memory shows what it contains and never styles or moves
+    anything. Tabs and line breaks stay."""
+    return _CONTROL.sub(lambda m: "^?" if m[0] == "\x7f" else "^" + chr(ord(m[0]) + 64), str(text))
+
 
 def terminal_width() -> int:
     """$COLUMNS, else the terminal's width, else 120: shutil.get_terminal_size's rule, without

@@ -66,10 +66,21 @@ def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]
     if not hits:
         return options
     block = prompt_block(hits)
+    _note_consulted(mission, [hit["id"] for hit in hits], say)
     say(f"[memory] consulted {len(hits)} memor{'y' if len(hits) == 1 else 'ies'}: "
         + ", ".join(hit["id"] for hit in hits))
     combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
     return replace(options, append_system_prompt=combined)
+
+
+def _note_consulted(mission: Mission, ids: list[str], say: Callable[[str], None]) -> None:
+    """In the mission event log, for its page; a log that cannot be written costs the agent nothing."""
+    from overmind.akasha.eventlog import EventLog
+
+    try:
+        EventLog().note_memories(mission.id, mission.name, "consulted", ids)
+    except Exception as exc:  # noqa: BLE001 - one line in the journal, and the agent starts as asked
+        say(f"[memory] consulted memories not logged: {type(exc).__name__}: {exc}")
 
 
 def _takes_memory(provider: str) -> bool:

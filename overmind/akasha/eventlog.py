@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +39,13 @@ _PATH_KEYS = ("file_path", "notebook_path")
 _CODEX_CHANGES = {"add": "write", "delete": "delete", "update": "edit"}
 
 
+MEMORY_ACTIONS = ("consulted", "fed")  # a memory the mission was told at its start, or one it taught
+
+
 @dataclass(frozen=True)
 class Touch:
     at: float
-    action: str  # read | write | edit | delete | command | error
+    action: str  # read | write | edit | delete | command | error | consulted | fed (a memory's id)
     subject: str  # an absolute path, a command line, an error's first line
     detail: str = ""  # for an error: the call that met it
 
@@ -201,9 +205,29 @@ class EventLog:
         pattern = path.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "/%"
         rows = self.db.execute(
             "SELECT mission_id, mission_name, at, action, subject FROM touches"
-            " WHERE action NOT IN ('command', 'error') AND (subject = ? OR subject LIKE ? ESCAPE '\\')"
+            " WHERE action IN ('read', 'write', 'edit', 'delete') AND (subject = ? OR subject LIKE ? ESCAPE '\\')"
             " ORDER BY at", (path, pattern))
         yield from rows
+
+    def note_memories(self, mission_id: str, mission_name: str, action: str, ids: list[str]) -> None:
+        """Which memories a mission was told (`consulted`) or taught (`fed`), by id."""
+        if action not in MEMORY_ACTIONS:
+            raise ValueError(f"not a memory action: {action}")
+        now = time.time()
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO touches (mission_id, mission_name, at, action, subject) VALUES (?, ?, ?, ?, ?)",
+                [(mission_id, mission_name, now, action, memory_id) for memory_id in dict.fromkeys(ids)])
+
+    def memories(self, mission_id: str) -> dict[str, list[str]]:
+        """The memories' ids a mission consulted and fed, each once, in order."""
+        found: dict[str, list[str]] = {action: [] for action in MEMORY_ACTIONS}
+        rows = self.db.execute("SELECT action, subject FROM touches WHERE mission_id = ? AND action IN (?, ?)"
+                               " ORDER BY at", (mission_id, *MEMORY_ACTIONS))
+        for action, memory_id in rows:
+            if memory_id not in found[action]:
+                found[action].append(memory_id)
+        return found
 
     def mission(self, mission_id: str) -> list[Touch]:
         rows = self.db.execute("SELECT at, action, subject, detail FROM touches WHERE mission_id = ? ORDER BY at",

@@ -61,10 +61,13 @@ class Handlers:
         if not isinstance(entries, list) or not entries:
             raise AkashaError("nothing to remember")
         results = []
+        stored_memories = []
         for entry in entries:
             memory, redacted = _new_memory(entry)
             stored, created = store.remember(memory)
-            results.append({"memory": stored.to_json(), "created": created, "redacted": redacted})
+            stored_memories.append(stored.to_json())
+            results.append({"memory": stored_memories[-1], "created": created, "redacted": redacted})
+        _note_fed([memory for memory in stored_memories if memory.get("mission")])
         return {"results": results}
 
     def op_recall(self, store: MemoryStore, request: dict[str, Any]) -> dict[str, Any]:
@@ -116,6 +119,21 @@ class Handlers:
 
     def op_stats(self, store: MemoryStore, request: dict[str, Any]) -> dict[str, Any]:
         return {"stats": store.stats(), "service": self.op_status(request)}
+
+
+def _note_fed(memories: list[dict[str, Any]]) -> None:
+    """What a mission taught, in the mission event log (its page lists it): by the service, which
+    alone learns the ids, whoever sent the memories (the mission's end, its MCP tools)."""
+    if not memories:
+        return
+    from overmind.akasha.eventlog import EventLog
+
+    try:
+        log = EventLog()
+        for memory in memories:
+            log.note_memories(memory["mission"], memory.get("agent") or memory["mission"], "fed", [memory["id"]])
+    except Exception as exc:  # noqa: BLE001 - the memories are stored; only the log line is missing
+        print(f"fed memories not logged: {type(exc).__name__}: {exc}", flush=True)
 
 
 def _backend(data: Any) -> Backend:

@@ -17,7 +17,7 @@ import click
 
 from overmind import format as fmt
 from overmind.akasha import AkashaError
-from overmind.akasha.model import GLOBAL, KINDS, Memory, check_kind, check_tags, check_text
+from overmind.akasha.model import KINDS, Memory
 from overmind.cli.options import json_option
 
 _kind_option = click.option("--kind", type=click.Choice(KINDS), help="Only memories of this kind.")
@@ -33,13 +33,9 @@ def _request(op: str, **fields: Any) -> dict[str, Any]:
 
 
 def _scopes(option: str | None) -> list[str] | None:
-    """What recall and ls search: the given scope, or by default this repository's plus global."""
-    from overmind.akasha.scope import resolve_scope
+    from overmind.control.memory import scopes
 
-    scope = resolve_scope(option, os.getcwd())
-    if scope == "all":
-        return None
-    return [scope] if option is not None else list(dict.fromkeys([scope, GLOBAL]))
+    return scopes(option, os.getcwd())
 
 
 def _print(rows: list[dict[str, Any]], as_json: bool, table: Callable[[list[dict[str, Any]]], str], none: str) -> None:
@@ -66,16 +62,13 @@ def akasha() -> None:
 def remember(text: str, kind: str | None, tags: tuple[str, ...], scope: str | None, as_json: bool) -> None:
     """Remember TEXT ('-' reads it from standard input). A near-duplicate of a memory of the same
     scope is counted again instead of stored twice."""
-    from overmind.akasha.scope import resolve_scope
+    from overmind.control.memory import remember as remember_text
 
     if text == "-":
         text = sys.stdin.read()
-    entry = {"text": check_text(text), "kind": check_kind(kind or "fact"), "tags": check_tags(list(tags)),
-             "scope": resolve_scope(scope, os.getcwd()), "agent": os.environ.get("OVERMIND_MISSION_NAME") or "cli",
-             "mission": os.environ.get("OVERMIND_MISSION_ID")}
-    if entry["scope"] == "all":
-        raise AkashaError("a memory belongs to one scope, not 'all'", hint="use --scope global")
-    result = _request("remember", memories=[entry])["results"][0]
+    result = remember_text(text, kind=kind or "fact", tags=tags, scope=scope, cwd=os.getcwd(),
+                           agent=os.environ.get("OVERMIND_MISSION_NAME") or "cli",
+                           mission=os.environ.get("OVERMIND_MISSION_ID"))
     if as_json:
         fmt.print_json(result)
         return
@@ -95,8 +88,9 @@ def remember(text: str, kind: str | None, tags: tuple[str, ...], scope: str | No
 def recall(query: str, count: int, kind: str | None, scope: str | None, as_json: bool) -> None:
     """The memories that best answer QUERY: by meaning, and by its words, with scores and sources."""
     from overmind.akasha.views import hits_table
+    from overmind.control.memory import search
 
-    hits = _request("recall", query=check_text(query), n=count, kind=kind, scopes=_scopes(scope))["hits"]
+    hits = search(query, n=count, kind=kind, scopes=_scopes(scope))
     _print(hits, as_json, hits_table, "no memories match")
 
 
@@ -109,13 +103,13 @@ def recall(query: str, count: int, kind: str | None, scope: str | None, as_json:
 @json_option
 def ls(kind: str | None, scope: str | None, tag: str | None, limit: int, show_all: bool, as_json: bool) -> None:
     """Memories, the most recently seen first."""
-    answer = _request("ls", kind=kind, scopes=_scopes(scope), tag=tag, limit=None if show_all else limit)
-    memories = answer["memories"]
     from overmind.akasha.views import memories_table
+    from overmind.control.memory import newest
 
-    _print(memories, as_json, memories_table, "no memories")
-    if memories and not as_json and answer["total"] > len(memories):
-        click.echo(f"({len(memories)} of {answer['total']}; -n N or --all for more)")
+    found = newest(kind=kind, scopes=_scopes(scope), tag=tag, limit=None if show_all else limit)
+    _print(found.memories, as_json, memories_table, "no memories")
+    if found.memories and not as_json and found.total > len(found.memories):
+        click.echo(f"({len(found.memories)} of {found.total}; -n N or --all for more)")
 
 
 @akasha.command()
@@ -123,7 +117,9 @@ def ls(kind: str | None, scope: str | None, tag: str | None, limit: int, show_al
 @json_option
 def show(memory_id: str, as_json: bool) -> None:
     """One memory, whole, with where it came from."""
-    memory = _request("show", id=memory_id)["memory"]
+    from overmind.control.memory import show as show_memory
+
+    memory = show_memory(memory_id)
     if as_json:
         fmt.print_json(memory)
         return
@@ -139,10 +135,12 @@ def show(memory_id: str, as_json: bool) -> None:
 @click.argument("ids", nargs=-1, required=True, metavar="ID...")
 def forget(ids: tuple[str, ...]) -> None:
     """Forget memories for good."""
-    forgotten = _request("forget", ids=list(ids))["forgotten"]
-    for memory_id in forgotten:
+    from overmind.control.memory import forget as forget_memories
+
+    done = forget_memories(list(ids))
+    for memory_id in done.forgotten:
         click.echo(f"forgot {memory_id}")
-    missing = [memory_id for memory_id in ids if memory_id not in forgotten]
+    missing = done.missing
     if missing:
         raise AkashaError(f"no memory {missing[0]!r}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
                           hint="see 'overmind akasha ls'")
@@ -203,10 +201,9 @@ def import_(file: Any) -> None:
 @json_option
 def stats(as_json: bool) -> None:
     """How many memories of which kind and scope, where they are stored, and the service's state."""
-    from overmind.akasha.config import configured
+    from overmind.control.memory import stats as memory_stats
 
-    answer = _request("stats")
-    data = {**answer["stats"], "backend": configured().describe(), "service": answer["service"]}
+    data = memory_stats()
     if as_json:
         fmt.print_json(data)
         return

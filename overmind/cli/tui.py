@@ -9,13 +9,14 @@ import click
 from overmind.control.host import ready
 from overmind.errors import OvermindError
 
-VIEWS = ("missions", "tree", "rituals", "blueprints", "host")
+VIEWS = ("missions", "tree", "rituals", "blueprints", "host", "worktrees", "memory")
 
 
 @click.command()
 @click.option("--view", type=click.Choice(VIEWS), default="missions", show_default=True, help="The view to open with.")
 def tui(view: str) -> None:
-    """A k9s-like terminal UI: missions, trees, logs, rituals, blueprints and the host, live.
+    """A k9s-like terminal UI: missions, trees, logs, rituals, blueprints, the host, worktrees and the
+    memory, live.
 
     Keys: j/k move, / filters, Enter logs, d describes, s sends, a attaches, r restarts,
     ctrl+s stops, ctrl+k kills, n starts a mission, : runs a command, ? helps, q quits."""

@@ -66,8 +66,15 @@ def add(name: str, base: str | None, cwd: str, as_json: bool) -> None:
 @worktree.command("diff")
 @click.argument("name")
 @click.option("--stat", is_flag=True, help="Only a summary of the changed files.")
-def diff(name: str, stat: bool) -> None:
-    """What the worktree changed since it started: commits, uncommitted and untracked files."""
+@json_option
+def diff(name: str, stat: bool, as_json: bool) -> None:
+    """What the worktree changed since it started: commits, uncommitted and untracked files.
+    With --json: each file with its added and removed lines, and the commits on its branch."""
+    if as_json:
+        from overmind.control.worktrees import review
+
+        fmt.print_json(review(name).to_json())
+        return
     from overmind.control.worktrees import diff as worktree_diff
 
     click.echo(worktree_diff(name, stat, color=sys.stdout.isatty()), nl=False)

@@ -17,7 +17,12 @@ One module per noun, each importing only what its calls need:
     blueprints      load, plan (diff), apply and follow blueprint files
     rituals         scheduled missions: list, add, run now, enable, disable, remove, their runs
     permissions     what agents ask a person before a tool use, and the answers (approve, deny)
-    worktrees       missions' worktrees: list, add, diff, merge, remove, collect
+    worktrees       missions' worktrees: list, add, diff (and per file, with its commits), merge, remove, collect
+    worktree_board  every worktree's row, its git work kept in memory between reads
+    worktree_watch  which worktrees changed: the feed, git's folders, the services' signals
+    memory          the shared memory: newest, search, show, forget, remember, stats, a mission's memories
+    memory_watch    when the memories may have changed (inotify on their files)
+    fanout          one watch's news to every subscriber
     akasha          the memory service's units (stop, serve to other machines)
     host            the systemd host at a glance, readiness, limits it cannot enforce
     doctor          the checks of what missions and rituals rely on

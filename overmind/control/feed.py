@@ -90,6 +90,7 @@ class Feed:
         self.permission_version = 0  # the last write to permission requests told
         self._work = _Work()
         self._tasks: list[asyncio.Task[None]] = []
+        self._watch: _StoreWatch | None = None
 
     @property
     def views(self) -> dict[str, View]:
@@ -118,6 +119,7 @@ class Feed:
                        asyncio.create_task(self._process())]
 
     async def close(self) -> None:
+        """Stop following; also while `start` is still under way (a front end quit at once)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -125,8 +127,10 @@ class Feed:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        self.signals.close()
-        self._watch.close()
+        if hasattr(self, "signals"):  # set as start begins
+            self.signals.close()
+        if self._watch is not None:
+            self._watch.close()
         for queue in list(self.consumers):
             queue.put_nowait(None)
 
@@ -283,6 +287,7 @@ class Feed:
                 self._work.add(mine)
 
     async def _follow_store(self) -> None:
+        assert self._watch is not None  # started after it
         async for _ in self._watch.writes():
             self._work.add(store=True)
 

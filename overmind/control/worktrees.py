@@ -13,6 +13,7 @@ from overmind.store import Mission, Store, shared
 
 if TYPE_CHECKING:  # `run` imports this module for workplace(): the rest loads when asked for
     from overmind.isolation.lifecycle import Collected, Merged, Removed
+    from overmind.isolation.review import Commit, FileDiff
 
 
 class Worktree(NamedTuple):
@@ -74,6 +75,41 @@ def diff(name: str, stat: bool = False, color: bool = False, store: Store | None
 
     record = record_of(store or shared(), name)
     return keeping.diff(record, contract_or_none(record.repo), stat, color)
+
+
+class Review(NamedTuple):
+    """What a reviewer reads of a worktree: its diff per file and its commits (`worktree diff --json`)."""
+
+    name: str
+    files: list[FileDiff]
+    commits: list[Commit]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "files": [f.to_json() for f in self.files],
+                "commits": [c.to_json() for c in self.commits]}
+
+
+def review(name: str, store: Store | None = None) -> Review:
+    store = store or shared()
+    return Review(name, files(name, store), commits(name, store))
+
+
+def files(name: str, store: Store | None = None) -> list[FileDiff]:
+    """The diff `worktree diff` prints, per file: added and removed line counts, numbered lines."""
+    from overmind.isolation import review
+    from overmind.isolation.environment import contract_or_none
+    from overmind.isolation.lifecycle import record_of
+
+    record = record_of(store or shared(), name)
+    return review.files(record, contract_or_none(record.repo))
+
+
+def commits(name: str, store: Store | None = None) -> list[Commit]:
+    """The commits on the worktree's branch that its base does not have, newest first."""
+    from overmind.isolation import review
+    from overmind.isolation.lifecycle import record_of
+
+    return review.commits(record_of(store or shared(), name))
 
 
 def merge(name: str, into: str | None = None, store: Store | None = None) -> Merged:

@@ -15,9 +15,11 @@ from aiohttp import web
 from overmind.control import agents, blueprints, doctor, host, missions, rituals, timeline
 from overmind.control import logs as journal
 from overmind.dashboard import forms, streams
+from overmind.dashboard import memory as memory_routes
 from overmind.dashboard import mission as mission_routes
 from overmind.dashboard import missions as missions_routes
 from overmind.dashboard import rituals as ritual_routes
+from overmind.dashboard import worktrees as worktree_routes
 from overmind.dashboard.overview import spending_report
 from overmind.errors import OvermindError
 
@@ -121,6 +123,14 @@ async def blueprint_diff(request: web.Request) -> web.Response:
     return _json(plan.to_json())
 
 
+routes.get(f"{V1}/worktrees")(worktree_routes.api_rows)
+routes.get(f"{V1}/worktrees/{{name}}")(worktree_routes.api_one)
+routes.get(f"{V1}/memory")(memory_routes.api_list)
+routes.get(f"{V1}/memory/stats")(memory_routes.api_stats)
+routes.get(f"{V1}/memory/{{id}}")(memory_routes.api_one)
+routes.get(f"{V1}/missions/{{ref}}/memories")(memory_routes.api_of_mission)
+
+
 @routes.get(f"{V1}/rituals")
 async def list_rituals(request: web.Request) -> web.Response:
     return await _answer(rituals.listing)
@@ -152,6 +162,10 @@ routes.post(f"{V1}/missions/{{ref}}/{{action:stop|kill|restart}}")(mission_route
 routes.post(f"{V1}/missions/{{ref}}/send")(mission_routes.send)
 routes.post(f"{V1}/rituals/{{name}}/{{action:run|enable|disable}}")(ritual_routes.act)
 routes.post(f"{V1}/gc")(missions_routes.collect)
+routes.post(f"{V1}/worktrees/{{name}}/merge")(worktree_routes.merge)
+routes.post(f"{V1}/worktrees/{{name}}/remove")(worktree_routes.remove)
+routes.post(f"{V1}/memory")(memory_routes.remember)
+routes.post(f"{V1}/memory/{{id}}/forget")(memory_routes.forget)
 routes.get(f"{V1}/events")(streams.changes)
 
 

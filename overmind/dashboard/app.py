@@ -25,7 +25,10 @@ ACTIVITY = web.AppKey("activity", dict)
 
 
 def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
-    from overmind.dashboard import api, blueprints, mission, missions, overview, permissions, rituals, rows, streams
+    from overmind.dashboard import api, blueprints, memory, mission, missions, overview, rituals, rows, streams
+    from overmind.dashboard import permissions as permission_pages
+    from overmind.dashboard import worktrees as worktree_pages
+    from overmind.dashboard.towers import TOWERS, Towers
 
     app = web.Application(middlewares=[_activity, *guards.MIDDLEWARES], client_max_size=MAX_BODY)
     app[guards.SECRET] = guards.Secret()
@@ -35,10 +38,12 @@ def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
     app[ACTIVITY] = {"last": time.monotonic(), "open": 0}
     app[blueprints.LAST_APPLY] = {}
     app[HUB] = hub = Hub(lambda change: rows.decorate(app, hub, change))
+    app[TOWERS] = Towers(hub)
     app.on_response_prepare.append(guards.headers)
     app.cleanup_ctx.append(_feed)
     # /missions/table before /missions/{ref}: the first route that matches serves.
-    for module in (missions, mission, permissions, blueprints, rituals, overview, streams, api):
+    for module in (missions, mission, permission_pages, blueprints, worktree_pages, memory, rituals, overview, streams,
+                   api):
         app.router.add_routes(module.routes)
     app.router.add_get("/", _home)
     app.router.add_static("/static/", STATIC, append_version=True)
@@ -46,8 +51,11 @@ def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
 
 
 async def _feed(app: web.Application) -> AsyncIterator[None]:
+    from overmind.dashboard.towers import TOWERS
+
     await app[HUB].start()
     yield
+    await app[TOWERS].close()
     await app[HUB].close()
 
 

@@ -34,6 +34,7 @@ class Hub:
         self.feed: Feed | None = None
         self.decorate = decorate
         self.clients: set[asyncio.Queue[Message | None]] = set()
+        self.holders = 0  # watches that follow the feed for pages of their own (the towers')
         self.linger_s = LINGER_S
         self._spent: Counter[str] = Counter()  # what the feeds closed so far cost
         self._usage: dict[str, dict[str, Any]] = {}
@@ -69,17 +70,27 @@ class Hub:
             self._linger()
             return self.feed
 
+    async def hold(self) -> Feed:
+        """The feed, kept open until release(): for a watch that follows it while its own pages
+        are open (the worktrees'), as the missions' pages keep it."""
+        self.holders += 1
+        return await self.ensure()
+
+    def release(self) -> None:
+        self.holders -= 1
+        self._linger()
+
     def _linger(self) -> None:
         """With no page open, the feed closes LINGER_S after it was last used."""
         if self._resting is not None:
             self._resting.cancel()
             self._resting = None
-        if not self.clients and self._loop is not None:
+        if not self.clients and not self.holders and self._loop is not None:
             self._resting = self._loop.call_later(self.linger_s, lambda: asyncio.ensure_future(self._rest()))
 
     async def _rest(self) -> None:
         async with self._lock:
-            if not self.clients:
+            if not self.clients and not self.holders:
                 await self._close_feed()
 
     async def _close_feed(self) -> None:

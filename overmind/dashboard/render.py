@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 from typing import Any
@@ -16,23 +15,17 @@ from overmind.dashboard.guards import AUTH, SECRET
 
 JINJA = web.AppKey("jinja", Environment)
 
-# Where a person goes; None marks a page that arrives with a later part of overmind.
-NAVIGATION: list[tuple[str, str | None, str]] = [
+# Where a person goes: (label, address, the `active` name its pages give).
+NAVIGATION: list[tuple[str, str, str]] = [
     ("Missions", "/missions", "missions"),
     ("Blueprints", "/blueprints", "blueprints"),
+    ("Worktrees", "/worktrees", "worktrees"),
+    ("Memory", "/memory", "memory"),
     ("Rituals", "/rituals", "rituals"),
     ("Costs", "/costs", "costs"),
     ("Host", "/host", "host"),
-    ("Worktrees", None, "per-agent git worktrees: arrives with isolation"),
-    ("Memory", None, "the shared semantic memory: arrives with Akasha"),
 ]
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def visible(text: object) -> str:
-    """Control characters (an ANSI escape's ESC among them) in caret notation (^[[31m), so output
-    shows what it contains and never styles or moves anything."""
-    return _CONTROL.sub(lambda m: "^?" if m[0] == "\x7f" else "^" + chr(ord(m[0]) + 64), str(text))
+visible = fmt.caret  # control characters in caret notation (^[[31m): shown, never obeyed
 
 
 def when(epoch: float | None) -> str:

@@ -15,8 +15,11 @@ from typing import NamedTuple
 
 from overmind.errors import OvermindError
 
-# The user's pager, editor and prompts have no place in a command run for them.
-_QUIET = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true", "LC_ALL": "C"}
+# The user's pager, editor and prompts have no place in a command run for them. No optional locks:
+# reading a worktree's state (`git status`) must not write its index, which would race the agent's
+# own git commands ("index.lock exists") and wake whoever watches the worktree for changes.
+_QUIET = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_EDITOR": "true", "LC_ALL": "C",
+          "GIT_OPTIONAL_LOCKS": "0"}
 
 
 class GitError(OvermindError):
@@ -39,6 +42,21 @@ def git(args: Sequence[str], cwd: str, check: bool = True, env: dict[str, str] |
 
 def output(args: Sequence[str], cwd: str) -> str:
     return git(args, cwd).stdout.strip()
+
+
+def read(args: Sequence[str], cwd: str) -> str:
+    """What a reading git command prints, decoded leniently: file names, contents and commit
+    messages are anyone's bytes, and one that is not UTF-8 must not make the whole read fail."""
+    try:
+        proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, env={**os.environ, **_QUIET},
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise GitError("git is not installed", hint="apt-get install git") from None
+    if proc.returncode != 0:
+        stderr = proc.stderr.decode(errors="replace").strip()
+        detail = stderr.splitlines()[-1] if stderr else f"exit code {proc.returncode}"
+        raise GitError(f"git {args[0]} failed: {detail.removeprefix('fatal: ')}")
+    return proc.stdout.decode(errors="replace")
 
 
 def inside_work_tree(directory: str) -> bool:

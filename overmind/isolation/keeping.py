@@ -102,9 +102,13 @@ def save(record: WorktreeRecord, contract: Contract | None, work: WorkState) -> 
     raise git.GitError(f"could not save the work of worktree {record.name} under {SAVED_REFS}")
 
 
+def compared(record: WorktreeRecord, contract: Contract | None) -> tuple[str, str]:
+    """(where the worktree forked from its base, a tree of everything in it now): what its diff compares."""
+    return git.output(["merge-base", base_ref(record), "HEAD"], record.path), snapshot(record, contract)
+
+
 def diff(record: WorktreeRecord, contract: Contract | None, stat: bool, color: bool) -> str:
     """Everything the worktree changed since it forked from its base, uncommitted and untracked files included."""
-    fork = git.output(["merge-base", base_ref(record), "HEAD"], record.path)
+    fork, tree = compared(record, contract)
     options = ["--stat"] if stat else []
-    return git.git(["diff", f"--color={'always' if color else 'never'}", *options, fork,
-                    snapshot(record, contract)], record.path).stdout
+    return git.git(["diff", f"--color={'always' if color else 'never'}", *options, fork, tree], record.path).stdout

@@ -59,8 +59,12 @@ class Nexus(App[None]):
         self.today: float | None = None
         self.host = "…"
         self.loaded = asyncio.Event()
+        self.live = asyncio.Event()  # set once the change feed is followed
         self.command_bar_mode = ":"
         self.feed: Feed | None = None
+        from overmind.tui.towers import Towers
+
+        self.towers = Towers(self)
         self._dirty: set[str] | None = set()
         self._flush_pending = False
         self._costs_due = False
@@ -105,6 +109,7 @@ class Nexus(App[None]):
             return
         changes = self.feed.subscribe()  # no await since start(): nothing published is missed
         self._replace(self.feed.snapshot())  # what changed while the feed started
+        self.live.set()
         async for change in changes:
             self._apply(change)
 
@@ -113,6 +118,7 @@ class Nexus(App[None]):
         return self.first.result()
 
     async def on_unmount(self) -> None:
+        await self.towers.close()
         if self.feed is not None:
             await self.feed.close()
 
@@ -149,8 +155,11 @@ class Nexus(App[None]):
 
     def _show_changes(self) -> None:
         dirty, self._dirty, self._flush_pending = self._dirty, set(), False
+        if not self.is_running:  # shutting down: the screens' widgets are going or gone
+            return
         for screen in self._views():
-            screen.views_changed(dirty)
+            if screen.is_mounted:  # one still composing draws everything once mounted
+                screen.views_changed(dirty)
         self.show_header()
         if self.loaded.is_set() and not self._drawn.is_set():
             self.call_after_refresh(self._drawn.set)
@@ -200,8 +209,8 @@ class Nexus(App[None]):
         a failure becomes one line in the app, never a traceback. None if it failed."""
         try:
             return await asyncio.to_thread(function, *args, **kwargs)
-        except Exception as error:
-            self.notify(one_line(error), severity="error", timeout=10)
+        except Exception as error:  # its words may hold anyone's text (a file name): never markup
+            self.notify(one_line(error), severity="error", timeout=10, markup=False)
             return None
 
     # -- navigation -------------------------------------------------------------------------------
@@ -224,7 +233,7 @@ class Nexus(App[None]):
 
     def action_open(self, verb: str) -> None:
         """Switch to a top-level view: back to the missions, then that view on top."""
-        from overmind.tui.screens import blueprints, host, missions, permissions, rituals
+        from overmind.tui.screens import blueprints, host, memory, missions, permissions, rituals, worktrees
 
         while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and not isinstance(self.screen, ViewScreen)):
             self.pop_screen()
@@ -238,7 +247,7 @@ class Nexus(App[None]):
             return
         screens: dict[str, Callable[[], ViewScreen]] = {
             "rituals": rituals.Rituals, "blueprints": blueprints.Blueprints, "host": host.Host,
-            "permissions": permissions.Permissions}
+            "worktrees": worktrees.Worktrees, "memory": memory.Memory, "permissions": permissions.Permissions}
         self.push_screen(screens[verb]())
 
     def open_mission(self, verb: str, ref: str) -> None:
@@ -256,6 +265,6 @@ class Nexus(App[None]):
         if not isinstance(screen, ViewScreen):
             return
         general = [(":", "command mode (Tab completes)"), ("/", "filter: a regex, ! for the inverse"),
-                   ("esc", "back"), ("1-5", "missions, tree, rituals, blueprints, host"), ("?", "this help"),
-                   ("q  ctrl+c", "quit")]
+                   ("esc", "back"), ("1-7", "missions, tree, rituals, blueprints, host, worktrees, memory"),
+                   ("?", "this help"), ("q  ctrl+c", "quit")]
         self.push_screen(Help(f"{screen.crumb} view", screen.help_keys(), general))

@@ -17,14 +17,15 @@ class Verb(NamedTuple):
     help: str
 
 
-# The views, in the order of their number keys. A new view (worktrees, memory) is one line here
-# and one screen module.
+# The views, in the order of their number keys. A new view is one line here and one screen module.
 VERBS = (
     Verb("missions", ("mi", "ms", "m", "ps"), None, "1", "every mission and blueprint, live"),
     Verb("tree", ("tr", "t"), None, "2", "missions under their parents"),
     Verb("rituals", ("ri", "rit", "timers"), None, "3", "scheduled missions: next and last run"),
     Verb("blueprints", ("bp", "b", "pipelines"), None, "4", "blueprints and their agents' DAG"),
     Verb("host", ("ho", "doctor", "status"), None, "5", "systemd, journald and the doctor's checks"),
+    Verb("worktrees", ("wt", "worktree", "git"), None, "6", "worktrees: missions, work, ports, services; diffs"),
+    Verb("memory", ("mem", "me", "akasha"), None, "7", "the shared memory: newest first, / searches by meaning"),
     Verb("permissions", ("pe", "perm", "approve"), None, None, "what agents wait on: y approve, N deny"),
     Verb("logs", ("lo", "log", "l"), "NAME", None, "a mission's output, followed live"),
     Verb("describe", ("de", "desc", "info", "d"), "NAME", None, "everything known about a mission"),

@@ -137,7 +137,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, id="question")
+            yield Label(Text(self.question), id="question")  # names and file names are not markup
             yield Label("y / Enter: yes    n / Esc: no", id="keys")
 
     def action_answer(self, yes: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.helpers import Overmind, must
 from tests.integration.test_run import finished
@@ -25,9 +26,12 @@ def test_ps_lists_missions_with_live_accounting(om: Overmind, name: str) -> None
     om("stop", name)
 
 
-def test_ps_fits_the_terminal(om: Overmind, name: str) -> None:
-    om.run("echo " + "x" * 300, "--name", name)
-    env = om.env | {"COLUMNS": "80"}
+def test_ps_fits_the_terminal(om: Overmind, name: str, tmp_path: Path) -> None:
+    # Its own missions only: other tests' (an ACTIVITY or WORKTREE column) need more than 80 columns.
+    alone = Overmind(om.env | {"OVERMIND_STATE_DIR": str(tmp_path),
+                               "OVERMIND_UNIT_PREFIX": f"{om.env['OVERMIND_UNIT_PREFIX']}-ps"})
+    alone.run("echo " + "x" * 300, "--name", name)
+    env = alone.env | {"COLUMNS": "80"}
     lines = Overmind(env)("ps").stdout.splitlines()
     assert all(len(line) <= 80 for line in lines)
     assert any(line.endswith("…") for line in lines)

@@ -36,14 +36,18 @@ def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
     return git(repo, "rev-parse", "HEAD")
 
 
+def repository(path: Path) -> Path:
+    """A git repository at `path` with one commit on main."""
+    path.mkdir(parents=True)
+    git(path, "init", "--quiet", "--initial-branch=main")
+    commit(path, {"README.md": "hello\n", "src/app.txt": "v1\n"}, "initial")
+    return path
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Path]:
     """A git repository with one commit on main."""
-    path = tmp_path / "repo"
-    path.mkdir()
-    git(path, "init", "--quiet", "--initial-branch=main")
-    commit(path, {"README.md": "hello\n", "src/app.txt": "v1\n"}, "initial")
-    yield path
+    yield repository(tmp_path / "repo")
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,17 @@ def table_rows(app: Nexus) -> dict[str, list[str]]:
     return {str(key.value): [str(cell) for cell in table.get_row(key)] for key in table.rows}
 
 
+def cells_of(app: Nexus, table: str) -> dict[str, list[str]]:
+    """The table `table` (a selector) of the current view as shown: row key -> its cells as text."""
+    found = app.screen.query_one(table, DataTable)
+    return {str(key.value): [str(cell) for cell in found.get_row(key)] for key in found.rows}
+
+
+def notices(app: Nexus) -> str:
+    """What the app has notified, one notice a line."""
+    return "\n".join(str(notification.message) for notification in app._notifications)
+
+
 def command_input(app: Nexus) -> Input:
     return app.screen.query_one(CommandBar).query_one(Input)
 

@@ -161,3 +161,12 @@ def test_front_ends_start_missions_only_through_the_control_layers_launch() -> N
         imported = [node for node in ast.walk(sources[form]) if isinstance(node, ast.ImportFrom)
                     and node.module == "overmind.control.launch"]
         assert calls and imported, f"{form} does not start missions through overmind.control.launch.launch"
+
+
+def test_a_feed_closed_before_its_start_got_far_closes_quietly() -> None:
+    """A TUI quit at once closes its feed while the feed still connects to the manager."""
+    import asyncio
+
+    from overmind.control.feed import Feed
+
+    asyncio.run(Feed().close())

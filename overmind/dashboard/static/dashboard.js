@@ -134,9 +134,11 @@
     const id = body.dataset.id;
     const facts = document.getElementById("facts");
     const permissions = followPermissions();
+    const memories = missionMemories();
     followChanges(async (change) => {
       permissions(change);
       if (change.id !== id || !change.mission) return;
+      if (memories && change.event === "finished") setTimeout(memories, 1500); // what it fed, once stored
       setBadge(change.mission.status, change.mission.reason ? `${change.mission.status} (${change.mission.reason})` : change.mission.status);
       const html = await fetchText(`/missions/${encodeURIComponent(id)}/facts`);
       if (html !== null) facts.replaceChildren(fromHTML(html));
@@ -235,7 +237,136 @@
     followChanges((change) => { if (change.type === "blueprint") window.location.reload(); });
   }
 
+  // -- worktrees --------------------------------------------------------------------------------
+  // A stream says which worktrees' rows changed (their missions, services, commits or edits); the
+  // page fetches what it shows again, drawn on the server.
+  function followTowers(url, event, onChange) {
+    let opened = false;
+    const source = new EventSource(url);
+    source.addEventListener("hello", () => {
+      live(true);
+      if (opened) onChange({ all: true }); // reconnected: changes may have been missed meanwhile
+      opened = true;
+    });
+    source.addEventListener(event, (e) => onChange(JSON.parse(e.data)));
+    source.addEventListener("error", () => live(false));
+    return source;
+  }
+
+  const debounced = (action, ms) => {
+    let pending = null;
+    return (...args) => { clearTimeout(pending); pending = setTimeout(() => action(...args), ms); };
+  };
+
+  function tableFilter(input, rowsSelector) {
+    const apply = () => {
+      const needle = input.value.trim().toLowerCase();
+      document.querySelectorAll(rowsSelector).forEach((tr) => {
+        tr.hidden = needle !== "" && !(tr.dataset.search || "").includes(needle);
+      });
+    };
+    input.addEventListener("input", apply);
+    return apply;
+  }
+
+  function worktreesPage() {
+    const groups = document.getElementById("worktree-groups");
+    const applyFilter = tableFilter(document.getElementById("filter"), "tr[data-name]");
+    const reload = debounced(async () => {
+      const html = await fetchText("/worktrees/table");
+      if (html !== null) {
+        groups.replaceChildren(fromHTML(html));
+        applyFilter();
+      }
+    }, 50);
+    followTowers("/worktrees-stream", "worktrees", reload);
+  }
+
+  function worktreePage() {
+    const name = body.dataset.name;
+    const holder = document.getElementById("worktree-body");
+    const base = `/worktrees/${encodeURIComponent(name)}`;
+    const reload = debounced(async () => {
+      const response = await fetch(`${base}/summary`, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (response.status === 404) {
+        document.getElementById("gone").hidden = false;
+        return;
+      }
+      if (!response.ok) return;
+      // The files a person opened or closed stay so, and the page stays where it was.
+      const open = new Map([...holder.querySelectorAll("details.file")].map((d) => [d.dataset.path, d.open]));
+      const y = window.scrollY;
+      holder.replaceChildren(fromHTML(await response.text()));
+      holder.querySelectorAll("details.file").forEach((d) => {
+        if (open.has(d.dataset.path) && open.get(d.dataset.path) !== d.open) d.open = open.get(d.dataset.path);
+      });
+      window.scrollTo(0, y);
+    }, 50);
+    followTowers(`${base}/stream`, "worktrees", reload);
+
+    // A file beyond what the page drew is drawn when opened; "more" draws its next lines.
+    const lines = async (path, from) =>
+      fetchText(`${base}/file?path=${encodeURIComponent(path)}&from=${from}`);
+    holder.addEventListener("toggle", async (event) => {
+      const file = event.target;
+      if (!(file instanceof HTMLDetailsElement) || !file.open || file.dataset.loaded === "1") return;
+      file.dataset.loaded = "1";
+      const html = await lines(file.dataset.path, 0);
+      if (html !== null) file.querySelector(".diff-body").replaceChildren(fromHTML(html));
+    }, true);
+    holder.addEventListener("click", async (event) => {
+      const more = event.target.closest("button.more");
+      if (!more) return;
+      more.disabled = true;
+      const html = await lines(more.dataset.path, more.dataset.from);
+      if (html !== null) more.replaceWith(fromHTML(html));
+    });
+  }
+
+  // -- memory -----------------------------------------------------------------------------------
+  function memoryPage() {
+    const form = document.getElementById("memory-search");
+    const holder = document.getElementById("memory-rows");
+    const address = () => {
+      const query = new URLSearchParams();
+      for (const [key, value] of new FormData(form)) if (value) query.set(key, value);
+      return query.toString();
+    };
+    let asked = 0;
+    const reload = async () => {
+      const mine = ++asked;
+      const query = address();
+      const html = await fetchText("/memory/rows" + (query ? "?" + query : ""));
+      if (html !== null && mine === asked) { // an older answer never replaces a newer one
+        holder.replaceChildren(fromHTML(html));
+        window.history.replaceState(null, "", "/memory" + (query ? "?" + query : ""));
+      }
+    };
+    const typed = debounced(reload, 250);
+    document.getElementById("q").addEventListener("input", typed);
+    form.querySelectorAll("select").forEach((select) => select.addEventListener("change", reload));
+    form.addEventListener("submit", (event) => { event.preventDefault(); reload(); });
+    const statsLine = document.getElementById("memory-stats");
+    const restat = async () => {
+      const html = statsLine && await fetchText("/memory/stats");
+      if (html) statsLine.replaceChildren(fromHTML(html));
+    };
+    followTowers("/memory/stream", "memory", () => { reload(); restat(); });
+  }
+
+  function missionMemories() {
+    const section = document.getElementById("memories");
+    if (!section) return;
+    const load = async () => {
+      const html = await fetchText(section.dataset.src);
+      if (html !== null) section.replaceChildren(fromHTML(html));
+    };
+    load();
+    return load;
+  }
+
   const pages = { missions: missionsPage, mission: missionPage, blueprint: blueprintPage,
-                  blueprints: blueprintsPage, rituals: ritualsPage };
+                  blueprints: blueprintsPage, rituals: ritualsPage, worktrees: worktreesPage,
+                  worktree: worktreePage, memory: memoryPage };
   if (pages[page]) pages[page]();
 })();
