@@ -1,3 +1,3 @@
-from overmind.cli import main
+from overmind.entry import main
 
 main()

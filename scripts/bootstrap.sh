@@ -30,6 +30,7 @@ python3 -m venv .venv
 ./scripts/install-gemini.sh
 ./scripts/install-opencode.sh
 ./scripts/install-podman.sh  # container services, and the real-host test rig
+./scripts/install-ssh.sh  # a loopback sshd for the tests of other hosts (never left listening)
 ./scripts/install-packaging.sh  # make deb, the rig's debootstrap, vagrant validate
 ./scripts/install-akasha.sh  # the shared memory: chromadb, the MCP SDK and an offline embedding model
 ./scripts/install-dashboard-test-deps.sh

@@ -48,7 +48,7 @@ def dependency_properties(blueprint: Blueprint, agent: Agent, starting: set[str]
 
 def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> BusUnit:
     from overmind.mission.kinds import runs_under_wrapper
-    from overmind.mission.units import transient_unit_args
+    from overmind.mission.units import supervised, transient_unit_args
 
     spec = dataclasses.replace(agent.spec, name=mission.name, parent=mission.parent)
     retries: tuple[int, float, float] | None = None
@@ -57,11 +57,14 @@ def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, 
         if runs_under_wrapper(spec.provider, spec.type):
             extra["NotifyAccess"] = "all"  # STATUS= from the agent's wrapper; oneshot ignores READY=1
         spec, extra, retries = _as_task(spec, extra)
-    args = transient_unit_args(spec, mission.id, mission.name, mission.unit, state_dir, extra_properties=extra)
+    args = transient_unit_args(spec, mission.id, mission.name, mission.unit, state_dir, extra_properties=extra,
+                               record=mission.spec)
     if retries is not None:  # the retrying script has `$`s: it runs from the environment (see unit_exec)
         split = args.index("--")
-        retrying, env = launched(retrying_argv(args[split + 1:], *retries), {}, variable="OVERMIND_RETRY_ARGV")
-        args = [*args[:split], *(f"--setenv={key}={value}" for key, value in env.items()), "--", *retrying]
+        command = args[split + 1:][len(supervised([])):]  # inside the run hook, which stays outermost
+        retrying, env = launched(retrying_argv(command, *retries), {}, variable="OVERMIND_RETRY_ARGV")
+        args = [*args[:split], *(f"--setenv={key}={value}" for key, value in env.items()), "--",
+                *supervised(retrying)]
     return unit_from_run_args(args)
 
 

@@ -18,7 +18,7 @@ from overmind.mission.status import Status
 from overmind.mission.view import NO_ENVIRONMENT, NO_PERMISSIONS, MissionView, rounded
 from overmind.store import Blueprint, Mission
 
-FAILED = ("crashed", "skipped", "killed", "unknown")
+FAILED = ("crashed", "skipped", "killed", "lost", "unknown")
 T = TypeVar("T", int, float)
 
 
@@ -93,7 +93,7 @@ class BlueprintView(NamedTuple):
 
     @property
     def command_line(self) -> str:
-        return f"blueprint {self.blueprint.file}"
+        return f"blueprint {self.blueprint.file or '-'}"  # none: rebuilt from its members' units
 
     @property
     def restarts(self) -> int:

@@ -58,6 +58,7 @@ class _AgentTable(BaseModel):
 
     command: str | None = None
     prompt: str | None = None
+    host: str | None = None  # the host it runs on (overmind hosts), applied there as its part
     provider: str = "raw"
     type: Literal["task", "session"] = "task"
     cwd: str | None = None
@@ -113,4 +114,5 @@ class BlueprintFile(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = None
+    host: str | None = None  # the host of the agents without one of their own
     agents: dict[str, AgentTable] = Field(default_factory=dict)  # type: ignore[valid-type]

@@ -35,9 +35,10 @@ COMMAND_MODULES = {
     "orchestrate": "orchestrate",
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",
     "rituals": "rituals", "doctor": "doctor", "agents": "blueprints", "apply": "blueprints", "diff": "blueprints",
-    "setup": "setup", "completion": "completion",
+    "setup": "setup", "completion": "completion", "repair": "repair",
     "akasha": "akasha",
-    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree",
+    "dashboard": "dashboard", "tui": "tui", "worktree": "worktree", "notify": "notify",
+    "hosts": "hosts", "remote-exec": "hosts",
 }
 
 
@@ -66,6 +67,12 @@ class OvermindGroup(click.Group):
             raise click.UsageError(f"No such command {typed!r}." + (f" Did you mean {meant!r}?" if meant else ""), ctx)
         return super().resolve_command(ctx, args)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from overmind.cli.on_host import ARGV_KEY
+
+        ctx.meta.setdefault(ARGV_KEY, list(args))  # as typed: what `--on HOST` sends to that host
+        return super().parse_args(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMAND_MODULES and cmd_name not in self.commands:
             from importlib import import_module
@@ -76,6 +83,16 @@ class OvermindGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            on = ctx.meta.get("overmind.on")
+            if on and ctx.protected_args and ctx.protected_args[0] not in HERE_ONLY:
+                from overmind.cli.on_host import handles_hosts
+                from overmind.control.where import is_here
+
+                if not is_here(on) and not handles_hosts(self.get_command(ctx, ctx.protected_args[0])):
+                    from overmind.cli.on_host import ARGV_KEY
+                    from overmind.cli.remote_commands import forward_typed
+
+                    forward_typed(on, ctx.meta[ARGV_KEY])
             return super().invoke(ctx)
         except OvermindError as error:
             die(error)
@@ -97,6 +114,12 @@ class OvermindGroup(click.Group):
 def _unexpected(error: Exception) -> OvermindError:
     import sqlite3
 
+    if isinstance(error, (sqlite3.Error, OSError)):
+        from overmind.control.repair import store_failure
+
+        explained = store_failure(error)
+        if explained is not None:
+            return explained
     if isinstance(error, sqlite3.Error):
         return OvermindError(f"the state store failed: {error}",
                              hint="is the state directory writable, with free space? run with --debug for details")
@@ -111,10 +134,22 @@ def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         os.environ["OVERMIND_DEBUG"] = "1"
 
 
+# Commands that are about this machine's own front ends or its hosts list: never sent elsewhere.
+HERE_ONLY = {"hosts", "remote-exec", "dashboard", "tui", "completion"}
+
+
+def _on(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:  # `overmind --on HOST COMMAND`: COMMAND runs on HOST, whatever it is
+        ctx.meta["overmind.on"] = value
+        os.environ["OVERMIND_HOST"] = value
+
+
 @click.group(cls=OvermindGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="overmind")
 @click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
               help="Print every systemd, journald and D-Bus call with its duration; tracebacks for errors.")
+@click.option("--on", metavar="HOST", expose_value=False, is_eager=True, callback=_on,
+              help="Act on host HOST's missions (see: overmind hosts ls).")
 def cli() -> None:
     """A systemd-native supervisor for AI coding agents."""
 

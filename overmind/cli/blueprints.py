@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import takes_hosts
 from overmind.cli.options import json_option
 from overmind.cli.output import print_fields
 from overmind.errors import OvermindError
 
 if TYPE_CHECKING:
-    from overmind.blueprint.apply import Applied
     from overmind.blueprint.model import Agent
     from overmind.control.missions import View
 
@@ -52,11 +52,21 @@ max_new_option = click.option(
                                                      " exit 1 if an agent failed.")
 @click.option("--prune/--no-prune", default=True, show_default=True,
               help="Stop agents that are no longer in the file.")
+@click.option("--on", "on", metavar="HOST", envvar="OVERMIND_HOST",
+              help="Run the agents without a host = \"...\" of their own on host HOST.")
 @max_new_option
 @json_option
-def apply(file: str, wait_: bool, prune: bool, max_new: int | None, as_json: bool) -> None:
+@takes_hosts
+def apply(file: str, wait_: bool, prune: bool, on: str | None, max_new: int | None, as_json: bool) -> None:
     """Make the running agents match a blueprint file, then return (systemd runs the graph)."""
     from overmind.control import blueprints
+    from overmind.control.blueprint_hosts import placed_elsewhere
+
+    if placed_elsewhere(file, on):  # agents on other hosts: each host applies its part
+        from overmind.cli.spread import apply_spread
+
+        apply_spread(file, on, wait_, prune, as_json)
+        return
 
     blueprint = blueprints.load(file)
 
@@ -70,7 +80,7 @@ def apply(file: str, wait_: bool, prune: bool, max_new: int | None, as_json: boo
     if as_json and not wait_:
         fmt.print_json({**applied.plan.to_json(), "id": record.id, "name": record.name})
     elif not as_json:
-        click.echo(_summary(applied))
+        click.echo(blueprints.summary(applied))
     if not wait_:
         return
     pipeline = blueprints.follow(record, (lambda line: None) if as_json else click.echo)
@@ -80,18 +90,6 @@ def apply(file: str, wait_: bool, prune: bool, max_new: int | None, as_json: boo
     else:
         click.echo(f"pipeline {record.id} ({record.name}) {words}")
     sys.exit(1 if failed else 0)
-
-
-def _summary(applied: Applied) -> str:
-    record, plan = applied.record, applied.plan
-    if plan.record is None:
-        return f"Started pipeline {record.id} ({record.name})"
-    counts = [f"{verb} {len(plan.of(action))}" for action, verb in
-              (("create", "created"), ("start", "restarted"), ("replace", "replaced"), ("prune", "pruned"))
-              if plan.of(action)]
-    if not counts:
-        return f"Pipeline {record.id} ({record.name}) unchanged"
-    return f"Updated pipeline {record.id} ({record.name}): {', '.join(counts)}"
 
 
 _SIGNS = {"create": "+", "start": ">", "replace": "~", "prune": "-", "keep": "="}

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import on_host
 from overmind.cli.options import agent_options, json_option, launch_options, mission_spec
 from overmind.control.host import ready
 from overmind.errors import OvermindError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
 @agent_options
 @launch_options
+@on_host()
 def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Start COMMAND (or an agent's PROMPT) as a supervised mission (a transient systemd user unit).
 
@@ -55,11 +57,18 @@ def launch_and_report(spec: MissionSpec, wait_: bool, as_json: bool) -> None:
 @click.option("--all", "-a", "show_all", is_flag=True, help="Include killed missions.")
 @click.option("--tree", is_flag=True, help="Draw parent/child trees.")
 @click.option("--children", metavar="ID|NAME", help="Only the direct children of this mission.")
+@click.option("--hosts", "hosts", metavar="all|A,B", help="Missions of these hosts, with a HOST column.")
 @json_option
-def ps(show_all: bool, tree: bool, children: str | None, as_json: bool) -> None:
+@on_host()
+def ps(show_all: bool, tree: bool, children: str | None, hosts: str | None, as_json: bool) -> None:
     """List missions: running ones first, then finished ones not yet collected by gc."""
     from overmind.control.missions import listing
 
+    if hosts is not None:
+        from overmind.cli.fleet import print_fleet
+
+        print_fleet(hosts, show_all, tree or children is not None, as_json)
+        return
     ready()
     rows = listing(include_killed=show_all, children_of=children, tree=tree)
     if as_json:
@@ -100,6 +109,7 @@ def _place(view: View) -> tuple[str, str]:
 @click.command()
 @click.argument("ref", metavar="ID|NAME")
 @json_option
+@on_host("ref")
 def info(ref: str, as_json: bool) -> None:
     """Everything known about one mission."""
     from overmind.cli.output import print_fields
@@ -126,9 +136,12 @@ def info(ref: str, as_json: bool) -> None:
 @click.option("--since", help="Show lines since a time, e.g. '10 min ago' or '2026-01-31 09:00'.")
 @click.option("--service", metavar="SERVICE",
               help="The output of one of the mission's services (.overmind.yml), or of its worktree's setup.")
+@click.option("--after-cursor", metavar="CURSOR",
+              help="Only lines after this journal cursor (a line's `cursor` in --json).")
 @json_option
+@on_host("ref", special="logs")
 def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, service: str | None,
-         as_json: bool) -> None:
+         after_cursor: str | None, as_json: bool) -> None:
     """Show a mission's output from the journal (all missions, name-prefixed, without ID|NAME).
 
     A blueprint's logs are all its agents' lines in time order, prefixed with the agent's name."""
@@ -137,7 +150,7 @@ def logs(ref: str | None, follow: bool, lines: int | None, since: str | None, se
     ready()
     selection = journal.select(ref, service=service)
     found = journal.lines(selection, count=lines, since=journal.parse_since(since) if since else None,
-                          follow=follow)
+                          follow=follow, after_cursor=after_cursor)
     if as_json:
         for data in journal.to_json(found):
             click.echo(json.dumps(data))
@@ -168,6 +181,7 @@ def _end(verb: str, refs: tuple[str, ...], every: bool, cascade: bool, as_json: 
 @click.option("--all", "every", is_flag=True, help="Stop every running mission.")
 @cascade_option
 @json_option
+@on_host("refs")
 def stop(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> None:
     """Stop missions: SIGTERM to all their processes, SIGKILL after the grace period."""
     _end("stop", refs, every, cascade, as_json)
@@ -178,6 +192,7 @@ def stop(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> No
 @click.option("--all", "every", is_flag=True, help="Kill every running mission.")
 @cascade_option
 @json_option
+@on_host("refs")
 def kill(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> None:
     """Kill missions with SIGKILL and drop them from ps (logs stay readable by id until gc)."""
     _end("kill", refs, every, cascade, as_json)
@@ -186,6 +201,7 @@ def kill(refs: tuple[str, ...], every: bool, cascade: bool, as_json: bool) -> No
 @click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="ID|NAME...")
 @json_option
+@on_host("refs")
 def restart(refs: tuple[str, ...], as_json: bool) -> None:
     """Run missions again: a running one restarts (systemd's restart), a finished, stopped or
     killed one starts a new run under the same id and name."""
@@ -205,6 +221,7 @@ def restart(refs: tuple[str, ...], as_json: bool) -> None:
 @click.option("--timeout", metavar="MS",
               help="Give up after this long (plain numbers are ms); the mission keeps running.")
 @json_option
+@on_host("refs")
 def wait(refs: tuple[str, ...], timeout: str | None, as_json: bool) -> None:
     """Block until missions finish (restarts included); exit with the mission's exit code."""
     from overmind.control.missions import resolve

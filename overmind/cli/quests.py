@@ -9,6 +9,7 @@ import click
 
 from overmind import format as fmt
 from overmind.cli.missions import launch_and_report
+from overmind.cli.on_host import on_host
 from overmind.cli.options import json_option, launch_options, mission_spec, provider_option
 from overmind.control.host import ready
 
@@ -22,6 +23,7 @@ def quest() -> None:
 @click.option("--name", help="Quest name (default: a generated adjective-noun).")
 @provider_option
 @launch_options
+@on_host()
 def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Run COMMAND once as a quest (one argument is a shell command line)."""
     launch_and_report(mission_spec(command, name=name, type="quest", **options), wait_, as_json)
@@ -30,6 +32,7 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 @quest.command("ls")
 @click.option("--last", "-n", type=click.IntRange(min=1), help="Only the N most recent quests.")
 @json_option
+@on_host()
 def ls(last: int | None, as_json: bool) -> None:
     """Past and running quests with status, exit code, duration and cost (until `overmind gc`)."""
     from overmind.control.missions import quests

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import on_host
 from overmind.cli.options import NameThenCommand, json_option, mission_options, provider_option
 
 
@@ -37,6 +38,7 @@ def ritual() -> None:
 @provider_option
 @json_option
 @click.argument("command", nargs=-1, required=True)
+@on_host()
 def add(name: str, on_calendar: str | None, every: str | None, persistent: bool, randomized_delay: str | None,
         overlap: str, replace: bool, as_json: bool, command: tuple[str, ...], **options: Any) -> None:
     """Add ritual NAME that runs COMMAND on a schedule (a .timer and .service in your unit directory)."""
@@ -70,6 +72,7 @@ def _warn_without_linger() -> None:
 
 @ritual.command("ls")
 @json_option
+@on_host()
 def ls(as_json: bool) -> None:
     """Rituals with schedule, next run, last run, last result and runs so far."""
     from overmind.control.rituals import listing
@@ -92,6 +95,7 @@ def ls(as_json: bool) -> None:
 
 @click.command("rituals")
 @json_option
+@on_host()
 @click.pass_context
 def rituals(ctx: click.Context, as_json: bool) -> None:
     """Rituals with schedule, next run, last run, last result and runs so far (= ritual ls)."""
@@ -100,6 +104,7 @@ def rituals(ctx: click.Context, as_json: bool) -> None:
 
 @ritual.command("run")
 @click.argument("name")
+@on_host()
 def run_now(name: str) -> None:
     """Run ritual NAME now, outside its schedule."""
     from overmind.control.rituals import run_now as start
@@ -111,6 +116,7 @@ def run_now(name: str) -> None:
 
 @ritual.command("enable")
 @click.argument("name")
+@on_host()
 def enable(name: str) -> None:
     """Schedule ritual NAME again after `disable`."""
     from overmind.control.rituals import enable as switch_on
@@ -122,6 +128,7 @@ def enable(name: str) -> None:
 
 @ritual.command("disable")
 @click.argument("name")
+@on_host()
 def disable(name: str) -> None:
     """Stop scheduling ritual NAME (a run going on finishes; its files stay)."""
     from overmind.control.rituals import disable as switch_off
@@ -134,6 +141,7 @@ def disable(name: str) -> None:
 @ritual.command("rm")
 @click.argument("name")
 @json_option
+@on_host()
 def rm(name: str, as_json: bool) -> None:
     """Remove ritual NAME: stop it, delete its unit files, forget its runs (the journal keeps its output)."""
     from overmind.control.rituals import remove
@@ -151,6 +159,7 @@ def rm(name: str, as_json: bool) -> None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines (and runs) as they come.")
 @click.option("--runs", "-n", "last_runs", type=click.IntRange(min=0), help="Only the last N runs.")
 @json_option
+@on_host()
 def logs(name: str, follow: bool, last_runs: int | None, as_json: bool) -> None:
     """Output of every run of ritual NAME, run by run."""
     from overmind.control.rituals import lines

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import on_host
 from overmind.cli.options import json_option
 from overmind.control.host import ready
 from overmind.errors import OvermindError
@@ -33,6 +34,7 @@ def _print_result(name: str, result: Result, as_json: bool) -> None:
 @click.option("--wait", "wait_", is_flag=True, help="Wait for the agent's answer and print it.")
 @click.option("--timeout", metavar="MS", help="With --wait: give up after this long (plain numbers are ms).")
 @json_option
+@on_host("ref")
 def send(ref: str, message: tuple[str, ...], wait_: bool, timeout: str | None, as_json: bool) -> None:
     """Send MESSAGE to a session ('-' reads it from stdin).
 
@@ -66,6 +68,7 @@ def send(ref: str, message: tuple[str, ...], wait_: bool, timeout: str | None, a
 @click.command()
 @click.argument("ref", metavar="ID|NAME")
 @click.option("--from-start", is_flag=True, help="Replay every recorded event first.")
+@on_host("ref")
 def subscribe(ref: str, from_start: bool) -> None:
     """Stream a mission's events as NDJSON until it ends (restarts included); the last line is
     {"type": "exit", "status": ..., "exit_code": ...}."""
@@ -81,6 +84,7 @@ def subscribe(ref: str, from_start: bool) -> None:
 @click.command()
 @click.argument("ref", metavar="ID|NAME")
 @json_option
+@on_host("ref")
 def result(ref: str, as_json: bool) -> None:
     """The last result of an agent mission: its final answer (--json: text, duration_ms,
     cost_usd, is_error, session_id). Exit 1 if the agent reported an error."""
@@ -93,6 +97,7 @@ def result(ref: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("ref", metavar="ID|NAME")
+@on_host("ref", special="attach")
 def attach(ref: str) -> None:
     """Take a session over in this terminal, then hand it back.
 

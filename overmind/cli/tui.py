@@ -9,7 +9,7 @@ import click
 from overmind.control.host import ready
 from overmind.errors import OvermindError
 
-VIEWS = ("missions", "tree", "rituals", "blueprints", "host", "worktrees", "memory")
+VIEWS = ("missions", "tree", "rituals", "blueprints", "host", "worktrees", "memory", "hosts")
 
 
 @click.command()

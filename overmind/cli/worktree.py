@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from overmind import format as fmt
+from overmind.cli.on_host import on_host
 from overmind.cli.options import json_option
 from overmind.control.host import ready
 
@@ -24,6 +25,7 @@ def worktree() -> None:
 @worktree.command("ls")
 @click.argument("name", required=False)
 @json_option
+@on_host()
 def ls(name: str | None, as_json: bool) -> None:
     """List worktrees: mission, branch, uncommitted and unmerged work, ports, services, size."""
     from overmind.control.worktrees import listing
@@ -49,6 +51,7 @@ def ls(name: str | None, as_json: bool) -> None:
 @click.option("--base", metavar="REF", help="Branch, tag or commit to start from (default: HEAD).")
 @click.option("--cwd", default=".", show_default=True, help="A directory inside the repository.")
 @json_option
+@on_host()
 def add(name: str, base: str | None, cwd: str, as_json: bool) -> None:
     """Create a named worktree (with its ports, and .overmind.yml's copy and link) for missions
     to share: overmind run --worktree-name NAME ..."""
@@ -67,6 +70,7 @@ def add(name: str, base: str | None, cwd: str, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--stat", is_flag=True, help="Only a summary of the changed files.")
 @json_option
+@on_host()
 def diff(name: str, stat: bool, as_json: bool) -> None:
     """What the worktree changed since it started: commits, uncommitted and untracked files.
     With --json: each file with its added and removed lines, and the commits on its branch."""
@@ -84,6 +88,7 @@ def diff(name: str, stat: bool, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--into", metavar="BRANCH", help="Branch to merge into (default: the one it started from).")
 @json_option
+@on_host()
 def merge(name: str, into: str | None, as_json: bool) -> None:
     """Merge the worktree's branch; with conflicts nothing changes and the files are listed."""
     from overmind.control.worktrees import merge as merge_branch
@@ -113,6 +118,7 @@ def merge(name: str, into: str | None, as_json: bool) -> None:
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
 @click.option("--force", is_flag=True, help="Also with uncommitted or unmerged work: saved first as a ref.")
 @json_option
+@on_host()
 def rm(names: tuple[str, ...], force: bool, as_json: bool) -> None:
     """Remove worktrees, their branches, ports and volumes; refuses with unsaved work unless --force.
     Each is removed or refused on its own; the exit code is 1 if any was refused."""

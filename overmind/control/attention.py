@@ -24,12 +24,17 @@ def needs_you(view: View) -> str | None:
     if view.type == "session" and status.state == "running" and (view.activity or "").startswith(WAITING):
         return "waiting for your message"
     if status.state == "crashed":
-        if status.reason.startswith("gave up after") or status.reason == "crash loop":
+        if tripped(status.reason):
             return f"breaker tripped: {status.reason}"
         return f"crashed: {status.reason}" if status.reason else "crashed"
     if status.state == "failed":
         return f"failed: {status.reason}" if status.reason else "failed"
     return None
+
+
+def tripped(reason: str | None) -> bool:
+    """Whether a crash's reason says the breaker tripped: systemd refused to restart it again."""
+    return bool(reason) and (str(reason).startswith("gave up after") or reason == "crash loop")
 
 
 def first(rows: Sequence[Row]) -> list[Row]:

@@ -87,6 +87,19 @@ def apply(blueprint: Blueprint, prune: bool = True, on_wait: Callable[[], None] 
         return dataclasses.replace(applied, warnings=warnings)
 
 
+def summary(applied: Applied) -> str:
+    """What an apply did, in one line: `Updated pipeline 1a2b3c4d (pipe): created 1, replaced 2`."""
+    record, plan = applied.record, applied.plan
+    if plan.record is None:
+        return f"Started pipeline {record.id} ({record.name})"
+    counts = [f"{verb} {len(plan.of(action))}" for action, verb in
+              (("create", "created"), ("start", "restarted"), ("replace", "replaced"), ("prune", "pruned"))
+              if plan.of(action)]
+    if not counts:
+        return f"Pipeline {record.id} ({record.name}) unchanged"
+    return f"Updated pipeline {record.id} ({record.name}): {', '.join(counts)}"
+
+
 def pipeline(record: BlueprintRecord, store: Store | None = None) -> BlueprintView:
     from overmind.blueprint.progress import BlueprintView
 

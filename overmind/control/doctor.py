@@ -1,10 +1,14 @@
-"""Checks of what missions and rituals rely on, each with what it means and how to fix it."""
+"""Checks of what missions and rituals rely on, each with what it means and how to fix it.
+
+The host's own parts are checked by doing the thing: journald by a line written and read back,
+the user manager by a real call, the store by SQLite's quick_check."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import subprocess
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -54,24 +58,6 @@ def _loginctl_linger(user: str) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == "yes"
 
 
-def user_manager() -> Check:
-    from overmind.host import manager_socket_present, pids
-
-    if manager_socket_present() and not pids.stale():
-        from overmind.systemd import manager
-
-        return Check("user manager", "ok", f"reachable (systemd {manager.version()})")
-    return Check("user manager", "fail", "no systemd user manager answers",
-                 "run 'overmind host up' (as root, where systemd is not PID 1), or log in with linger enabled")
-
-
-def journald() -> Check:
-    if os.path.exists("/run/systemd/journal/socket"):
-        return Check("journald", "ok", "reachable: missions' and rituals' output is kept")
-    return Check("journald", "fail", "journald's socket is missing: output would be lost",
-                 "run 'overmind host up', or start systemd-journald")
-
-
 def unit_directory(manager_ok: bool) -> Check:
     """Ritual files must go where the user manager looks for units."""
     from overmind.systemd.unitfiles import unit_dir
@@ -105,8 +91,9 @@ def rituals(manager_ok: bool) -> Check:
 def run_all() -> list[Check]:
     manager = user_manager()
     manager_ok = manager.state == "ok"
-    return [manager, journald(), linger(), unit_directory(manager_ok), rituals(manager_ok), limits(manager_ok),
-            setup()]
+    watching = supervisor()
+    return [manager, journald(), *([watching] if watching else []), *store(), linger(),
+            unit_directory(manager_ok), rituals(manager_ok), limits(manager_ok), setup()]
 
 
 def limits(manager_ok: bool) -> Check:
@@ -131,3 +118,102 @@ def setup() -> Check:
         return Check("setup", "ok", "nothing left for 'overmind setup' to do")
     return Check("setup", "warn", "not done: " + "; ".join(f"{step.name} ({step.detail})" for step in left),
                  "overmind setup")
+
+
+# -- what missions rely on, checked by doing it ------------------------------------------
+PROBE_TIMEOUT = 5.0
+
+
+def journald() -> Check:
+    """A line written to journald and read back."""
+    from overmind.journal_native import JOURNAL_SOCKET, send
+
+    token = os.urandom(8).hex()
+    began = time.monotonic()
+    if not send({"MESSAGE": f"overmind doctor: journald probe {token}", "PRIORITY": "7",
+                 "SYSLOG_IDENTIFIER": "overmind-doctor", "OVERMIND_PROBE": token}):
+        return Check("journald", "fail", f"{JOURNAL_SOCKET} does not take lines: missions' output is lost",
+                     "overmind host up (where systemd is not PID 1), else: systemctl start systemd-journald")
+    while time.monotonic() - began < PROBE_TIMEOUT:
+        try:
+            found = subprocess.run(["journalctl", "--no-pager", "-o", "cat", f"OVERMIND_PROBE={token}"],
+                                   capture_output=True, text=True, timeout=PROBE_TIMEOUT, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            break
+        if token in found.stdout:
+            took = (time.monotonic() - began) * 1000
+            return Check("journald", "ok", f"wrote a line and read it back in {took:.0f} ms: output is kept")
+        time.sleep(0.1)
+    return Check("journald", "fail",
+                 f"took a line but did not give it back within {PROBE_TIMEOUT:g}s: output may be lost or unreadable",
+                 "overmind host up (where systemd is not PID 1); as a user, join the systemd-journal group")
+
+
+def user_manager() -> Check:
+    """A real call to the user manager, not just its socket."""
+    from overmind.host import manager_socket_present, pids
+
+    if not manager_socket_present() or pids.stale():
+        return Check("user manager", "fail", "no systemd user manager answers",
+                     "run 'overmind host up' (as root, where systemd is not PID 1), or log in with linger enabled")
+    from overmind.systemd import manager
+
+    shown = manager.systemctl("show", "--property=Version,SystemState", check=False)
+    props = dict(line.partition("=")[::2] for line in shown.stdout.splitlines())
+    if shown.returncode != 0 or not props.get("Version"):
+        detail = shown.stderr.strip().splitlines()[-1] if shown.stderr.strip() else f"exit {shown.returncode}"
+        return Check("user manager", "fail", f"its socket is there but a call failed: {detail}",
+                     "overmind host up (where systemd is not PID 1), else: systemctl --user daemon-reexec")
+    return Check("user manager", "ok", f"answers a call (systemd {props['Version']}, {props.get('SystemState')})")
+
+
+def supervisor() -> Check | None:
+    """Only where overmind runs the private host: what restarts journald and the manager."""
+    from overmind.host import pid1_is_systemd, pids
+
+    if pid1_is_systemd() or not pids.in_use():
+        return None
+    pid = pids.supervisor_pid()
+    if pid is None:
+        return Check("host supervisor", "fail", "not running: nothing restarts journald or the user manager "
+                     "if one dies", "overmind host up (as root)")
+    return Check("host supervisor", "ok", f"runs (pid {pid}): journald and the user manager come back if they die")
+
+
+def store() -> list[Check]:
+    """SQLite's quick_check of the state store, its file system's free space, its last rebuild."""
+    from overmind.store import health, space, state_dir
+    from overmind.store.rebuild import was_used
+
+    path = state_dir() / "state.db"
+    checks = []
+    problem = health.quick_check(path)
+    if problem is None:
+        checks.append(Check("store", "ok", f"{path} passes SQLite's quick_check"))
+    elif problem == "it does not exist" and not was_used(path):
+        checks.append(Check("store", "ok", f"no state store yet ({path} is made by the first mission)"))
+    else:
+        checks.append(Check("store", "fail", f"{path}: {problem}",
+                            "overmind repair (rebuilds it from systemd and the journal; the old file is kept)"))
+    full = space.full(path.parent) if path.parent.exists() else None
+    if full:
+        checks.append(Check("free space", "fail", f"the state store's file system is full ({full}): nothing new "
+                            "can be recorded", f"free space on {full.split(' (')[0]}"))
+    report = health.last_rebuild(path)
+    if report:
+        checks.append(rebuilt(report))
+    return checks
+
+
+def rebuilt(report: dict[str, object]) -> Check:
+    """What the last rebuild recovered and what it could not (a warning for a day)."""
+    from overmind.control.repair import summary
+
+    at = report.get("at")
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(at)) if isinstance(at, (int, float)) else "?"
+    gone = report.get("not_recovered") or []
+    assert isinstance(gone, list)
+    recent = isinstance(at, (int, float)) and time.time() - at < 86400
+    return Check("store rebuild", "warn" if recent else "ok",
+                 f"rebuilt {when}: recovered {summary(report)}; not recovered: {', '.join(map(str, gone))}",
+                 "the old store is kept beside it as state.db.broken-*")

@@ -97,6 +97,15 @@ class MissionBook:
         policy = owner.record.spec.get("restart", {}).get("policy", "never")
         return policy == "always" or (policy == "on-failure" and result not in ("", "success"))
 
+    def knows(self, unit: str) -> bool:
+        """Whether a mission known to the feed has this unit."""
+        return unit in self.owners
+
+    def marked(self, unit: str) -> bool:
+        """Whether the mission behind a unit was asked to stop or was killed."""
+        owner = self.missions.get(self.owners.get(unit, ""))
+        return owner is not None and (owner.record.stop_requested_at is not None or owner.record.killed_at is not None)
+
     def states(self) -> dict[str, tuple[str, int]]:
         return {i: (f.machine.state, f.machine.seq) for i, f in self.missions.items() if self.told(i)}
 

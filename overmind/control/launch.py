@@ -151,7 +151,7 @@ def create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated:
     unit = unit_from_run_args([
         f"--slice={slice_name}",
         *transient_unit_args(spec, mission.id, mission.name, mission.unit, str(state_dir().resolve()),
-                             extra_properties=prepared.properties if prepared else None)])
+                             extra_properties=prepared.properties if prepared else None, record=mission.spec)])
     block = prepared is not None and prepared.blocking
     try:
         try:

@@ -70,12 +70,16 @@ def select(ref: str | None, store: Store | None = None, service: str | None = No
 
 
 def lines(selection: Selection, count: int | None = None, since: float | None = None,
-          follow: bool = False) -> Iterator[Entry]:
-    """The selection's lines in time order (the last `count`, those after `since`); with follow,
-    then every new line as journald writes it (journalctl waits on inotify: no polling)."""
+          follow: bool = False, after_cursor: str | None = None) -> Iterator[Entry]:
+    """The selection's lines in time order (the last `count`, those after `since`, those after the
+    line at `after_cursor`: where a follow cut short resumes); with follow, then every new line
+    as journald writes it (journalctl waits on inotify: no polling)."""
+    if after_cursor is not None and not CURSOR.fullmatch(after_cursor):
+        raise OvermindError("invalid journal cursor", hint="resume after a cursor a log line carried")
     if _ended_lately(selection):
         journal.sync()
-    found = journal.entries(selection.missions, selection.known, lines=count, since=since, follow=follow)
+    found = journal.entries(selection.missions, selection.known, lines=count, since=since, follow=follow,
+                            after_cursor=after_cursor)
     return (selection.labelled(entry) for entry in found)
 
 

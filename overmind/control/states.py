@@ -240,10 +240,12 @@ def initial(unit: Unit | None, at: float, runs: Runs, status: str, finished: boo
         machine = Machine("restarting", runs.number(unit.invocation) if unit.invocation else max(ended, 1), 4)
         machine.unknown = machine.run + 1
     else:
-        # (while stopping, the run's end may be recorded already: ExecStopPost= wrote it, before
-        # the listing or since; then it is the last run the log says ended)
-        recorded = unit.active == "deactivating" and not runs.going and runs.ended
-        run = runs.number(unit.invocation) if unit.invocation else len(runs.ended) if recorded else ended + 1
+        # (while stopping, the run's end may be recorded already: ExecStopPost= wrote it. Recorded
+        # after the listing, the run is taken for the one before; its end, which follows with its
+        # invocation, numbers it from the log. Not the last run the log says ended: the log is read
+        # after the listing, and later runs may have come and gone by then.)
+        recorded = unit.active == "deactivating" and not runs.going and ended
+        run = runs.number(unit.invocation) if unit.invocation else ended if recorded else ended + 1
         state, phase = {"activating": ("starting" if run == 1 else "restarting", 1),
                         "deactivating": ("stopping", 3)}.get(unit.active, ("running", 2))
         machine = Machine(state, run, phase)

@@ -12,9 +12,10 @@ from typing import Any
 
 from aiohttp import web
 
-from overmind.control import agents, blueprints, doctor, host, missions, rituals, timeline
+from overmind.control import agents, blueprints, doctor, fleet, host, missions, rituals, timeline
 from overmind.control import logs as journal
 from overmind.dashboard import forms, streams
+from overmind.dashboard import hosts as hosts_routes
 from overmind.dashboard import memory as memory_routes
 from overmind.dashboard import mission as mission_routes
 from overmind.dashboard import missions as missions_routes
@@ -55,14 +56,20 @@ def _count(request: web.Request, key: str) -> int | None:
 
 @routes.get(f"{V1}/missions")
 async def list_missions(request: web.Request) -> web.Response:
-    """`ps --json` (?all=1, ?tree=1, ?children=ID|NAME)."""
+    """`ps --json` (?all=1, ?tree=1, ?children=ID|NAME); with ?hosts=all|A,B `ps --hosts --json`."""
+    spec = request.query.get("hosts")
+    if spec is not None:
+        return await asyncio.to_thread(hosts_routes.across, spec, request.query.get("all") == "1")
     return await _answer(missions.listing, request.query.get("all") == "1", request.query.get("children"),
                          request.query.get("tree") == "1")
 
 
 @routes.get(f"{V1}/missions/{{ref}}")
 async def one_mission(request: web.Request) -> web.Response:
-    """`info --json`."""
+    """`info --json` (of another host's mission for `HOST:NAME`)."""
+    elsewhere = fleet.remote_ref(request.match_info["ref"])
+    if elsewhere is not None:
+        return await hosts_routes.remote_info(*elsewhere)
     return await _answer(missions.get, request.match_info["ref"])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from overmind.control import agents, attention, costs, lifecycle, missions, timeline
+from overmind.control import agents, attention, costs, fleet, lifecycle, missions, timeline
 from overmind.control import logs as journal
 from overmind.control.missions import View
 from overmind.dashboard.forms import done, form_fields
@@ -80,6 +80,11 @@ async def facts(request: web.Request) -> web.Response:
 @routes.post("/missions/{ref}/{action:stop|kill|restart}")
 async def act(request: web.Request) -> web.StreamResponse:
     ref, action = request.match_info["ref"], request.match_info["action"]
+    elsewhere = fleet.remote_ref(ref)
+    if elsewhere is not None:
+        from overmind.dashboard.hosts import remote_act
+
+        return await remote_act(request, *elsewhere, action)
     form = await form_fields(request)
     cascade = form.get("cascade") in ("1", "true", "on")
     if action == "restart":

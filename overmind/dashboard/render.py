@@ -24,6 +24,7 @@ NAVIGATION: list[tuple[str, str, str]] = [
     ("Rituals", "/rituals", "rituals"),
     ("Costs", "/costs", "costs"),
     ("Host", "/host", "host"),
+    ("Hosts", "/hosts", "hosts"),
 ]
 visible = fmt.caret  # control characters in caret notation (^[[31m): shown, never obeyed
 

@@ -6,6 +6,7 @@
 #   ExecStopPost=  sh run.sh end                             how the run ended ($SERVICE_RESULT...)
 #                  sh run.sh retry STATUS                    an attempt of a blueprint task's retry loop
 #                                                            ended (a run of its own; `start` follows)
+#   ExecStart=     sh run.sh run -- COMMAND...               the command, in place of this shell
 #
 # Each appends one line to $OVERMIND_STATE_DIR/runs/log (every mission's runs, in one file, so that
 # a reader checks one file size to know whether anything happened); overmind reads new lines into
@@ -19,6 +20,13 @@
 # These run for every start and end of every mission, so they start no other program on the way
 # (stopping hundreds of missions at once is bounded by them): times are the kernel's uptime with
 # the boot's id, read by the shell itself, and turned into dates when the line is read.
+#
+# A run can take over a process: when the private host's user manager dies, its missions run on,
+# and the next manager starts their units again (overmind/host/recovery.py) with a marker,
+# $OVERMIND_STATE_DIR/runs/<mission>.adopt = "PID START_TIME NOTIFY KNOWN_END". `run` then waits
+# for that process instead of starting the command (after SIGUSR2, which has a wrapper say
+# READY=1 again, to the new manager) and ends as it ended: the supervisor, its new parent, wrote
+# that to /run/overmind-host/exits/PID. An end nobody could see is recorded as `lost`.
 
 set -u
 verb=$1
@@ -32,6 +40,29 @@ read -r now _ </proc/uptime
 read -r boot </proc/sys/kernel/random/boot_id
 ended=0
 [ -f "$ended_file" ] && read -r ended <"$ended_file"
+adopt_file=$dir/$mission.adopt
+lost_file=$dir/$mission.lost
+
+adopted() {
+    # The marker names a process that still runs (its start time tells a reused pid apart).
+    [ -f "$adopt_file" ] && read -r a_pid a_since a_notify a_known <"$adopt_file" || return 1
+    [ -r "/proc/$a_pid/stat" ] && read -r a_stat <"/proc/$a_pid/stat" || return 1
+    set -- ${a_stat##*) }
+    [ "${20:-}" = "$a_since" ]
+}
+
+end_as_adopted_ended() {
+    exit_file=/run/overmind-host/exits/$a_pid
+    if [ "$a_known" = 1 ] && [ -f "$exit_file" ] && read -r how value <"$exit_file"; then
+        rm -f "$exit_file"
+        case $how in
+        exited) exit "$value" ;;
+        killed) kill -s "$value" $$ 2>/dev/null ;;  # then, if this shell ignores it (PIPE), exit 255
+        esac
+    fi
+    : >"$lost_file"
+    exit 255
+}
 
 memory_limit_hit() {
     # The kernel's OOM killer fired in this cgroup: cgroup v2 memory.events or v1 memory.oom_control.
@@ -52,9 +83,21 @@ memory_limit_hit() {
 }
 
 case $verb in
+run)
+    shift
+    [ "${1:-}" = -- ] && shift
+    if adopted; then
+        [ "$a_notify" = 1 ] && kill -USR2 "$a_pid" 2>/dev/null
+        tail --pid="$a_pid" -s 0.5 -f /dev/null 2>/dev/null
+        end_as_adopted_ended
+    fi
+    exec "$@"
+    ;;
 start)
     [ -d "$dir" ] || mkdir -p "$dir"
-    if [ "${ended:-0}" -gt 0 ]; then
+    if adopted && [ "$PPID" != "$a_pid" ]; then  # (a blueprint task's retry loop, taken over, starts again)
+        echo "--- taken back by a new host manager (process $a_pid runs on) ---"
+    elif [ "${ended:-0}" -gt 0 ]; then
         backoff=${2:-0}
         ceiling=${3:-0}
         if [ "$backoff" -gt 0 ]; then
@@ -76,7 +119,9 @@ start)
     printf 'start %s %s %s %s\n' "$mission" "$now" "$boot" "$run" >>"$log"
     ;;
 pid)
-    printf 'pid %s %s %s\n' "$mission" "$run" "${MAINPID:--}" >>"$log"
+    main=${MAINPID:--}
+    adopted && main=$a_pid
+    printf 'pid %s %s %s\n' "$mission" "$run" "$main" >>"$log"
     ;;
 end | retry)
     result=${SERVICE_RESULT:-}
@@ -93,6 +138,13 @@ end | retry)
         fi
     fi
     oom=0
+    if [ "$verb" = end ]; then  # the unit's run is over: a taken-over process with it
+        rm -f "$adopt_file"
+        if [ -f "$lost_file" ]; then
+            rm -f "$lost_file"
+            result=lost
+        fi
+    fi
     if [ "$result" = oom-kill ] || { [ "$result" != success ] && memory_limit_hit; }; then
         oom=1
     fi
@@ -104,7 +156,9 @@ end | retry)
     sync=journalctl
     case $code:$status:$oom in killed:TERM:0 | killed:KILL:0 | killed:INT:0 | killed:HUP:0) sync=: ;; esac
     $sync --sync >/dev/null 2>&1
-    if [ "$oom" = 1 ]; then
+    if [ "$result" = lost ]; then
+        echo "--- lost: the host manager died ---"
+    elif [ "$oom" = 1 ]; then
         echo "--- killed: memory limit reached (MemoryMax) ---"
     elif [ "$result" = watchdog ]; then
         echo "--- killed: no activity for ${OVERMIND_ACTIVITY_TIMEOUT:-?}s ---"

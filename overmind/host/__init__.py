@@ -9,6 +9,19 @@ from overmind.errors import OvermindError
 from overmind.host import pids
 from overmind.systemd.manager import runtime_dir
 
+SUPERVISED_RESTART = 10.0  # seconds a command waits for the supervisor to bring a dead manager back
+
+
+def _restart_supervisor() -> None:
+    """The host runs without its supervisor (it was killed): as root, start one; it takes the
+    running journald and manager over. Anyone else just goes on."""
+    if os.geteuid() != 0 or pid1_is_systemd():
+        return
+    from overmind.host import private
+
+    private.start_supervisor(os.getuid())
+    print("overmind: restarted the private host's supervisor", file=sys.stderr)
+
 
 def pid1_is_systemd() -> bool:
     try:
@@ -25,10 +38,18 @@ def manager_socket_present() -> bool:
 def ensure_user_manager(auto_boot: bool = False) -> None:
     """Make sure a user manager answers, booting the private host when allowed.
 
-    The fast path is two stat() calls: this runs before every command.
+    The fast path is a stat() and two small reads: this runs before every command. Where the
+    private host's supervisor is restarting a dead manager, this waits for it.
     """
     if manager_socket_present() and not pids.stale():
+        if pids.in_use() and pids.supervisor_pid() is None:
+            _restart_supervisor()
         return
+    if pids.supervisor_pid() is not None:
+        from overmind.host import private
+
+        if private.await_manager(SUPERVISED_RESTART):
+            return
     if pid1_is_systemd():
         raise OvermindError(
             "no systemd user manager is reachable for this user",

@@ -34,11 +34,15 @@ def create(relative: str, uid: int, gid: int) -> list[Path]:
 
 
 def pids_in(relative: str) -> set[int]:
+    """Every process in the cgroup and below it, in any hierarchy (cgroups may go meanwhile)."""
     pids: set[int] = set()
     for root in hierarchy_roots():
-        for procs in (root / relative).rglob("cgroup.procs"):
+        for dirpath, _dirs, files in os.walk(root / relative):
+            if "cgroup.procs" not in files:
+                continue
             try:
-                pids.update(int(p) for p in procs.read_text().split())
+                with open(os.path.join(dirpath, "cgroup.procs")) as procs:
+                    pids.update(int(p) for p in procs.read().split())
             except OSError:
                 continue
     return pids
@@ -63,3 +67,24 @@ def remove(relative: str) -> None:
                 os.rmdir(dirpath)
             except OSError:
                 pass
+
+
+def units_below(relative: str) -> dict[str, tuple[str, set[int]]]:
+    """The units (service and scope cgroups) below `relative` that still hold processes, by unit
+    name: their cgroup path and every process in it. Read from the tree that carries processes."""
+    roots = hierarchy_roots()
+    if not roots:
+        return {}
+    root = roots[0]
+    top = root / relative
+    found: dict[str, tuple[str, set[int]]] = {}
+    for dirpath, dirs, _files in os.walk(top):
+        name = os.path.basename(dirpath)
+        if dirpath == str(top) or not name.endswith((".service", ".scope")):
+            continue
+        dirs[:] = []  # a unit's own sub-cgroups are its own
+        path = os.path.relpath(dirpath, root)
+        held = pids_in(path)
+        if held:
+            found[name] = (path, held)
+    return found

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 STATE_DIR = "/run/overmind-host"
+# The supervisor writes how a process it adopted from a dead manager ended, as `exited N` or
+# `killed SIGNAL`, to EXITS_DIR/<pid> before it reaps it (hooks/run.sh reads it back).
+EXITS_DIR = f"{STATE_DIR}/exits"
+SUPERVISOR_NAME = "overmind-hostd"  # its process name (comm), set with prctl
 
 
 def pidfile(what: str) -> str:
@@ -28,6 +32,10 @@ def manager_pid() -> int | None:
 
 def journald_pid() -> int | None:
     return alive("journald", "systemd-journal")
+
+
+def supervisor_pid() -> int | None:
+    return alive("supervisor", SUPERVISOR_NAME)
 
 
 def in_use() -> bool:

@@ -1,191 +1,115 @@
-"""Boot and tear down a private systemd user manager plus journald where systemd is not PID 1.
-
-Containers, CI machines and WSL often carry the systemd binaries without running systemd as
-PID 1. Everything here is idempotent over what a killed host leaves behind: stale sockets,
-pid files and cgroup directories.
+"""Boot and tear down the private systemd host (journald plus a user manager) where systemd is
+not PID 1, through its supervisor (overmind.host.supervisor), which starts, watches and restarts
+both. Everything here is idempotent over what a killed host leaves behind: a supervisor finds
+and takes over a journald or manager that still runs, and takes back missions a dead manager
+left running.
 """
 
 from __future__ import annotations
 
-import grp
 import os
-import pwd
-import shutil
 import signal
 import subprocess
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 from overmind.errors import OvermindError
-from overmind.host import cgroups, pids
-from overmind.host.pids import in_use, journald_pid, manager_pid
-from overmind.systemd.manager import user_env
+from overmind.host import pids, usermanager
+from overmind.host.journald import JOURNALD, NATIVE
+from overmind.host.pids import in_use, journald_pid, manager_pid, supervisor_pid
+from overmind.host.supervisor import LOG, READY
 from overmind.waiting import wait_until
 
-STATE_DIR = Path(pids.STATE_DIR)
-JOURNALD = Path("/lib/systemd/systemd-journald")
-JOURNALD_DROP_IN = Path("/run/systemd/journald.conf.d/overmind-private-host.conf")
-SYSTEMD = Path("/lib/systemd/systemd")
-JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
-BOOTED_MARKER = Path("/run/systemd/system")
-BOOT_TIMEOUT = 20.0
-
-
-def _pidfile(what: str) -> Path:
-    return Path(pids.pidfile(what))
-
-
-def _manager_cgroup(uid: int) -> str:
-    return f"user.slice/user-{uid}.slice/user@{uid}.service"
-
-
-def _runtime_dir(uid: int) -> Path:
-    return Path(f"/run/user/{uid}")
+BOOT_TIMEOUT = 30.0
+STOP_TIMEOUT = 60.0
 
 
 def up(uid: int | None = None) -> bool:
-    """Boot journald and the user manager unless they already run. Returns True if it booted."""
+    """Make sure the supervisor runs and the host is up. Returns True if anything was booted."""
     if os.geteuid() != 0:
         raise OvermindError("booting the private systemd host needs root", hint="sudo overmind host up")
-    for binary in (JOURNALD, SYSTEMD):
+    for binary in (JOURNALD, usermanager.SYSTEMD):
         if not binary.exists():
             raise OvermindError(f"{binary} is missing", hint="apt-get install systemd")
     uid = os.getuid() if uid is None else uid
-    STATE_DIR.mkdir(mode=0o755, exist_ok=True)
-    BOOTED_MARKER.mkdir(parents=True, exist_ok=True)  # systemd --user refuses to start without it
-    booted = False
-    if journald_pid() is None and not _journal_socket_answers():
-        _start_journald()
-        booted = True
-    if manager_pid() is None or not (_runtime_dir(uid) / "systemd" / "private").exists():
-        _start_manager(uid)
-        booted = True
-    return booted
+    if supervisor_pid() is not None:
+        _await_up(uid)
+        return False
+    was_up = journald_pid() is not None and manager_pid() is not None
+    start_supervisor(uid)
+    _await_up(uid)
+    return not was_up
 
 
-def _journal_socket_answers() -> bool:
-    """A journald we did not start (or whose pid file is gone) may already be listening."""
-    import socket
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(str(JOURNAL_SOCKET))
-            return True
-        except OSError:
-            return False
-
-
-def _spawn(argv: list[str], env: dict[str, str] | None = None, preexec: Callable[[], None] | None = None) -> int:
-    proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, env=env, preexec_fn=preexec, close_fds=True,
-    )
-    return proc.pid
+def start_supervisor(uid: int) -> None:
+    """Start the supervisor, detached: it outlives this command and whatever cgroup ran it."""
+    Path(pids.STATE_DIR).mkdir(mode=0o755, exist_ok=True)
+    READY.unlink(missing_ok=True)
+    env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "LANG": os.environ.get("LANG", "C.UTF-8")}
+    if usermanager.CGROUP_VARIABLE in os.environ:
+        env[usermanager.CGROUP_VARIABLE] = os.environ[usermanager.CGROUP_VARIABLE]
+    with open(LOG, "a") as log:
+        subprocess.Popen([sys.executable, "-m", "overmind.host.supervisor", str(uid)], stdin=subprocess.DEVNULL,
+                         stdout=log, stderr=log, start_new_session=True, close_fds=True, env=env)
 
 
-def _start_journald() -> None:
-    journal_dir = Path("/var/log/journal")
-    journal_dir.mkdir(parents=True, exist_ok=True)
+def _await_up(uid: int) -> None:
+    def ready() -> bool:
+        if supervisor_pid() is None:
+            raise OvermindError(f"the private host's supervisor failed: {_last_log_line()}",
+                                hint=f"see {LOG}")
+        return READY.exists() and manager_pid() is not None and \
+            (usermanager.runtime_dir(uid) / "systemd" / "private").exists()
+
+    # A supervisor that has just been started may not have written its pid yet.
+    wait_until(lambda: supervisor_pid() is not None or READY.exists(), 5.0)
+    if not wait_until(ready, BOOT_TIMEOUT):
+        raise OvermindError("the private systemd host did not come up", hint=f"see {LOG}")
+
+
+def _last_log_line() -> str:
     try:
-        os.chown(journal_dir, 0, grp.getgrnam("systemd-journal").gr_gid)
-    except KeyError:
-        pass
-    journal_dir.chmod(0o2755)
-    # /run is not a tmpfs here and journald will not delete a runtime journal on a disk file
-    # system; a fresh, already-"flushed" state makes it write persistent per-user files.
-    shutil.rmtree("/run/log/journal", ignore_errors=True)
-    JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
-    JOURNAL_SOCKET.unlink(missing_ok=True)
-    (JOURNAL_SOCKET.parent / "flushed").touch()
-    # This journald keeps missions' output only: it must never drop lines because many missions
-    # (or one chatty one) wrote a lot at once. Its rate limit counts the whole user manager.
-    JOURNALD_DROP_IN.parent.mkdir(parents=True, exist_ok=True)
-    JOURNALD_DROP_IN.write_text("[Journal]\nRateLimitIntervalSec=0\n")
-    pid = _spawn([str(JOURNALD)])
-    _pidfile("journald").write_text(str(pid))
-    if not wait_until(JOURNAL_SOCKET.exists, BOOT_TIMEOUT):
-        raise OvermindError("journald did not come up", hint="see 'overmind host status'")
+        lines = LOG.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no log"
 
 
-def _clear_leftovers(uid: int) -> None:
-    """Kill what a dead manager left in its cgroup and drop its stale sockets."""
-    stale_pid = manager_pid()
-    if stale_pid:
-        os.kill(stale_pid, signal.SIGKILL)
-    relative = _manager_cgroup(uid)
-    cgroups.kill_all(relative)
-    wait_until(lambda: not cgroups.pids_in(relative), 5.0)
-    cgroups.remove(relative)
-    run_dir = _runtime_dir(uid)
-    for leftover in (run_dir / "systemd" / "private", run_dir / "systemd" / "notify", run_dir / "bus"):
-        leftover.unlink(missing_ok=True)
-
-
-def _start_manager(uid: int) -> None:
-    _clear_leftovers(uid)
-    user = pwd.getpwuid(uid)
-    relative = _manager_cgroup(uid)
-    procs_files = [path / "cgroup.procs" for path in cgroups.create(relative, uid, user.pw_gid)]
-    run_dir = _runtime_dir(uid)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    os.chown(run_dir, uid, user.pw_gid)
-    run_dir.chmod(0o700)
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "HOME": user.pw_dir,
-        "USER": user.pw_name,
-        "LOGNAME": user.pw_name,
-        "SHELL": user.pw_shell or "/bin/sh",
-        "LANG": os.environ.get("LANG", "C.UTF-8"),
-        "XDG_RUNTIME_DIR": str(run_dir),
-        "SYSTEMD_LOG_TARGET": "journal-or-kmsg",
-    }
-
-    def enter_cgroups_and_drop_privileges() -> None:
-        # Runs in the child between fork and exec: the manager must start inside its own
-        # cgroup so journald attributes its units' lines to them.
-        me = str(os.getpid())
-        for procs in procs_files:
-            procs.write_text(me)
-        if uid != 0:
-            os.setgid(user.pw_gid)
-            os.initgroups(user.pw_name, user.pw_gid)
-            os.setuid(uid)
-
-    pid = _spawn([str(SYSTEMD), "--user"], env=env, preexec=enter_cgroups_and_drop_privileges)
-    _pidfile("manager").write_text(str(pid))
-    if not wait_until(lambda: (run_dir / "systemd" / "private").exists(), BOOT_TIMEOUT):
-        raise OvermindError("the systemd user manager did not come up", hint=f"journalctl -b _PID={pid}")
-    env = user_env() | {"XDG_RUNTIME_DIR": str(run_dir)}
-    subprocess.run(
-        ["systemctl", "--user", "is-system-running", "--wait"], env=env,
-        capture_output=True, timeout=BOOT_TIMEOUT, check=False,
-    )
+def await_manager(timeout: float) -> bool:
+    """While a supervisor starts a dead manager again: wait for it."""
+    return bool(wait_until(lambda: manager_pid() is not None and READY.exists(), timeout))
 
 
 def down(uid: int | None = None) -> None:
     """Stop the user manager (and every mission in it), then journald."""
     uid = os.getuid() if uid is None else uid
+    supervisor = supervisor_pid()
+    if supervisor is not None:
+        os.kill(supervisor, signal.SIGTERM)
+        if not wait_until(lambda: supervisor_pid() is None, STOP_TIMEOUT):
+            raise OvermindError("the private host's supervisor did not stop", hint=f"see {LOG}")
+        return
+    # A host without a supervisor (booted by an earlier overmind, or its supervisor killed).
     pid = manager_pid()
     if pid:
-        env = user_env() | {"XDG_RUNTIME_DIR": str(_runtime_dir(uid))}
-        subprocess.run(["systemctl", "--user", "exit"], env=env, capture_output=True, timeout=30, check=False)
+        usermanager.systemctl(uid, "exit", timeout=30)
         if not wait_until(lambda: manager_pid() is None, 10.0):
             os.kill(pid, signal.SIGKILL)
-    _clear_leftovers(uid)
-    _pidfile("manager").unlink(missing_ok=True)
+    usermanager.clear(uid)
     jpid = journald_pid()
     if jpid:
         os.kill(jpid, signal.SIGTERM)
         if not wait_until(lambda: journald_pid() is None, 5.0):
             os.kill(jpid, signal.SIGKILL)
-    _pidfile("journald").unlink(missing_ok=True)
+    for what in ("manager", "journald"):
+        Path(pids.pidfile(what)).unlink(missing_ok=True)
 
 
 def status() -> dict[str, object]:
     return {
         "in_use": in_use(),
+        "supervisor_pid": supervisor_pid(),
         "manager_pid": manager_pid(),
         "journald_pid": journald_pid(),
-        "journal_socket": JOURNAL_SOCKET.exists(),
+        "journal_socket": NATIVE.exists(),
     }

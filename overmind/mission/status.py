@@ -11,11 +11,12 @@ from overmind.systemd.manager import ACTIVE_STATES
 # Blueprint agents may also be `waiting` for their dependencies or end `skipped` (never run);
 # a blueprint ends `done` or `failed`.
 CREATION_GRACE = 5.0  # seconds a new mission counts as starting while its unit is created and started
-FINISHED_STATES = ("stopped", "crashed", "killed", "unknown", "skipped", "done", "failed")
+FINISHED_STATES = ("stopped", "crashed", "killed", "lost", "unknown", "skipped", "done", "failed")
+LOST = "lost"  # the service result the run hook records when the host's manager died under a run
 
 
 class Status(NamedTuple):
-    state: str  # running | attached | restarting | stopping | stopped | crashed | killed | unknown
+    state: str  # running | attached | restarting | stopping | stopped | crashed | killed | lost | unknown
     reason: str = ""  # why it ended, for crashed/killed missions
     exit_code: int | None = None
 
@@ -61,6 +62,8 @@ def grace_period(mission: Mission) -> str:
 
 
 def _from_exit(mission: Mission, exit: Exit, stop_requested: bool) -> Status:
+    if exit.service_result == LOST:
+        return Status("lost", "the host manager died", exit.code)
     if exit.service_result == "success" or (stop_requested and not exit.oom):
         late = stop_requested and exit.service_result == "timeout"
         return Status("stopped", grace_period(mission) if late else "", exit.code)

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from overmind.mission.kinds import RESTART_POLICIES, runs_under_wrapper
 from overmind.mission.spec import MissionSpec
@@ -23,12 +24,6 @@ DEFAULT_RESTART_WINDOW = 60.0  # seconds, for --max-restarts without --max-secon
 DEFAULT_BACKOFF_MAX = 60.0  # seconds
 NATIVE_BACKOFF_SINCE = 254  # RestartSteps= and RestartMaxDelaySec=
 RUN_HOOK = Path(__file__).resolve().parent.parent / "hooks" / "run.sh"
-
-
-
-
-
-
 
 
 def describe(name: str, command: str, width: int = 80, kind: str = "mission") -> str:
@@ -57,13 +52,36 @@ def run_environment(spec: MissionSpec, state_dir: str) -> dict[str, str]:
     return env
 
 
-def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str) -> dict[str, str]:
+SPEC_VARIABLE = "OVERMIND_SPEC"
+_SPEC_MAX = 100_000  # one environment string may not exceed 128 KiB (MAX_ARG_STRLEN)
+
+
+def mission_environment(spec: MissionSpec, mission_id: str, name: str, state_dir: str,
+                        record: Mapping[str, Any] | None = None) -> dict[str, str]:
     env = run_environment(spec, state_dir)
     env["OVERMIND_MISSION_ID"] = mission_id
     env["OVERMIND_MISSION_NAME"] = name
     if spec.parent:
         env["OVERMIND_PARENT_ID"] = spec.parent
+    env[SPEC_VARIABLE] = spec_for_rebuild(dict(record) if record is not None else spec.to_record())
     return env
+
+
+def spec_for_rebuild(record: dict[str, Any]) -> str:
+    """The mission's recorded spec, for a state store rebuilt from what systemd knows
+    (overmind.store.rebuild); a prompt too long for one environment string is left out."""
+    import json
+
+    text = json.dumps(record, separators=(",", ":"))
+    if len(text) > _SPEC_MAX:
+        text = json.dumps(record | {"command": None}, separators=(",", ":"))
+    return text
+
+
+def supervised(argv: list[str]) -> list[str]:
+    """A unit's command, started through the run hook: a new host manager's run of the unit can
+    then take over the process a dead one left running, instead of starting it again."""
+    return ["/bin/sh", str(RUN_HOOK), "run", "--", *argv]
 
 
 def limit_properties(spec: MissionSpec) -> dict[str, str]:
@@ -149,14 +167,17 @@ def exec_argv(spec: MissionSpec) -> list[str]:
 
 
 def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str, state_dir: str,
-                        systemd_version: int | None = None,
-                        extra_properties: Mapping[str, str] | None = None) -> list[str]:
+                        systemd_version: int | None = None, extra_properties: Mapping[str, str] | None = None,
+                        record: Mapping[str, Any] | None = None) -> list[str]:
     """Arguments for `systemd-run --user` that create the mission's unit; `extra_properties`
-    (a blueprint's Slice=, After=, Requires=, ...) come last and win."""
+    (a blueprint's Slice=, After=, Requires=, ...) come last and win. `record` is the spec as
+    the store keeps it (default: this spec's)."""
     restart = restart_properties(spec, systemd_version)
     props = {
-        # The session wrapper says READY=1 once the agent takes messages.
+        # The session wrapper says READY=1 once the agent takes messages (and again, not being the
+        # main process, to a new manager that took it back: NotifyAccess=all).
         "Type": "notify" if runs_under_wrapper(spec.provider, spec.type) else "exec",
+        **({"NotifyAccess": "all"} if runs_under_wrapper(spec.provider, spec.type) else {}),
         "MemoryAccounting": "yes",
         "CPUAccounting": "yes",
         "TasksAccounting": "yes",
@@ -174,7 +195,7 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
     args = [f"--unit={unit}", f"--description={describe(name, what)}", f"--working-directory={spec.cwd}"]
     # systemd 252 writes `$ ; \` of a transient unit's command line to its unit file in a form it
     # reads back changed, on every daemon-reload: a command with them runs from the environment.
-    argv, env = launched(exec_argv(spec), mission_environment(spec, mission_id, name, state_dir))
+    argv, env = launched(exec_argv(spec), mission_environment(spec, mission_id, name, state_dir, record))
     args += [f"--property={key}={value}" for key, value in props.items()]
     args += [f"--setenv={key}={value}" for key, value in env.items()]
-    return [*args, "--", *argv]
+    return [*args, "--", *supervised(argv)]

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from overmind.errors import OvermindError
-from overmind.store import runs, schema
+from overmind.paths import state_dir
+from overmind.store import mirror, runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
 
 __all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission", "RitualRun", "RunHistory", "Store",
@@ -25,15 +26,8 @@ __all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission",
 
 SCHEMA_VERSION = schema.VERSION
 _MARKS = ("killed_at", "stop_requested_at")
+_COPIED = ("id", "name", "unit", "type", "provider", "command", "cwd", "parent", "spec", "created_at")
 RunHistory = tuple[list[tuple[str, float]], list[tuple[str, float]]]  # runs ended, runs going: (invocation, when)
-
-
-def state_dir() -> Path:
-    explicit = os.environ.get("OVERMIND_STATE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(base) / "overmind"
 
 
 _local = threading.local()
@@ -50,20 +44,86 @@ def shared() -> Store:
 
 
 class Store:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, recover: bool = True) -> None:
         self.path = path or state_dir() / "state.db"
+        self.dir = os.path.realpath(self.path.parent)
+        self.mirrored = True  # changes are copied to the journal (overmind.store.mirror)
+        self.full: str | None = None  # the file system it is on, while that is full: reads only
+        self.inode: int | None = None
+        self._open(recover)
+
+    def _open(self, recover: bool) -> None:
+        why = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            if schema.version(self.db) != schema.VERSION:
-                self._migrate()
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            if recover and not self.path.exists() and (self.path.parent / "runs").is_dir():
+                why = "missing"  # a state directory with run records has had a store: it was lost
+            else:
+                self._connect()
+        except sqlite3.DatabaseError as error:
+            if not (recover and getattr(error, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+                self._open_for_reading(error)
+                return
+            why = f"damaged ({error})"
         except (OSError, sqlite3.Error) as error:
+            self._open_for_reading(error)
+            return
+        if why is not None:
+            from overmind.store import rebuild
+
+            done = rebuild.recover(self.path)
+            if done is not None:
+                rebuild.say(self.path, why, *done)
+            self.reopen()
+
+    def _connect(self) -> None:
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+        self.db.execute("PRAGMA busy_timeout = 30000")
+        if schema.version(self.db) != schema.VERSION:
+            self._migrate()
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.inode = os.stat(self.path).st_ino
+
+    def _open_for_reading(self, error: BaseException) -> None:
+        """A full file system cannot take even the store's shared-memory file: read the database
+        file as it is (its log is empty once the last writer has closed it); writes then fail."""
+        from overmind.store import space
+
+        where = space.full(self.path.parent)
+        if where is None:
             raise OvermindError(f"cannot open the state store {self.path}: {error}",
                                 hint="check that the state directory exists, is writable and has free space"
                                 ) from None
+        if not self.path.exists():
+            raise OvermindError(f"no space left for the state store on {where}: it cannot be created",
+                                hint="free some space there; overmind works again at once") from None
+        self.full = where
+        self.db = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, isolation_level=None)
+        self.inode = os.stat(self.path).st_ino
+
+    def reopen(self) -> None:
+        """Open the file at `path` again (it was rebuilt, or replaced under us)."""
+        if getattr(self, "db", None) is not None:
+            self.db.close()
+        self.full = None
+        self._connect()
+
+    def _fresh(self) -> None:
+        """A long-lived process (an agent's wrapper, the dashboard) follows a store that was
+        rebuilt or deleted since it opened it: one stat."""
+        try:
+            inode: int | None = os.stat(self.path).st_ino
+        except OSError:
+            inode = None
+        if inode != self.inode:
+            if getattr(self, "db", None) is not None:
+                self.db.close()
+            self._open(recover=True)
+
+    def _mirror(self, op: str, key: str, data: dict[str, Any] | None = None) -> None:
+        if self.mirrored:
+            mirror.note(self.dir, op, key, data)
 
     def _migrate(self) -> None:
         """Create or upgrade the database under a lock: many processes may open a store that does not
@@ -79,6 +139,7 @@ class Store:
             schema.upgrade(self.db)
 
     def transaction(self) -> _Transaction:
+        self._fresh()
         return _Transaction(self.db)
 
     # -- missions -----------------------------------------------------------------------
@@ -89,10 +150,12 @@ class Store:
             (mission.id, mission.name, mission.unit, mission.type, mission.provider, mission.command,
              mission.cwd, mission.parent, json.dumps(mission.spec), mission.created_at),
         )
+        self._mirror("add", mission.id, {key: getattr(mission, key) for key in _COPIED})
 
     def remove(self, mission_id: str) -> None:
         self.db.execute("DELETE FROM missions WHERE id = ?", (mission_id,))
         self.db.execute("DELETE FROM runs_going WHERE mission_id = ?", (mission_id,))
+        self._mirror("remove", mission_id)
 
     def record_exit(self, mission_id: str, exit: Exit) -> None:
         self.db.execute(
@@ -109,15 +172,19 @@ class Store:
         now = time.time()
         with self.transaction():
             self.db.executemany(f"UPDATE {table} SET {column} = ? WHERE id = ?", [(now, i) for i in ids])
+        if ids:
+            self._mirror("mark", ids[0], {"column": column, "table": table, "at": now, "ids": ids})
         if column == "stop_requested_at" and table == "missions" and ids:
             runs.stop_requested(self.path.parent, ids)
 
     def unmark(self, mission_id: str, column: str, table: str = "missions") -> None:
         assert column in _MARKS and table in ("missions", "blueprints")
         self.db.execute(f"UPDATE {table} SET {column} = NULL WHERE id = ?", (mission_id,))
+        self._mirror("unmark", mission_id, {"column": column, "table": table})
 
     def update_spec(self, mission_id: str, spec: dict[str, Any]) -> None:
         self.db.execute("UPDATE missions SET spec = ? WHERE id = ?", (json.dumps(spec), mission_id))
+        self._mirror("spec", mission_id, {"spec": spec})
 
     def get(self, ref: str) -> Mission | None:
         """A mission by id, else the newest mission with that name."""
@@ -156,6 +223,7 @@ class Store:
         return [Exit(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
 
     def _select(self, clause: str, params: tuple[Any, ...]) -> list[Mission]:
+        self._fresh()
         runs.read(self, self.path.parent)  # what ended since the last look
         query = (
             "SELECT m.id, m.name, m.unit, m.type, m.provider, m.command, m.cwd, m.parent, m.spec,"
@@ -235,13 +303,16 @@ class Store:
             " (?, ?, ?, ?, ?, ?, ?, ?)",
             (blueprint.id, blueprint.name, blueprint.slice, blueprint.file, blueprint.cwd,
              json.dumps(blueprint.agents), blueprint.applied_at, blueprint.created_at))
+        self._mirror("blueprint", blueprint.id, blueprint._asdict())
 
     def update_blueprint(self, blueprint_id: str, file: str, agents: list[str], applied_at: float) -> None:
         self.db.execute("UPDATE blueprints SET file = ?, agents = ?, applied_at = ? WHERE id = ?",
                         (file, json.dumps(agents), applied_at, blueprint_id))
+        self._mirror("blueprint-update", blueprint_id, {"file": file, "agents": agents, "applied_at": applied_at})
 
     def remove_blueprint(self, blueprint_id: str) -> None:
         self.db.execute("DELETE FROM blueprints WHERE id = ?", (blueprint_id,))
+        self._mirror("blueprint-remove", blueprint_id)
 
     def blueprint(self, ref: str) -> Blueprint | None:
         """A blueprint by id, else the newest with that name."""
@@ -261,6 +332,7 @@ class Store:
     # -- agent events and sessions ------------------------------------------------------
     def add_event(self, mission_id: str, at: float, type: str, data: str) -> int:
         """Append an event; returns its sequence number."""
+        self._fresh()
         row = self.db.execute(
             "INSERT INTO events (mission_id, seq, at, type, data) VALUES"
             " (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE mission_id = ?), ?, ?, ?) RETURNING seq",
@@ -296,6 +368,7 @@ class Store:
         self.db.execute("INSERT INTO sessions (mission_id, session_id) VALUES (?, ?)"
                         " ON CONFLICT (mission_id) DO UPDATE SET session_id = excluded.session_id",
                         (mission_id, session_id))
+        self._mirror("session", mission_id, {"session_id": session_id})
 
     def session_ids(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT mission_id, session_id FROM sessions").fetchall())
@@ -337,4 +410,12 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type:
+            self.db.execute("ROLLBACK")
+            return
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:  # a commit that failed (a full disk) leaves it open
+                self.db.execute("ROLLBACK")
+            raise

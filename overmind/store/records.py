@@ -17,6 +17,8 @@ class Exit(NamedTuple):
 
     def describe(self, activity_timeout: str = "?") -> str:
         """How the run ended, as the journal says it (hooks/run.sh writes the same words)."""
+        if self.service_result == "lost":
+            return "lost: the host manager died"
         if self.oom:
             return "killed: memory limit reached (MemoryMax)"
         if self.service_result == "watchdog":

@@ -18,6 +18,8 @@ that opened it just before still appends there, and is read next time) and a new
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -57,15 +59,23 @@ def read(store: Store, state: Path) -> None:
             sizes[name] = os.stat(directory / name).st_size
         except FileNotFoundError:
             continue
+    if store.full:
+        return  # nothing can be written: reads go on without the newest records, taken once there is room
     offsets = store.run_log_offsets()
     if not any(size > offsets.get(name, 0) for name, size in sizes.items()) and not _rotation_due(sizes, offsets):
         return
-    with store.transaction():
-        offsets = store.run_log_offsets()  # again, under the write lock: another reader may have been first
-        for name in (OLD, LOG):
-            if name in sizes and sizes[name] > offsets.get(name, 0):
-                offsets[name] = _take(store, directory / name, offsets.get(name, 0))
-        _rotate(store, directory, offsets)
+    try:
+        with store.transaction():
+            offsets = store.run_log_offsets()  # again, under the write lock: another reader may have been first
+            for name in (OLD, LOG):
+                if name in sizes and sizes[name] > offsets.get(name, 0):
+                    offsets[name] = _take(store, directory / name, offsets.get(name, 0))
+            _rotate(store, directory, offsets)
+    except sqlite3.OperationalError:
+        from overmind.store import space
+
+        if space.full(state) is None:
+            raise  # not a full file system: a real failure
 
 
 def _take(store: Store, path: Path, offset: int) -> int:
@@ -77,6 +87,7 @@ def _take(store: Store, path: Path, offset: int) -> int:
     known = store.mission_ids()
     clock = _Clock(path)
     for raw in data[:end].splitlines():
+        raw = _whole(raw)
         line = _Line(raw.decode("utf-8", errors="replace"))
         if line.mission not in known:
             continue  # a mission forgotten (gc, a blueprint's replaced agent) while its last run ended
@@ -87,6 +98,16 @@ def _take(store: Store, path: Path, offset: int) -> int:
                   file=sys.stderr)
     store.set_run_log_offset(path.name, offset + end)
     return offset + end
+
+
+_RECORD = re.compile(rb"(?:start|pid|exit) [0-9a-f]{8} ")
+
+
+def _whole(raw: bytes) -> bytes:
+    """A hook that could write only part of its line (a full disk) left it without a newline, and
+    the next hook's line was appended to it: keep that whole one."""
+    starts = [match.start() for match in _RECORD.finditer(raw)]
+    return raw[starts[-1]:] if starts and starts[-1] > 0 else raw
 
 
 def _apply(store: Store, line: _Line, clock: _Clock) -> None:

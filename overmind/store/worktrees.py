@@ -36,6 +36,7 @@ class WorktreeStore:
 
     def add(self, record: WorktreeRecord) -> None:
         self.db.execute(f"INSERT INTO worktrees ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(record))
+        self.store._mirror("worktree", record.name, record._asdict())
 
     def get(self, name: str) -> WorktreeRecord | None:
         row = self.db.execute(f"SELECT {_COLUMNS} FROM worktrees WHERE name = ?", (name,)).fetchone()
@@ -52,6 +53,7 @@ class WorktreeStore:
     def remove(self, name: str) -> None:
         """Forget a worktree; its leases go with it."""
         self.db.execute("DELETE FROM worktrees WHERE name = ?", (name,))
+        self.store._mirror("worktree-remove", name)
 
     def leases(self, worktree: str) -> dict[str, int]:
         rows = self.db.execute("SELECT name, port FROM port_leases WHERE worktree = ? ORDER BY port", (worktree,))
@@ -75,4 +77,6 @@ class WorktreeStore:
             now = time.time()
             db.executemany("INSERT INTO port_leases (port, worktree, name, leased_at) VALUES (?, ?, ?, ?)",
                            [(port, worktree, name, now) for name, port in wanted.items() if mine.get(name) != port])
+        if wanted != mine:
+            self.store._mirror("leases", worktree, {"leases": wanted, "at": now})
         return wanted

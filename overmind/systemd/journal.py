@@ -39,7 +39,7 @@ class Entry(NamedTuple):
 
     def to_json(self) -> dict[str, object]:
         return {"time": datetime.fromtimestamp(self.timestamp).astimezone().isoformat(timespec="milliseconds"),
-                "id": self.mission_id, "name": self.name, "message": self.message}
+                "id": self.mission_id, "name": self.name, "message": self.message, "cursor": self.cursor}
 
 
 class Owners:
@@ -173,14 +173,17 @@ class _Reader:
 
 
 def entries(missions: list[Mission], all_known: list[Mission], lines: int | None = None,
-            since: float | None = None, follow: bool = False) -> Iterator[Entry]:
-    """Entries of `missions` in time order; with follow, keeps yielding as journald writes
-    (journalctl waits on inotify, it does not poll)."""
+            since: float | None = None, follow: bool = False, after_cursor: str | None = None) -> Iterator[Entry]:
+    """Entries of `missions` in time order (after the line at `after_cursor` when given); with
+    follow, keeps yielding as journald writes (journalctl waits on inotify, it does not poll)."""
     if not missions:
         return
     owners = Owners(missions, all_known)
     reader = _Reader(owners, max(owners.since, since or 0))
     since_arg = f"--since=@{reader.since:.6f}"
+    if after_cursor is not None:
+        yield from reader.run([f"--after-cursor={after_cursor}", "--lines=all", *(["--follow"] if follow else [])])
+        return
     if lines is not None:
         # With --since, journalctl's -n counts from the start; reversed, it takes the newest.
         newest = list(reader.run([since_arg, "--reverse", f"--lines={lines}"])) if lines else []

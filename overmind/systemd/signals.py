@@ -131,6 +131,10 @@ class UnitSignals:
             else:
                 self._announced.pop(name, None)
 
+    def waiting(self, unit: str) -> list[Announcement]:
+        """The announcements of a unit not taken yet (they stay for `take_announced`)."""
+        return list(self._announced.get(unit, []))
+
     def take_announced(self) -> dict[str, list[Announcement]]:
         """Every announcement since the last call, by unit, in the order they came."""
         taken, self._announced = self._announced, {}

@@ -233,7 +233,7 @@ class Nexus(App[None]):
 
     def action_open(self, verb: str) -> None:
         """Switch to a top-level view: back to the missions, then that view on top."""
-        from overmind.tui.screens import blueprints, host, memory, missions, permissions, rituals, worktrees
+        from overmind.tui.screens import blueprints, host, hosts, memory, missions, permissions, rituals, worktrees
 
         while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and not isinstance(self.screen, ViewScreen)):
             self.pop_screen()
@@ -247,7 +247,8 @@ class Nexus(App[None]):
             return
         screens: dict[str, Callable[[], ViewScreen]] = {
             "rituals": rituals.Rituals, "blueprints": blueprints.Blueprints, "host": host.Host,
-            "worktrees": worktrees.Worktrees, "memory": memory.Memory, "permissions": permissions.Permissions}
+            "worktrees": worktrees.Worktrees, "memory": memory.Memory, "hosts": hosts.Hosts,
+            "permissions": permissions.Permissions}
         self.push_screen(screens[verb]())
 
     def open_mission(self, verb: str, ref: str) -> None:
@@ -265,6 +266,6 @@ class Nexus(App[None]):
         if not isinstance(screen, ViewScreen):
             return
         general = [(":", "command mode (Tab completes)"), ("/", "filter: a regex, ! for the inverse"),
-                   ("esc", "back"), ("1-7", "missions, tree, rituals, blueprints, host, worktrees, memory"),
+                   ("esc", "back"), ("1-8", "missions, tree, rituals, blueprints, host, worktrees, memory, hosts"),
                    ("?", "this help"), ("q  ctrl+c", "quit")]
         self.push_screen(Help(f"{screen.crumb} view", screen.help_keys(), general))

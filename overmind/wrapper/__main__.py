@@ -74,6 +74,9 @@ def run_mission() -> int:
 def main() -> None:
     argv = sys.argv[1:]
     if argv == ["--mission"]:  # agent CLIs and sessions: the mission's spec comes from the store
+        # SIGUSR2 asks a wrapper to say READY=1 again (hooks/run.sh, after its manager died):
+        # one that arrives before the wrapper listens for it must not end it.
+        signal.signal(signal.SIGUSR2, signal.SIG_IGN)
         end_like(run_mission())
         return
     if argv[:1] == ["--"]:

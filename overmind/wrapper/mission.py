@@ -28,6 +28,7 @@ class MissionWrapper(ABC):
         self.notifier = Notifier()
         self.activity = ActivityWatchdog(self.notifier)
         self.state = "starting"  # starting | working | idle | attached
+        self.status_text = ""  # the last STATUS= said
         self.server = ControlServer(mission.id, self.handlers())
         self.attached: asyncio.Event | None = None  # set when the terminal is given back
         self.stop_signal: int | None = None
@@ -56,7 +57,8 @@ class MissionWrapper(ABC):
     def set_state(self, state: str, status: str | None = None) -> None:
         """`status` is what systemd shows (STATUS=); "" clears it, None says the state."""
         self.state = state
-        self.notifier.status(state if status is None else status)
+        self.status_text = state if status is None else status
+        self.notifier.status(self.status_text)
 
     def ready(self, state: str, status: str) -> None:
         self.set_state(state, status)
@@ -68,6 +70,7 @@ class MissionWrapper(ABC):
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGUSR2, self._announce_again)
         await self.server.start()
         keepalive = asyncio.create_task(self._feed_watchdog_while_idle())
         try:
@@ -94,6 +97,13 @@ class MissionWrapper(ABC):
         if self.attached is not None:
             done, self.attached = self.attached, None
             done.set()
+
+    def _announce_again(self) -> None:
+        """A new user manager has taken this unit back (the old one died, hooks/run.sh): it
+        waits for READY=1 and knows nothing of our status yet."""
+        if self._ready:
+            self.notifier.send(READY=1)
+            self.notifier.status(self.status_text)
 
     def _on_stop_signal(self, signum: int) -> None:
         self.stop_signal = signum

@@ -417,6 +417,7 @@ class AgentSession(MissionWrapper):
             queue.put_nowait(None)
         if self.permissions is not None:
             self.permissions.close()
+        self.journal.close()
 
     async def run(self) -> int:
         if self.permissions is not None:

@@ -108,7 +108,7 @@ async def test_the_api_answers_with_the_cli_json_shapes(client: Client, om: Over
     assert started["id"] in {row["id"] for row in listed}
     lines = await json_of(client, f"/api/v1/missions/{name}/logs?lines=5")
     assert [line["message"] for line in lines][-1] == "api-line"
-    assert set(lines[-1]) == {"time", "id", "name", "message"}
+    assert set(lines[-1]) == {"time", "id", "name", "message", "cursor"}  # as `logs --json` has them
     assert set(await json_of(client, "/api/v1/status")) >= {"mode", "systemd_version", "missions"}
     assert {c["name"] for c in await json_of(client, "/api/v1/doctor")} >= {"user manager", "journald"}
     assert set(await json_of(client, "/api/v1/costs")) >= {"today_usd", "by_day", "by_mission", "by_tree"}

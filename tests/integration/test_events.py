@@ -255,6 +255,7 @@ def test_each_missions_transitions_are_told_once_in_order_as_systemd_went_throug
     try:
         start_all(om, runs[:len(runs) // 2])
         # A second feed, started while missions come and go, numbers what it tells as the first does.
+        started_late = time.time()
         late = Lines(subprocess.Popen([sys.executable, "-m", "overmind", "events", "--json"], env=om.env,
                                       stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
                                       preexec_fn=die_with_parent))
@@ -303,7 +304,9 @@ def test_each_missions_transitions_are_told_once_in_order_as_systemd_went_throug
             problems.append(f"{mission}: events {events_}, not {wanted}")
         numbered = {(c["state"], c["seq"]) for c in changes}
         if not {(c["state"], c["seq"]) for c in late_told[mission]} <= numbered:
-            problems.append(f"{mission}: the second feed told {[(c['state'], c['seq']) for c in late_told[mission]]}"
-                            f" where the first told {sorted(numbered, key=lambda p: p[1])}")
+            problems.append(f"{mission}: the second feed (started at {started_late:.3f}) told"
+                            f" {[(c['previous'], c['state'], c['seq'], c['at']) for c in late_told[mission]]}"
+                            f" where the first told {sorted(numbered, key=lambda p: p[1])}; systemd said"
+                            f" {[(round(s.at, 3), *s[1:5]) for s in said]}")
     assert not problems, f"{len(problems)} of {len(missions)} missions:\n" + "\n".join(problems[:20])
     om("gc")

@@ -1,15 +1,14 @@
-"""The private systemd host: idempotent boot, and recovery over what a killed host leaves behind.
+"""The private systemd host: idempotent boot, and what its supervisor does when parts of it die.
 
-The recovery test kills the private user manager and journald, ending every mission on the
-machine, so it runs only where overmind booted them (systemd is not PID 1) and only when asked
-with OVERMIND_TEST_HOST_RECOVERY=1, as `make test` (and so CI) does; it leaves them running.
+The recovery tests kill the private user manager, journald or the supervisor, so they run only
+where overmind booted them (systemd is not PID 1) and only when asked with
+OVERMIND_TEST_HOST_RECOVERY=1, as `make test` (and so CI) does; they leave the host running.
+(tests/integration/test_host_faults.py and tests/sessions/test_host_journald.py have more.)
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -18,21 +17,18 @@ import pytest
 
 from overmind.host import pid1_is_systemd
 from tests.helpers import Overmind, must
+from tests.host_faults import host, host_left_up, kill, replaced
 
 pytestmark = pytest.mark.skipif(pid1_is_systemd() or os.geteuid() != 0,
                                 reason="the private host is for root where systemd is not PID 1")
 
 
-def _host(om: Overmind) -> dict:
-    return json.loads(om("host", "status", "--json").stdout)
-
-
 def test_host_up_is_idempotent(om: Overmind) -> None:
     assert om("host", "up").stdout == "private systemd host already running\n"
-    status = _host(om)
+    status = host(om)
     assert status["mode"] == "private"
     assert status["user_manager_reachable"] is True
-    assert status["private_manager_pid"] and status["private_journald_pid"]
+    assert status["private_manager_pid"] and status["private_journald_pid"] and status["private_supervisor_pid"]
 
 
 def bare_shell(om: Overmind, script: str) -> subprocess.CompletedProcess[str]:
@@ -78,24 +74,40 @@ def test_a_hint_naming_systemctl_runs_as_given_in_a_shell_without_the_environmen
 @pytest.mark.disruptive
 @pytest.mark.skipif(os.environ.get("OVERMIND_TEST_HOST_RECOVERY") != "1",
                     reason="kills the shared user manager; set OVERMIND_TEST_HOST_RECOVERY=1 (make test does)")
-def test_run_reboots_over_a_killed_host(om: Overmind, name: str) -> None:
-    survivor = om.run("sleep 300", "--name", f"{name}-old")
-    orphan = must(lambda: om.info(survivor["id"])["os_pid"])
-    status = _host(om)
-    os.kill(status["private_manager_pid"], signal.SIGKILL)
-    os.kill(status["private_journald_pid"], signal.SIGKILL)
-    must(lambda: not _host(om)["user_manager_reachable"], what="the manager to be gone")
+def test_a_host_whose_journald_and_manager_are_killed_comes_back_by_itself(om: Overmind, name: str) -> None:
+    with host_left_up(om):
+        survivor = om.run("echo before; sleep 300", "--name", f"{name}-old")
+        orphan = must(lambda: om.info(survivor["id"])["os_pid"])
+        must(lambda: "before" in om.logs(survivor["id"]))
+        journald, _ = kill(om, "journald")
+        manager, _ = kill(om, "manager")
+        replaced(om, "journald", journald, 2.0)
+        replaced(om, "manager", manager, 5.0)
+        # Nobody typed a command: the supervisor brought both back, and the mission with them.
+        must(lambda: om.status(survivor["id"]) == "running", 30)
+        assert om.pid_alive(orphan)
+        proc = om("run", "--name", name, "--json", "echo back")
+        assert "started a private systemd host" not in proc.stderr
+        assert om("wait", name).returncode == 0
+        assert om.logs(name)[0] == "back"
+        om("stop", survivor["id"])
+        assert not om.pid_alive(orphan)
 
-    down = om("ps", check=False)
-    assert down.returncode == 1
-    assert down.stderr.splitlines()[0] == "overmind: the private systemd host is not running"
 
-    proc = om("run", "--name", name, "--json", "echo back", check=False)
-    assert proc.returncode == 0, proc.stderr
-    assert "started a private systemd host" in proc.stderr
-    assert om("wait", name).returncode == 0
-    assert om.logs(name)[0] == "back"
-    # What the dead manager left running in its cgroup did not survive the reboot.
-    assert not om.pid_alive(orphan)
-    # The store never claims a mission runs when systemd no longer knows it.
-    assert om.status(survivor["id"]) != "running"
+@pytest.mark.disruptive
+@pytest.mark.skipif(os.environ.get("OVERMIND_TEST_HOST_RECOVERY") != "1",
+                    reason="restarts the shared journald; set OVERMIND_TEST_HOST_RECOVERY=1 (make test does)")
+def test_a_killed_supervisor_is_started_again_and_takes_journald_over_without_losing_a_line(
+        om: Overmind, name: str) -> None:
+    with host_left_up(om):
+        om.run("for i in $(seq 1 300); do echo line $i; sleep 0.01; done", "--name", name)
+        before = host(om)
+        kill(om, "supervisor")
+        # The next command as root finds the host unsupervised and starts a supervisor, which takes
+        # the running journald's sockets and streams and starts it again under itself.
+        assert "restarted the private host's supervisor" in om("ps").stderr
+        after = must(lambda: (h := host(om))["private_supervisor_pid"] not in (None, before["private_supervisor_pid"])
+                     and h["private_journald_pid"] != before["private_journald_pid"] and h, 10)
+        assert after["private_manager_pid"] == before["private_manager_pid"]
+        om("wait", name)
+        assert om.logs(name, "-n", "1000") == [f"line {i}" for i in range(1, 301)] + ["--- exited with code 0 ---"]

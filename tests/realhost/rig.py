@@ -53,12 +53,16 @@ def cgroup_options() -> list[str]:
 
 
 def remove_orphans() -> None:
-    """Containers of earlier runs whose test process is gone."""
+    """Containers (and networks) of earlier runs whose test process is gone."""
     names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", f"name=^{PREFIX}").stdout.split()
     for name in names:
         match = re.fullmatch(rf"{PREFIX}(\d+)-[\w-]+", name)
         if match and not _alive(int(match.group(1))):
             podman("rm", "-f", "-v", "-t", "5", name, check=False)
+    for name in podman("network", "ls", "--format", "{{.Name}}", check=False).stdout.split():
+        match = re.fullmatch(rf"{PREFIX}(\d+)-[\w-]+", name)
+        if match and not _alive(int(match.group(1))):
+            podman("network", "rm", "-f", name, check=False)
 
 
 def _alive(pid: int) -> bool:
@@ -87,10 +91,13 @@ class Host:
     name: str
     image: str
     env: dict[str, str] = field(default_factory=dict)
+    network: str = "none"  # or a private network of the rig's (see Network)
+    volumes: tuple[str, ...] = ()  # podman -v arguments
 
     def boot(self) -> Host:
-        podman("run", "-d", "--name", self.name, "--hostname", self.name.split("-", 2)[-1], "--network", "none",
-               "--systemd", "always", "--stop-timeout", "30", *cgroup_options(),
+        mounts = [arg for volume in self.volumes for arg in ("-v", volume)]
+        podman("run", "-d", "--name", self.name, "--hostname", self.name.split("-", 2)[-1], "--network", self.network,
+               "--systemd", "always", "--stop-timeout", "30", *cgroup_options(), *mounts,
                "-v", "/var/log/journal",  # podman mounts a tmpfs there otherwise: the journal must survive a reboot
                self.image, "/sbin/init")
         self.wait_booted()
@@ -113,6 +120,18 @@ class Host:
 
     def remove(self) -> None:
         podman("rm", "-f", "-v", "-t", "10", self.name, check=False)
+
+    @property
+    def ip(self) -> str:
+        """Its address on its network."""
+        template = f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}'
+        return podman("inspect", self.name, "--format", template).stdout.strip()
+
+    def link(self, up: bool) -> None:
+        """Cut (or restore) its network, as a pulled cable would: its interface goes down inside it."""
+        pid = podman("inspect", self.name, "--format", "{{.State.Pid}}").stdout.strip()
+        subprocess.run(["nsenter", "-t", pid, "-n", "ip", "link", "set", "eth0", "up" if up else "down"], check=True,
+                       capture_output=True, timeout=30)
 
     def reboot(self) -> None:
         """`podman restart`: systemd gets SIGRTMIN+3 and shuts down as on a real reboot, then boots."""

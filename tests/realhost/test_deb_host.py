@@ -167,6 +167,32 @@ def test_an_agent_cli_that_is_not_installed_is_one_line_not_a_mission(host: Host
     assert "no-claude" not in {row["name"] for row in omj(host, "ps", "--all")}
 
 
+def test_a_deleted_then_corrupted_store_is_rebuilt_for_dev_from_systemd_and_the_journal(host: Host) -> None:
+    om(host, "run", "--name", "keeper", "--restart", "on-failure", "echo kept; exec sleep 600")
+    om(host, "run", "--name", "trunk", "sleep 600")
+    om(host, "run", "--name", "branch", "--parent", "trunk", "sleep 600")
+    must(lambda: {info(host, n)["status"] for n in ("keeper", "trunk", "branch")} == {"running"}, 30)
+    def listed(rows: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
+        return {row["id"]: (row["name"], row["status"], row["exit_code"], row["parent"]) for row in rows}
+
+    before = listed(omj(host, "ps", "--all"))
+    store = "/home/dev/.local/state/overmind/state.db"
+    for damage in (f"rm -f {store} {store}-wal {store}-shm", f"head -c 8192 /dev/urandom > {store}; rm -f {store}-*"):
+        host.user("sh", "-c", f"rm -f {store}.rebuilt.json; {damage}")
+        proc = om(host, "ps", "--all", "--json")
+        # The ritual ticking every 2 s may open the store first: then it says so in its own log.
+        assert proc.stderr == "" or (len(proc.stderr.splitlines()) == 1 and "rebuilt" in proc.stderr), proc.stderr
+        report = json.loads(host.user("cat", f"{store}.rebuilt.json").stdout)
+        assert report["missions"] + report["blueprints"] == len(before)
+        assert listed(json.loads(proc.stdout)) == before
+        assert "kept" in om(host, "logs", "keeper").stdout
+        assert om(host, "wait", "hello", check=False).returncode == 3
+    assert host.user("sh", "-c", f"ls {store}.broken-*").stdout.strip()
+    om(host, "stop", "--cascade", "trunk")
+    om(host, "stop", "keeper")
+    assert {info(host, name)["status"] for name in ("keeper", "trunk", "branch")} == {"stopped"}
+
+
 def test_reinstalling_the_package_keeps_the_users_missions(host: Host) -> None:
     before = {row["name"]: row["status"] for row in omj(host, "ps", "--all")}
     host.root("dpkg", "-i", "/tmp/overmind.deb")

@@ -218,6 +218,17 @@ def test_a_late_feed_numbers_a_stopping_run_by_the_log_when_its_end_was_recorded
     assert [(t.state, t.seq) for t in end] == [("finished", seq_of(2, 5))]
 
 
+def test_a_late_feed_that_reads_the_log_after_later_runs_numbers_a_stopping_run_as_the_watching_one() -> None:
+    # Listed `deactivating` in its first run at 5.0 (its end recorded at 3.0), its invocation
+    # unread; by the time the log is read (a busy machine) it restarted and its second run ended.
+    watched = told(Machine(), FIRST + RESTART)
+    log = Runs(ended=(("a1", 3.0), ("b2", 8.0)))
+    found = initial(Unit("deactivating", "stop-post", ""), 5.0, log, "stopping", False)
+    assert (found.state, found.seq) == ("stopping", seq_of(1, 3))
+    late = told(found, RESTART[1:], runs=log)
+    assert [(t.state, t.seq) for t in late] == [(t.state, t.seq) for t in watched if t.seq > seq_of(1, 3)]
+
+
 def test_an_end_first_heard_with_its_invocation_is_numbered_by_the_run_log() -> None:
     # A machine that took its run as the first (no invocation read) learns from the log that the
     # end it hears is the second run's.

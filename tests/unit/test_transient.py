@@ -11,7 +11,7 @@ import pytest
 
 from overmind.blueprint.agent_units import retrying_argv
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
-from overmind.mission.units import RUN_HOOK, transient_unit_args
+from overmind.mission.units import RUN_HOOK, supervised, transient_unit_args
 from overmind.quantities import INFINITY, timespan_usec
 from overmind.systemd import unit_exec
 from overmind.systemd.transient import unit_from_run_args
@@ -41,7 +41,7 @@ def test_a_mission_unit_keeps_every_setting_with_its_bus_type(tmp_path) -> None:
     assert stop_post == ("a(sasb)", [("/bin/sh", ["/bin/sh", hook, "end"], True)])
     assert "A=b c" in props["Environment"][1] and "OVERMIND_MISSION_ID=0123abcd" in props["Environment"][1]
     path, argv, ignore = props["ExecStart"][1][0]
-    assert argv == unit_exec.helper("exec") and not ignore  # `$` and `%`: the command is in the environment
+    assert argv == supervised(unit_exec.helper("exec")) and not ignore  # `$` and `%`: the command is in the environment
     launched = json.loads(next(e for e in props["Environment"][1] if e.startswith("OVERMIND_ARGV=")).split("=", 1)[1])
     assert launched == [sys.executable, "-m", "overmind.wrapper", "--", "/bin/sh", "-c", "echo '$HOME' \"%n\""]
 

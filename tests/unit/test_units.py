@@ -6,7 +6,7 @@ import json
 import sys
 
 from overmind.mission.spec import Limits, MissionSpec, RestartPolicy
-from overmind.mission.units import RUN_HOOK, describe, transient_unit_args
+from overmind.mission.units import RUN_HOOK, describe, supervised, transient_unit_args
 from overmind.systemd import unit_exec
 from overmind.systemd.unitfiles import quote_exec_arg
 
@@ -28,7 +28,7 @@ def test_the_command_runs_under_sh_as_one_argument(tmp_path) -> None:
 def test_a_command_systemd_would_change_on_a_reload_travels_in_the_environment(tmp_path) -> None:
     command = "echo a && echo b; rm -rf $HOME \\ 'q' %n"
     args = _args(MissionSpec(command=command, cwd=str(tmp_path)))
-    assert args[args.index("--") + 1:] == unit_exec.helper("exec")
+    assert args[args.index("--") + 1:] == supervised(unit_exec.helper("exec"))
     assert f"--setenv=OVERMIND_ARGV={json.dumps(['/bin/sh', '-c', command])}" in args
 
 
@@ -77,7 +77,8 @@ def test_activity_timeout_wraps_the_command_and_sets_the_watchdog(tmp_path) -> N
     args = _args(MissionSpec(command="agent", cwd=str(tmp_path), activity_timeout=30))
     props = _props(args)
     assert (props["WatchdogSec"], props["NotifyAccess"]) == ("30s", "all")
-    assert args[args.index("--") + 1:] == [sys.executable, "-m", "overmind.wrapper", "--", "/bin/sh", "-c", "agent"]
+    wrapped = [sys.executable, "-m", "overmind.wrapper", "--", "/bin/sh", "-c", "agent"]
+    assert args[args.index("--") + 1:] == supervised(wrapped)
 
 
 def test_exec_words_are_quoted_and_specifiers_escaped() -> None:

@@ -1,0 +1,3 @@
+from overmind.notify.service import main
+
+main()
