@@ -11,7 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SUITES = ["benchmarks.spawn_observe", "benchmarks.scale", "benchmarks.self_healing", "benchmarks.blueprints",
           "benchmarks.sessions", "benchmarks.akasha", "benchmarks.dashboard", "benchmarks.tui",
           "benchmarks.isolation", "benchmarks.providers", "benchmarks.feed", "benchmarks.towers",
-          "benchmarks.host_faults", "benchmarks.notify", "benchmarks.hosts"]
+          "benchmarks.host_faults", "benchmarks.notify", "benchmarks.hosts",
+          "benchmarks.permissions"]
 
 
 def main() -> None:

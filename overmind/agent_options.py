@@ -21,6 +21,9 @@ class OptionInfo(NamedTuple):
     minimum: float | None = None  # values must be >= this (or > for floats with `exclusive`)
     exclusive: bool = False
     in_blueprints: bool = True  # can a blueprint's agent table set it
+    choices: tuple[str, ...] = ()  # the only values it takes, if limited
+    duration: bool = False  # a duration ('30m', '2h'), kept in seconds
+    passed: bool = True  # given to the agent CLI as its own flag; False: overmind's own (the wrapper reads it)
 
 
 def _option(help: str, **info: Any) -> Any:
@@ -39,6 +42,13 @@ class AgentOptions:
     max_budget_usd: float | None = _option("claude: spending cap.", minimum=0, exclusive=True)
     session_id: str | None = _option("Resume this conversation (the agent's own session id).", in_blueprints=False)
     mcp_config: str | None = _option("claude: MCP servers to load (JSON, or a file).", in_blueprints=False)
+    on_permission: str | None = _option(
+        "claude: a tool use its permissions do not allow: ask a person (overmind approve/deny), deny or allow it"
+        " (default: ask for sessions; for tasks, ask only with a --permission-mode that prompts).",
+        choices=("ask", "deny", "allow"), passed=False)
+    permission_timeout: float | None = _option(
+        "claude: deny a permission request no one answered within this long (default 30m).",
+        minimum=0, exclusive=True, duration=True, passed=False)
 
     @classmethod
     def from_record(cls, record: dict[str, Any] | None) -> AgentOptions:

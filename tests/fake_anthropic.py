@@ -4,18 +4,21 @@ The CLI sends the whole conversation with every request, so replies are chosen f
 user turn rather than from the order of requests (the CLI makes requests of its own, e.g. for
 titles, and their number changes between releases):
 
-- a turn that carries a tool result is answered with `tool said: <result>`;
+- a turn that carries a tool result is answered with `tool said: <result>` (for a tool use the
+  CLI was not allowed, the result is the denial's message);
 - a turn whose text contains a scripted trigger gets that script's reply (text, a tool call or an
-  HTTP error), optionally held until the test releases it;
+  HTTP error), optionally held until the test releases it. Each reply (and its tool call) has an
+  id of its own, as the real API's do: the CLI merges what arrives under one id;
 - any other turn is answered with `echo: <text>`.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -26,6 +29,7 @@ class Reply:
     tool: tuple[str, dict[str, Any]] | None = None  # (tool name, input)
     error: tuple[int, str, str] | None = None  # (HTTP status, error type, message)
     gate: threading.Event | None = None  # the reply waits until the test sets it
+    number: int = 1  # each reply's message (and tool call) has an id of its own
 
 
 @dataclass
@@ -36,6 +40,7 @@ class FakeAnthropic:
     systems: list[str] = field(default_factory=list)  # every request's system prompt, as text
     tools: list[list[str]] = field(default_factory=list)  # every request's tool names
     _server: ThreadingHTTPServer | None = None
+    _calls: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
     def url(self) -> str:
@@ -87,6 +92,7 @@ class FakeAnthropic:
                     self._send(200, "application/json", json.dumps({"input_tokens": 10}).encode())
                     return
                 reply = fake.answer(body)
+                reply = replace(reply, number=next(fake._calls))
                 if reply.gate is not None:
                     reply.gate.wait(60)
                 if reply.error is not None:
@@ -150,13 +156,13 @@ def _text_of(content: Any) -> str:
 def _blocks(reply: Reply) -> list[dict[str, Any]]:
     if reply.tool is not None:
         name, tool_input = reply.tool
-        return [{"type": "tool_use", "id": "toolu_fake_1", "name": name, "input": tool_input}]
+        return [{"type": "tool_use", "id": f"toolu_fake_{reply.number}", "name": name, "input": tool_input}]
     return [{"type": "text", "text": reply.text or ""}]
 
 
 def _message(model: str, reply: Reply) -> dict[str, Any]:
-    return {"id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": _blocks(reply),
-            "stop_reason": "tool_use" if reply.tool else "end_turn", "stop_sequence": None,
+    return {"id": f"msg_fake_{reply.number}", "type": "message", "role": "assistant", "model": model,
+            "content": _blocks(reply), "stop_reason": "tool_use" if reply.tool else "end_turn", "stop_sequence": None,
             "usage": {"input_tokens": 10, "output_tokens": 5}}
 
 

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 
 from overmind.blueprint.dag import CycleError, topological_order
 from overmind.mission.status import Status
-from overmind.mission.view import NO_ENVIRONMENT, MissionView, rounded
+from overmind.mission.view import NO_ENVIRONMENT, NO_PERMISSIONS, MissionView, rounded
 from overmind.store import Blueprint, Mission
 
 FAILED = ("crashed", "skipped", "killed", "lost", "unknown")
@@ -137,7 +137,8 @@ class BlueprintView(NamedTuple):
             "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds), "os_pid": None, "unit": b.slice,
             "cgroup": None, "command": self.command_line, "cwd": b.cwd, "parent": None, "limits": {},
             "status_text": self.activity, "session_id": None, "created_at": b.created_at, "started_at": None,
-            "finished_at": self.finished_at, "persist": False, "boots": 0, **NO_ENVIRONMENT, "file": b.file,
+            "finished_at": self.finished_at, "persist": False, "boots": 0, **NO_ENVIRONMENT, **NO_PERMISSIONS,
+            "file": b.file,
             "applied_at": b.applied_at,
             "agents": [{"id": m.mission.id, "name": m.mission.name, "agent": agent_label(m.mission),
                         "status": m.status.state, "reason": m.status.reason or None,

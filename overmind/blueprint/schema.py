@@ -93,7 +93,11 @@ def _agent_option_fields() -> dict[str, Any]:
     found: dict[str, Any] = {}
     for option in BLUEPRINT_AGENT_OPTIONS:
         limit = option.info.minimum
-        if limit is None:
+        if option.info.duration:
+            found[option.name] = (Duration | None, None)
+        elif option.info.choices:
+            found[option.name] = (Literal[option.info.choices] | None, None)
+        elif limit is None:
             found[option.name] = (option.type | None, None)
         elif option.info.exclusive:
             found[option.name] = (option.type | None, Field(default=None, gt=limit))

@@ -30,6 +30,7 @@ COMMAND_MODULES = {
     "run": "missions", "ps": "missions", "info": "missions", "logs": "missions", "wait": "missions",
     "stop": "missions", "kill": "missions", "restart": "missions", "gc": "missions",
     "send": "sessions", "subscribe": "sessions", "result": "sessions", "attach": "sessions",
+    "permissions": "permissions", "approve": "permissions", "deny": "permissions",
     "events": "events", "claude": "agents", "codex": "agents", "gemini": "agents", "opencode": "agents",
     "orchestrate": "orchestrate",
     "host": "host", "status": "host", "skill": "skills", "quest": "quests", "ritual": "rituals",

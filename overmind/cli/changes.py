@@ -19,6 +19,8 @@ def present(change: dict[str, Any], as_json: bool, clean: bool = False) -> None:
         return
     data = change.get(str(change.get("type"))) or {}
     state = words(data.get("status") or data.get("last_result") or "-", data.get("reason"))
+    if change.get("type") == "permission":
+        state = f"request {data.get('request')}: {data.get('label')}"
     at = change.get("at")
     stamp = datetime.fromtimestamp(at).strftime("%H:%M:%S.%f")[:-3] if isinstance(at, (int, float)) else "-"
     name = f"{change['host']}:{change.get('name')}" if change.get("host") else str(change.get("name"))

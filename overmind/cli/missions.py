@@ -87,10 +87,16 @@ def ps(show_all: bool, tree: bool, children: str | None, hosts: str | None, as_j
     headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
                *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
     table = [(v.id, row.lead + v.name, v.type, v.status.label, str(v.restarts), fmt.duration(v.uptime),
-              fmt.size(v.memory), fmt.cpu(v.cpu_seconds), *([fmt.truncate(v.activity or "-", 40)] * activity),
+              fmt.size(v.memory), fmt.cpu(v.cpu_seconds), *([_activity(v)] * activity),
               *(places[v.id] if isolated else ()), v.command_line) for row in rows for v in (row.view,)]
     shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
     click.echo(fmt.table(headers, table, shrinkable=shrinkable))
+
+
+def _activity(view: View) -> str:
+    """What an agent does, cut to fit; what it asks a person for is given more room."""
+    text = view.activity or "-"
+    return fmt.truncate(text, 64 if text.startswith("needs you:") else 40)
 
 
 def _place(view: View) -> tuple[str, str]:

@@ -59,11 +59,16 @@ _TYPE_OPTION = click.option("--type", "type", type=click.Choice(["task", "sessio
 def _agent_option(option: AgentOption) -> Callable[[F], F]:
     kind: Any = option.type
     low = option.info.minimum
-    if low is not None:
+    if option.info.duration:  # parsed with the other durations (build_spec): one line if it is wrong
+        kind = str
+    elif option.info.choices:
+        kind = click.Choice(option.info.choices)
+    elif low is not None:
         exclusive = option.info.exclusive
         kind = click.IntRange(min=int(low), min_open=exclusive) if option.type is int else \
             click.FloatRange(min=low, min_open=exclusive)
     metavar = {"allowed_tools": "TOOLS", "append_system_prompt": "TEXT", "session_id": "ID"}.get(option.name)
+    metavar = "DURATION" if option.info.duration else metavar
     return click.option(option.flag, type=kind, metavar=metavar, help=option.info.help)
 
 

@@ -17,6 +17,7 @@ One module per noun, each importing only what its calls need:
     usage           memory and CPU of held views, read again from cgroupfs
     blueprints      load, plan (diff), apply and follow blueprint files
     rituals         scheduled missions: list, add, run now, enable, disable, remove, their runs
+    permissions     what agents ask a person before a tool use, and the answers (approve, deny)
     worktrees       missions' worktrees: list, add, diff (and per file, with its commits), merge, remove, collect
     worktree_board  every worktree's row, its git work kept in memory between reads
     worktree_watch  which worktrees changed: the feed, git's folders, the services' signals

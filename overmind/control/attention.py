@@ -1,4 +1,5 @@
-"""What needs a person: a session waiting for a message, a crashed mission, a tripped breaker.
+"""What needs a person: a permission request, a session waiting for a message, a crashed mission,
+a tripped breaker.
 
 Front ends list these first (the dashboard's "needs you", the TUI's highlight), so the rule is
 written once, here.
@@ -16,6 +17,10 @@ WAITING = "waiting for input"  # what a session's wrapper tells systemd (STATUS=
 def needs_you(view: View) -> str | None:
     """Why the mission or blueprint needs a person now, in a few words; None if it does not."""
     status = view.status
+    asking = getattr(view, "permissions", ())  # a mission's pending permission requests (blueprints have none)
+    if asking:
+        more = len(asking) - 1
+        return f"permission for {asking[0].label}" + (f" and {more} more" if more else "")
     if view.type == "session" and status.state == "running" and (view.activity or "").startswith(WAITING):
         return "waiting for your message"
     if status.state == "crashed":

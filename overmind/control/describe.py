@@ -3,7 +3,7 @@ describe view shows, defined once."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from overmind import format as fmt
 
@@ -34,6 +34,7 @@ def fields(view: View) -> Fields:
         ("uptime", fmt.duration(data["uptime_s"])), ("created", fmt.stamp(data["created_at"])),
         ("started", fmt.stamp(data["started_at"])), ("finished", fmt.stamp(data["finished_at"])),
     ]
+    found[found.index(("limits", limits)) + 1:0] = _permission_fields(view, data)
     if data["worktree"]:  # where it works: its worktree, branch, ports and services
         found[found.index(("cwd", data["cwd"])) + 1:0] = [
             ("worktree", f"{data['worktree']['name']} ({data['worktree']['path']})"),
@@ -41,6 +42,25 @@ def fields(view: View) -> Fields:
             ("ports", " ".join(f"{variable}={port}" for variable, port in data["ports"].items()) or "-"),
             ("services", ", ".join(f"{s['name']} ({s['state']}" + (f", port {s['port']})" if s["port"] else ")")
                                    for s in data["services"]) or "-")]
+    return found
+
+
+def _permission_fields(view: View, data: dict[str, Any]) -> Fields:
+    """What becomes of the tool uses its agent must ask for, what waits for a person now, and the
+    rules a person added with `approve --always`."""
+    if data["on_permission"] is None:
+        return []
+    from overmind import permission_rules
+
+    policy = data["on_permission"]
+    if policy == "ask":
+        policy += f" (denied if no one answers within {permission_rules.span(data['permission_timeout_s'])})"
+    found = [("on permission", policy)]
+    for request in data["permissions"]:
+        found.append(("waiting", f"request {request['request']}: {request['label']}, asked"
+                                 f" {fmt.relative(request['asked_at'])}"))
+    if data["permission_rules"]:
+        found.append(("allowed always", ", ".join(data["permission_rules"])))
     return found
 
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from overmind.control import permissions
 from overmind.control.feed_missions import Followed, MissionBook
 from overmind.control.missions import UNIT_PROPERTIES, View
 from overmind.control.states import ENDS
@@ -38,9 +39,11 @@ RESTART_WAIT_S = 2.0
 class Change(NamedTuple):
     """Something new about a mission, a blueprint or a ritual."""
 
-    kind: str  # mission | blueprint | ritual
-    event: str  # started | changed | finished | removed (missions, blueprints); fired | changed (rituals)
-    id: str  # a mission's or blueprint's id; a ritual's name
+    kind: str  # mission | blueprint | ritual | permission
+    # started | changed | finished | removed (missions, blueprints); fired | changed (rituals);
+    # asked | allowed | denied | withdrawn (a permission request of an agent mission)
+    event: str
+    id: str  # a mission's or blueprint's id (a permission request's mission); a ritual's name
     name: str
     at: float  # when the feed learned of it (epoch seconds)
     data: dict[str, Any] | None  # the new view's JSON (as `ps --json`, `rituals --json`); None once removed
@@ -87,6 +90,7 @@ class Feed:
         self.consumers: set[asyncio.Queue[Change | None]] = set()
         # What it cost: units read over D-Bus, views built, batches of work taken.
         self.counters = {"unit_reads": 0, "views": 0, "batches": 0}
+        self.permission_version = 0  # the last write to permission requests told
         self._work = _Work()
         self._tasks: list[asyncio.Task[None]] = []
         self._watch: _StoreWatch | None = None
@@ -184,7 +188,10 @@ class Feed:
         await asyncio.to_thread(self._take_snapshot, listed, listed_at)
 
     def _take_snapshot(self, units: dict[str, dict[str, str]], listed_at: float) -> None:
-        self.counters["views"] += self.book.start(self._store_now(), units, listed_at)
+        store = self._store_now()
+        # before the views: a request asked while they are read is told, never lost
+        self.permission_version = permissions.version(store)
+        self.counters["views"] += self.book.start(store, units, listed_at)
         if self.with_rituals:
             self.rituals = {v.ritual.name: _ritual_news(v.to_json()) for v in _ritual_views()}
 
@@ -195,10 +202,14 @@ class Feed:
         from overmind.systemd.signals import RELOADED
 
         store, now = self._store_now(), time.time()
-        told = self.book.advance(store, announced, store_changed)
+        # An agent asked a person, or was answered (the wrapper, or a person while none listens,
+        # wrote the store): told, and its mission's view with them.
+        asked = self._permission_changes(store, now) if store_changed else []
+        told = self.book.advance(store, announced, store_changed, {c.id for c in asked})
         self.counters["views"] += told.views_built
         changes = [self._change(f, transition, view, now) for f, transition, view in told.missions]
         changes += [Change(kind, event, ident, name, now, data) for kind, event, ident, name, data in told.others]
+        changes += asked
         ritual_units = f"{unit_prefix()}-ritual-"
         if self.with_rituals and any(u.startswith(ritual_units) or u == RELOADED for u in units):
             # A ritual's runs are recorded when its service stops, which the manager signals.
@@ -222,6 +233,11 @@ class Feed:
             event = "changed"
         return Change("mission", event, view.id, view.name, now, view.to_json(), transition.seq,
                       transition.previous, transition.state)
+
+    def _permission_changes(self, store: Store, now: float) -> list[Change]:
+        found, self.permission_version = permissions.since(self.permission_version, store)
+        return [Change("permission", request.event, request.record.mission_id, request.name, now, request.to_json())
+                for request in found if self.book.told(request.record.mission_id)]
 
     def _ritual_changes(self, now: float) -> list[Change]:
         changes = []

@@ -9,6 +9,7 @@ that announcement) or news within a state (an agent's activity, a session, a mar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind.control.missions import Record, View, records, views
@@ -48,7 +49,7 @@ def news_of(view: View) -> tuple[Any, ...]:
     """What is news when it changes; uptime, CPU and memory tick all the time and are read on demand."""
     data = view.to_json()
     extra = tuple((a["id"], a["status"]) for a in data.get("agents", []))
-    keys = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "session_id")
+    keys = ("status", "reason", "exit_code", "restarts", "status_text", "os_pid", "session_id", "permissions")
     return (*(data.get(key) for key in keys), extra)
 
 
@@ -136,11 +137,13 @@ class MissionBook:
                        if isinstance(r, Mission)}
 
     # -- later looks -----------------------------------------------------------------------------
-    def advance(self, store: Store, announced: dict[str, list[Announcement]], store_changed: bool) -> Told:
-        """What the announcements (and the store, if written) make new."""
+    def advance(self, store: Store, announced: dict[str, list[Announcement]], store_changed: bool,
+                asked: Iterable[str] = ()) -> Told:
+        """What the announcements (and the store, if written) make new; `asked`: missions whose
+        permission requests were written (news within their state)."""
         told = Told([], [], 0)
         steps: dict[str, list[tuple[Transition, dict[str, str]]]] = {}
-        details: set[str] = set()
+        details: set[str] = set(asked)
         if store_changed or self._strangers(announced):
             self._refresh(store, told, steps, details)
         spoke = {self.owners[u] for u in announced if self.owners.get(u) in self.missions}

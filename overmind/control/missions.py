@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from overmind.blueprint.progress import BlueprintView
     from overmind.mission.tree import Tree
     from overmind.providers import Result
+    from overmind.store.permissions import PermissionRecord
 
 UNIT_PROPERTIES = (
     "Id", "LoadState", "ActiveState", "SubState", "Result", "NRestarts", "MainPID",
@@ -127,8 +128,10 @@ def view(record: Record, store: Store | None = None) -> View:
     props = shown.get(record.unit) if owned else None
     record = store.get(record.id) or record  # read after the unit: see _mission_views
     session = store.session_id(record.id) if record.provider != "raw" else None
+    asking, rules = _permissions(store) if record.provider != "raw" else ({}, {})
     return MissionView(record, _status(record, props), props or {}, session,
-                       _environments([record], store, shown).get(record.id))
+                       _environments([record], store, shown).get(record.id), asking.get(record.id, ()),
+                       rules.get(record.id, ()))
 
 
 def status_of(mission: Mission, store: Store | None = None) -> Status:
@@ -207,15 +210,26 @@ def _mission_views(missions: list[Mission], store: Store,
     fresh = {m.id: m for m in store.missions(settled)} if settled else {}
     missions = [fresh.get(m.id, m) for m in missions]
     owners = store.unit_owners()
-    sessions = store.session_ids() if any(m.provider != "raw" for m in missions) else {}
+    agents = any(m.provider != "raw" for m in missions)
+    sessions = store.session_ids() if agents else {}
     # units read by the caller hold no service units: their states are read apart
     environments = _environments(missions, store, live if units is None else None)
+    asking, rules = _permissions(store) if agents else ({}, {})
     found = {}
     for mission in missions:
         owned = live.get(mission.unit) if owners.get(mission.unit) == mission.id else None
         found[mission.id] = MissionView(mission, _status(mission, owned), owned or {}, sessions.get(mission.id),
-                                        environments.get(mission.id))
+                                        environments.get(mission.id), asking.get(mission.id, ()),
+                                        rules.get(mission.id, ()))
     return found
+
+
+def _permissions(store: Store) -> tuple[dict[str, tuple[PermissionRecord, ...]], dict[str, tuple[str, ...]]]:
+    """Pending permission requests and rules added with --always, by mission (two small reads)."""
+    from overmind.store.permissions import PermissionStore
+
+    records = PermissionStore(store)
+    return records.pending_by_mission(), records.all_rules()
 
 
 def _environments(missions: list[Mission], store: Store,

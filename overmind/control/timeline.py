@@ -13,14 +13,14 @@ from overmind.control.missions import resolve_mission
 from overmind.providers import Result, get
 from overmind.store import Store, shared
 
-TAGS = ("session", "tool", "tool output", "tool error", "result", "denied")
+TAGS = ("session", "tool", "tool output", "tool error", "result", "denied", "permission")
 
 
 class Step(NamedTuple):
     """One event of an agent, as a person reads it: each part is (kind, text), where kind is
     `text` (what the agent said), `you` (a message it was sent), `tool`, `tool output`,
-    `tool error`, `result`, `denied`, `session` or `exit`; `turn_cost_usd` is what the turn
-    this result ends cost."""
+    `tool error`, `result`, `denied`, `permission` (asked of a person, and answered), `session`
+    or `exit`; `turn_cost_usd` is what the turn this result ends cost."""
 
     seq: int | None
     at: float
@@ -49,6 +49,8 @@ class _Reader:
         if event is None or not event.keep:
             return None
         parts = [_tagged(text) for text in event.lines]
+        if event.type == "overmind" and isinstance(event.data.get("text"), str):  # overmind's own note
+            parts.append(_tagged(event.data["text"]))
         if event.acknowledges is not None and (said := _message_text(event.data)):
             parts.insert(0, ("you", said))
         turn_cost = None

@@ -26,6 +26,7 @@ ACTIVITY = web.AppKey("activity", dict)
 
 def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
     from overmind.dashboard import api, blueprints, hosts, memory, mission, missions, overview, rituals, rows, streams
+    from overmind.dashboard import permissions as permission_pages
     from overmind.dashboard import worktrees as worktree_pages
     from overmind.dashboard.towers import TOWERS, Towers
 
@@ -41,7 +42,8 @@ def create_app(allowed_hosts: tuple[str, ...] = ()) -> web.Application:
     app.on_response_prepare.append(guards.headers)
     app.cleanup_ctx.append(_feed)
     # /missions/table before /missions/{ref}: the first route that matches serves.
-    for module in (missions, mission, blueprints, worktree_pages, memory, rituals, overview, hosts, streams, api):
+    for module in (missions, mission, permission_pages, blueprints, worktree_pages, memory, rituals, overview, hosts,
+                   streams, api):
         app.router.add_routes(module.routes)
     app.router.add_get("/", _home)
     app.router.add_static("/static/", STATIC, append_version=True)

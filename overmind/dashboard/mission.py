@@ -13,6 +13,7 @@ from overmind.control import logs as journal
 from overmind.control.missions import View
 from overmind.dashboard.forms import done, form_fields
 from overmind.dashboard.live import HUB
+from overmind.dashboard.permissions import panel_data
 from overmind.dashboard.render import fragment, page
 
 routes = web.RouteTableDef()
@@ -47,7 +48,8 @@ def _page_data(ref: str, query: str) -> dict[str, Any]:
     agent = data["provider"] != "raw"
     steps = timeline.timeline(view.id)[-TIMELINE_STEPS:] if agent else []
     children = missions.listing(children_of=view.id, include_killed=True)
-    return {**_facts(view), "entries": entries, "matched": matched, "steps": steps, "children": children,
+    asking = panel_data(view.id) if agent else {"requests": [], "one_mission": True}
+    return {**_facts(view), **asking, "entries": entries, "matched": matched, "steps": steps, "children": children,
             "agent": agent, "talks": data["type"] == "session",
             "last_seq": max((s.seq or 0 for s in steps), default=0)}
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from overmind.control import lifecycle
 from overmind.dashboard.forms import done, form_fields
 from overmind.dashboard.live import HUB
+from overmind.dashboard.permissions import panel_data
 from overmind.dashboard.render import fragment, page
 from overmind.dashboard.rows import Line, board
 
@@ -36,12 +37,13 @@ async def _lines(request: web.Request, tree: bool, show_all: bool) -> list[Line]
 async def missions_page(request: web.Request) -> web.Response:
     tree, show_all = _flags(request)
     lines = await _lines(request, tree, show_all)
+    asking = await asyncio.to_thread(panel_data)
     counts: dict[str, int] = {}
     for line in lines:
         counts[line.view.status.state] = counts.get(line.view.status.state, 0) + 1
     return page(request, "missions.html", active="missions", lines=lines, tree=tree, show_all=show_all,
                 counts=counts, needing=sum(line.needs_you is not None for line in lines),
-                home=os.path.expanduser("~"))
+                home=os.path.expanduser("~"), **asking)
 
 
 @routes.get("/missions/table")

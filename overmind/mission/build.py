@@ -37,7 +37,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
 
     spec = MissionSpec(
         command=" ".join(command) if provider != "raw" else command_line(command),
-        agent=AgentOptions(**agent),
+        agent=AgentOptions(**_parsed_agent_options(agent)),
         name=name,
         cwd=cwd,
         env=parse_env(env),
@@ -74,6 +74,15 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
     return spec
 
 
+def _parsed_agent_options(given: dict[str, Any]) -> dict[str, Any]:
+    """Agent options as typed, with durations ('30m') in seconds."""
+    from overmind.agent_options import AGENT_OPTIONS
+
+    durations = {option.name for option in AGENT_OPTIONS if option.info.duration}
+    return {key: parse_duration(value, f"--{key.replace('_', '-')}") if key in durations and isinstance(value, str)
+            else value for key, value in given.items()}
+
+
 def isolation(worktree: bool | None, base: str | None, worktree_name: str | None) -> Isolation:
     """--worktree/--no-worktree, --base and --worktree-name as a spec's Isolation."""
     from overmind.errors import OvermindError
@@ -106,4 +115,5 @@ def as_agent_run(spec: MissionSpec, worktree: str | None = None) -> MissionSpec:
 def agent_flags(options: AgentOptions) -> list[tuple[str, Any]]:
     """(flag, value) of every option that is set, as `overmind run` spells them."""
     given = options.given()
-    return [("--" + name.replace("_", "-"), given[name]) for name in AGENT_OPTION_NAMES if name in given]
+    return [("--" + name.replace("_", "-"), f"{given[name]:g}" if isinstance(given[name], float) else given[name])
+            for name in AGENT_OPTION_NAMES if name in given]

@@ -7,8 +7,14 @@ from typing import Any, NamedTuple
 
 from overmind.mission.status import Status
 from overmind.store import Mission
+from overmind.store.permissions import PermissionRecord
+
+NEEDS_PERMISSION = "needs you: permission for "  # what the wrapper tells systemd (STATUS=) meanwhile
 
 NO_ENVIRONMENT: dict[str, Any] = {"worktree": None, "branch": None, "ports": {}, "services": []}
+# what a view that asks no permissions says of them (a blueprint's agents say it in their own rows)
+NO_PERMISSIONS: dict[str, Any] = {"permissions": [], "on_permission": None, "permission_timeout_s": None,
+                                  "permission_rules": []}
 
 
 class MissionView(NamedTuple):
@@ -21,6 +27,13 @@ class MissionView(NamedTuple):
     session_id: str | None = None  # the agent's conversation, once it has one
     # where it works, for a mission with a worktree: worktree, branch, ports, services
     environment: dict[str, Any] | None = None
+    asking: tuple[PermissionRecord, ...] = ()  # its pending permission requests, oldest first
+    rules: tuple[str, ...] = ()  # what `approve --always` allowed it for good: 'Bash(npm test *)'
+
+    @property
+    def permissions(self) -> tuple[PermissionRecord, ...]:
+        """The permission requests waiting for a person (none once it has ended: no one asks then)."""
+        return self.asking if not self.status.finished else ()
 
     @property
     def kind(self) -> str:
@@ -49,7 +62,11 @@ class MissionView(NamedTuple):
 
     @property
     def activity(self) -> str | None:
-        """What the agent says it is doing (its wrapper's sd_notify STATUS=), while it runs."""
+        """What the agent says it is doing (its wrapper's sd_notify STATUS=), while it runs; a
+        permission request waiting for a person says so, from the store, even while it restarts."""
+        if self.permissions:
+            more = len(self.permissions) - 1
+            return NEEDS_PERMISSION + self.permissions[0].label + (f" and {more} more" if more else "")
         return (self.unit.get("StatusText") or None) if not self.status.finished else None
 
     @property
@@ -148,10 +165,22 @@ class MissionView(NamedTuple):
             "command": m.command, "cwd": m.cwd, "parent": m.parent,
             "limits": {k: v for k, v in spec.get("limits", {}).items() if v is not None},
             "status_text": self.activity, "session_id": self.session_id,
+            "permissions": [record.to_json() for record in self.permissions],
+            **self._permission_policy(), "permission_rules": list(self.rules),
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
             "persist": bool(spec.get("persist")), "boots": self.boots,
             **(self.environment or NO_ENVIRONMENT),
         }
+
+    def _permission_policy(self) -> dict[str, Any]:
+        """What becomes of a tool use its agent must ask for (None where its CLI cannot ask)."""
+        from overmind import permission_rules
+
+        m = self.mission
+        agent = m.spec.get("agent") or {}
+        policy = permission_rules.of_mission(m.provider, m.type, agent)
+        timeout = permission_rules.timeout_of(agent.get("permission_timeout")) if policy == "ask" else None
+        return {"on_permission": policy, "permission_timeout_s": timeout}
 
 
 def rounded(value: float | None) -> float | None:

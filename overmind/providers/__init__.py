@@ -14,11 +14,14 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from overmind.agent_options import AGENT_OPTIONS, AgentOptions
 from overmind.agent_options import PROVIDERS as PROVIDERS  # the names, listed where run reads them
-from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
+
+if TYPE_CHECKING:
+    from overmind.providers.permission import PermissionAsk
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class AgentEvent:
     acknowledges: str | None = None  # id of a user message the agent has taken in
     keep: bool = True  # False for protocol chatter that is neither stored nor streamed
     reply_to: str | None = None  # id of a control request this answers
+    permission: PermissionAsk | None = None  # the agent asks whether it may use a tool (permission.py)
     # What the provider pieced together from earlier lines (streamed text, a turn's tokens), stored
     # with the line under the key "overmind", so that the stored event reads the same later.
     annotation: dict[str, Any] | None = None
@@ -183,10 +187,17 @@ def check_agent_spec(provider_name: str, mission_type: str, prompt: str, options
             raise OvermindError(f"invalid --{key.replace('_', '-')} {value!r}")
     if options.session_id is not None and not _SESSION_ID.fullmatch(options.session_id):
         raise OvermindError(f"invalid session id {options.session_id!r}")
+    for option in AGENT_OPTIONS:
+        value = getattr(options, option.name)
+        if option.info.choices and value is not None and value not in option.info.choices:
+            raise OvermindError(f"invalid {option.flag} {value!r}",
+                                hint=f"use one of: {', '.join(option.info.choices)}")
     if options.max_turns is not None and options.max_turns < 1:
         raise OvermindError("--max-turns must be 1 or more")
     if options.max_budget_usd is not None and not options.max_budget_usd > 0:
         raise OvermindError("--max-budget-usd must be more than 0")
+    if options.permission_timeout is not None and not options.permission_timeout > 0:
+        raise OvermindError("--permission-timeout must be more than 0")
     provider.validate(options)
 
 

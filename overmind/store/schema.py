@@ -123,9 +123,42 @@ CREATE TABLE IF NOT EXISTS port_leases (
 _V6 = """
 ALTER TABLE exits ADD COLUMN invocation TEXT;
 """
+# Permission requests agents asked a person (overmind approve / deny), and the rules an answer
+# with --always added for its mission. `version` grows with every write: the change feed's cursor.
+# Version 6's column again: a store an early build of this step numbered 6 has no invocation.
+_V7 = """
+CREATE TABLE IF NOT EXISTS permission_requests (
+    mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    input TEXT NOT NULL,
+    subject TEXT,
+    label TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    asked_at REAL NOT NULL,
+    state TEXT NOT NULL,
+    answered_at REAL,
+    answered_by TEXT,
+    message TEXT,
+    rule TEXT,
+    delivered INTEGER NOT NULL DEFAULT 1,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (mission_id, number)
+);
+CREATE INDEX IF NOT EXISTS permission_requests_by_state ON permission_requests (state, mission_id);
+CREATE INDEX IF NOT EXISTS permission_requests_by_version ON permission_requests (version);
+CREATE TABLE IF NOT EXISTS permission_rules (
+    mission_id TEXT NOT NULL REFERENCES missions (id) ON DELETE CASCADE,
+    rule TEXT NOT NULL,
+    added_at REAL NOT NULL,
+    PRIMARY KEY (mission_id, rule)
+);
+ALTER TABLE exits ADD COLUMN invocation TEXT;
+"""
 # Every step can run again over its own result: an older release that opened the database in
 # between sets the version back (it only knows its own), and the next upgrade must still succeed.
-STEPS = (_V1, _V2, _V3, _V4, _V5, _V6)
+STEPS = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 VERSION = len(STEPS)
 
 

@@ -133,6 +133,10 @@ class Nexus(App[None]):
             for screen in self._views():
                 screen.rituals_changed()
             return
+        if change.kind == "permission":  # its mission's row changes too, with a change of its own
+            for screen in self._views():
+                screen.permissions_changed()
+            return
         view = self.feed.views.get(change.id) if self.feed is not None else None
         if change.event == "removed" or view is None:
             self.views.pop(change.id, None)
@@ -229,7 +233,7 @@ class Nexus(App[None]):
 
     def action_open(self, verb: str) -> None:
         """Switch to a top-level view: back to the missions, then that view on top."""
-        from overmind.tui.screens import blueprints, host, hosts, memory, missions, rituals, worktrees
+        from overmind.tui.screens import blueprints, host, hosts, memory, missions, permissions, rituals, worktrees
 
         while len(self.screen_stack) > 2 or (len(self.screen_stack) == 2 and not isinstance(self.screen, ViewScreen)):
             self.pop_screen()
@@ -243,7 +247,8 @@ class Nexus(App[None]):
             return
         screens: dict[str, Callable[[], ViewScreen]] = {
             "rituals": rituals.Rituals, "blueprints": blueprints.Blueprints, "host": host.Host,
-            "worktrees": worktrees.Worktrees, "memory": memory.Memory, "hosts": hosts.Hosts}
+            "worktrees": worktrees.Worktrees, "memory": memory.Memory, "hosts": hosts.Hosts,
+            "permissions": permissions.Permissions}
         self.push_screen(screens[verb]())
 
     def open_mission(self, verb: str, ref: str) -> None:

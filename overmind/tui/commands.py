@@ -27,6 +27,7 @@ VERBS = (
     Verb("worktrees", ("wt", "worktree", "git"), None, "6", "worktrees: missions, work, ports, services; diffs"),
     Verb("memory", ("mem", "me", "akasha"), None, "7", "the shared memory: newest first, / searches by meaning"),
     Verb("hosts", ("hs", "machines", "fleet"), None, "8", "every host's facts and missions (hosts ls)"),
+    Verb("permissions", ("pe", "perm", "approve"), None, None, "what agents wait on: y approve, N deny"),
     Verb("logs", ("lo", "log", "l"), "NAME", None, "a mission's output, followed live"),
     Verb("describe", ("de", "desc", "info", "d"), "NAME", None, "everything known about a mission"),
     Verb("help", ("h", "?"), None, None, "the keys of the current view"),

@@ -49,6 +49,10 @@ class MissionWrapper(ABC):
     def describe(self) -> dict[str, Any]:
         return {"state": self.state}
 
+    def waiting_for_a_person(self) -> bool:
+        """Silence now is no stall: it waits for a message, a terminal, or an answer."""
+        return self.state in ("idle", "attached")
+
     # -- shared --------------------------------------------------------------------------
     def set_state(self, state: str, status: str | None = None) -> None:
         """`status` is what systemd shows (STATUS=); "" clears it, None says the state."""
@@ -115,7 +119,7 @@ class MissionWrapper(ABC):
             return
         while True:
             await asyncio.sleep(period)
-            if self.state in ("idle", "attached"):
+            if self.waiting_for_a_person():
                 self.notifier.watchdog()
 
     async def op_status(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:

@@ -29,6 +29,7 @@ from overmind.wrapper.channel import event_line
 from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
+from overmind.wrapper.permissions import PermissionRelay, relay_for
 
 _CHUNK = 1 << 16
 READY_PATIENCE = 120.0  # seconds a message waits for a (re)starting agent to take messages
@@ -40,12 +41,12 @@ class SessionEnded(Exception):
 
 
 class AgentSession(MissionWrapper):
+    permissions: PermissionRelay | None = None
+
     def __init__(self, mission: Mission, store: Store) -> None:
         self.provider = providers.get(mission.provider)
         self.options = AgentOptions.from_record(mission.spec.get("agent"))
         self.is_session = mission.type == "session"
-        # A task of a CLI driven over its session protocol: the prompt is its first and only turn.
-        self.one_turn = not self.is_session and self.provider.tasks_are_turns
         super().__init__(mission, store)
         self.journal = JournalWriter(log_identifier(mission.unit))
         from overmind.akasha.consulting import prepare_agent
@@ -68,13 +69,32 @@ class AgentSession(MissionWrapper):
         self._ready_child = False  # the current agent process has taken its first message, or can
         self.child_ready = asyncio.Event()  # ... as an event, for a message sent while it starts
         self.stderr_tail: deque[str] = deque(maxlen=3)
+        self._said: str | None = None  # the status line before a permission request takes it over
+        # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py).
+        self.permissions = relay_for(mission, store, self.provider, self.options, self.to_child, self._record_own,
+                                     self.permissions_changed)
+        # A task of a CLI driven over its session protocol, or one that asks (its answers go to its
+        # stdin): the prompt is its first and only turn.
+        self.one_turn = not self.is_session and (self.provider.tasks_are_turns or self.permissions is not None)
 
     def handlers(self) -> dict[str, Handler]:
-        return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach}
+        return {**super().handlers(), "send": self.op_send, "subscribe": self.op_subscribe, "attach": self.op_attach,
+                "permission": self.op_permission}
 
     def describe(self) -> dict[str, Any]:
         return {"state": self.state, "session_id": self.session_id,
                 "pid": self.child.pid if self.child and self.child.returncode is None else None}
+
+    def set_state(self, state: str, status: str | None = None) -> None:
+        """A pending permission request is what systemd shows (STATUS=) until it is answered, but
+        while a terminal has the session (its person answers there)."""
+        self._said = status
+        asking = self.permissions.status() if self.permissions is not None and state != "attached" else None
+        super().set_state(state, asking or status)
+
+    def waiting_for_a_person(self) -> bool:
+        asking = self.permissions is not None and self.permissions.status() is not None
+        return super().waiting_for_a_person() or asking
 
     # -- the agent process -----------------------------------------------------------------
     def argv(self) -> list[str]:
@@ -120,6 +140,8 @@ class AgentSession(MissionWrapper):
         await asyncio.gather(self._read_lines(child.stdout, self._on_line),
                              self._read_lines(child.stderr, self._on_stderr))
         code = await child.wait()
+        if self.permissions is not None:
+            self.permissions.child_gone()
         self.child_exited.set()
         self._end_waiters(f"the {self.provider.name} process exited (code {code})")
         if self.one_turn and self.last_result is not None and (code == 0 or self._let_go):
@@ -145,7 +167,8 @@ class AgentSession(MissionWrapper):
         self.ready(state, status)
 
     def _on_session_ready(self) -> None:
-        self._child_ready("idle", "waiting for input")
+        # a one-turn task is never idle: its prompt goes in at once
+        self._child_ready(*(("working", "working") if self.one_turn else ("idle", "waiting for input")))
         if self.prompt_pending:
             self.prompt_pending = False
             self.deliver(self.mission.command, None)
@@ -185,9 +208,8 @@ class AgentSession(MissionWrapper):
             if line.strip():
                 self.journal.write(line)
             return
-        if event.respond and self.child is not None and self.child.stdin is not None and \
-                not self.child.stdin.is_closing():
-            self.child.stdin.write(event.respond)
+        if event.respond:
+            self.to_child(event.respond)
         if event.reply_to is not None and event.reply_to == self.handshake:
             self.handshake = None
             if (refused := self.provider.failure(event)) is not None:
@@ -195,6 +217,8 @@ class AgentSession(MissionWrapper):
                 self._close_stdin()
             else:
                 self._on_session_ready()
+        if event.permission is not None and self.permissions is not None:
+            self.permissions.ask(event.permission)
         if event.keep:
             self._keep(event, line)
         else:
@@ -246,6 +270,8 @@ class AgentSession(MissionWrapper):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(result)
+        if self.permissions is not None:
+            self.permissions.turn_ended()
         if self.is_session:
             if self.attached is None:
                 self.set_state("idle", "waiting for input")
@@ -260,6 +286,24 @@ class AgentSession(MissionWrapper):
         for waiter in pending:
             if not waiter.done():
                 waiter.set_exception(SessionEnded(why))
+
+    # -- permission requests (wrapper/permissions.py) ------------------------------------
+    def to_child(self, data: bytes) -> bool:
+        """Hand a line to the agent CLI's stdin; False if no process is there to take it."""
+        child = self.child
+        if child is None or child.returncode is not None or child.stdin is None or child.stdin.is_closing():
+            return False
+        child.stdin.write(data)
+        return True
+
+    def permissions_changed(self) -> None:
+        self.set_state(self.state, self._said)
+
+    async def op_permission(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
+        if self.permissions is None:
+            await conn.fail(f"'{self.mission.name}' does not ask a person for permissions")
+            return
+        await self.permissions.op_permission(request, reader, conn)
 
     # -- requests --------------------------------------------------------------------------
     def deliver(self, text: str, waiter: asyncio.Future[Result] | None) -> None:
@@ -371,9 +415,13 @@ class AgentSession(MissionWrapper):
     def closing(self) -> None:
         for queue in self.subscribers:
             queue.put_nowait(None)
+        if self.permissions is not None:
+            self.permissions.close()
         self.journal.close()
 
     async def run(self) -> int:
+        if self.permissions is not None:
+            self.permissions.start()
         code = await super().run()
         self._remember(code)
         return code

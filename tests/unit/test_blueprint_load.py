@@ -194,6 +194,12 @@ def test_every_field_maps_onto_the_mission_spec(tmp_path: Path) -> None:
      """, "blueprint.toml:5: agents.a.max_turns: does not apply to codex agents"),
     ("""
         [agents.a]
+        provider = "claude"
+        prompt = "ship it"
+        on_permission = "sometimes"
+     """, "blueprint.toml:5: agents.a.on_permission: must be 'ask', 'deny' or 'allow'"),
+    ("""
+        [agents.a]
         command = "true"
         env = { OVERMIND_MISSION_ID = "x" }
      """, "blueprint.toml:4: agents.a.env: environment variable OVERMIND_MISSION_ID is reserved for overmind"),
@@ -225,6 +231,8 @@ def test_agents_of_a_provider_take_a_prompt_and_its_options(tmp_path: Path) -> N
         [agents.chat]
         provider = "claude"
         type = "session"
+        on_permission = "ask"
+        permission_timeout = "10m"
         [agents.older]
         provider = "codex"
         command = "the prompt, as older files give it"
@@ -232,7 +240,8 @@ def test_agents_of_a_provider_take_a_prompt_and_its_options(tmp_path: Path) -> N
     review = blueprint.agent("review").spec
     assert (review.command, review.agent.model, review.agent.max_turns, review.agent.max_budget_usd) == (
         "review the diff", "opus", 3, 2)
-    assert blueprint.agent("chat").spec.command == ""
+    chat = blueprint.agent("chat").spec
+    assert (chat.command, chat.agent.on_permission, chat.agent.permission_timeout) == ("", "ask", 600)
     assert blueprint.agent("older").spec.command == "the prompt, as older files give it"
 
 

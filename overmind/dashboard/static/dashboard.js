@@ -68,6 +68,22 @@
     return source;
   }
 
+  // What agents wait on: the panel is drawn again when a request is asked or answered.
+  function followPermissions() {
+    const section = document.getElementById("permissions");
+    if (!section) return () => {};
+    const mission = section.dataset.mission;
+    let pending = null;
+    return (change) => {
+      if (change.type !== "permission" || (mission && change.id !== mission)) return;
+      clearTimeout(pending);
+      pending = setTimeout(async () => {
+        const html = await fetchText("/permissions/panel" + (mission ? "?mission=" + encodeURIComponent(mission) : ""));
+        if (html !== null) section.replaceChildren(fromHTML(html));
+      }, 30);
+    };
+  }
+
   // -- the missions table ------------------------------------------------------------------
   function missionsPage() {
     const rows = document.getElementById("rows");
@@ -94,8 +110,10 @@
       }, 30);
     };
     filter.addEventListener("input", applyFilter);
+    const permissions = followPermissions();
     followChanges((change) => {
-      if (change.type === "ritual") return;
+      permissions(change);
+      if (change.type === "ritual" || change.type === "permission") return;
       const row = rows.querySelector("tr" + byId(change.id));
       if (change.event === "changed" && row && change.html) {
         const fresh = fromHTML(change.html).firstElementChild;
@@ -115,8 +133,10 @@
   function missionPage() {
     const id = body.dataset.id;
     const facts = document.getElementById("facts");
+    const permissions = followPermissions();
     const memories = missionMemories();
     followChanges(async (change) => {
+      permissions(change);
       if (change.id !== id || !change.mission) return;
       if (memories && change.event === "finished") setTimeout(memories, 1500); // what it fed, once stored
       setBadge(change.mission.status, change.mission.reason ? `${change.mission.status} (${change.mission.reason})` : change.mission.status);

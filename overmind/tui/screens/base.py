@@ -72,6 +72,9 @@ class View(Screen[None]):
     def rituals_changed(self) -> None:
         """A ritual fired or changed."""
 
+    def permissions_changed(self) -> None:
+        """An agent asked a person for a permission, or was answered."""
+
     def help_keys(self) -> list[tuple[str, str]]:
         """This view's keys for `?`: from its bindings."""
         found: dict[str, str] = {}

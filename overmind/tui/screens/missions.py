@@ -33,7 +33,8 @@ class Missions(View):
         Binding("s", "send", "send"), Binding("a", "attach", "attach"), Binding("r", "restart", "restart"),
         Binding("ctrl+s", "end('stop', False)", "stop"), Binding("ctrl+k", "end('kill', False)", "kill"),
         Binding("K", "end('kill', True)", "kill tree"), Binding("S", "end('stop', True)", "stop tree", show=False),
-        Binding("n", "new", "new"), Binding("t", "toggle_tree", "tree", show=False),
+        Binding("n", "new", "new"), Binding("p", "permissions", "permissions"),
+        Binding("t", "toggle_tree", "tree", show=False),
         Binding("ctrl+a", "toggle_killed", "killed too", show=False),
     ]
 
@@ -189,6 +190,9 @@ class Missions(View):
 
         if row := self._chosen():
             self.app.push_screen(Send(row.view.id, row.view.name))
+
+    def action_permissions(self) -> None:
+        self.nexus.action_open("permissions")
 
     def action_new(self) -> None:
         from overmind.tui.screens.new import NewMission
