@@ -76,7 +76,12 @@ class MissionWrapper(ABC):
         try:
             while True:
                 code = await self.run_child()
-                if self.attached is None or self.stop_signal is not None:
+                if self.stop_signal is not None:
+                    # Stopped: end of the stop signal, whatever the CLI made of it (claude exits 143),
+                    # so systemd and the run hook see a stop, not an exit: a persisted mission stopped
+                    # by a shutdown starts again at the next boot.
+                    return -self.stop_signal
+                if self.attached is None:
                     return code
                 await self.attached.wait()  # a terminal has the conversation; go on when it is done
                 if self.stop_signal is not None:

@@ -46,7 +46,8 @@ def test_a_task_runs_a_tool_and_reports_its_result(agent: Agent, name: str) -> N
 @agents
 def test_a_session_holds_two_turns_of_one_conversation(agent: Agent, name: str) -> None:
     agent.run(name, "first prompt", session=True)
-    follower = subprocess.Popen([sys.executable, "-m", "overmind", "subscribe", name], env=agent.om.env,
+    # --from-start: a turn the CLI answers before the subscriber's own start is streamed all the same
+    follower = subprocess.Popen([sys.executable, "-m", "overmind", "subscribe", "--from-start", name], env=agent.om.env,
                                 stdout=subprocess.PIPE, text=True)
     streamed: list[str] = []
     threading.Thread(target=lambda: streamed.extend(follower.stdout or []), daemon=True).start()
