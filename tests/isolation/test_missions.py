@@ -185,7 +185,8 @@ def test_the_prd_example_runs_unchanged_with_stand_in_images(om: Overmind, name:
         bundle.write_text('#!/bin/sh\nexec busybox httpd -f -p "$5" -h .\n')
         bundle.chmod(0o755)
         ruby = Overmind({**om.env, "PATH": f"{tools}:{om.env['PATH']}"})
-        ruby.run("env | grep PORT= | sort > ports.txt; sleep 300", "--name", name, "--worktree", "--cwd", str(repo))
+        ruby.run("env | grep -E '^[A-Z_]*PORT=' | sort > ports.txt; sleep 300", "--name", name, "--worktree",
+                 "--cwd", str(repo))
         info = ruby.info(name)
         ports = info["ports"]
         assert set(ports) == {"PORT", "WEB_PORT", "DB_PORT", "CACHE_PORT"} and ports["PORT"] == ports["WEB_PORT"]
