@@ -38,6 +38,11 @@ class Overmind:
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json").stdout)
 
+    def wide(self, *args: str) -> str:
+        """A command's human output on a terminal wide enough for every column: the missions other
+        tests left add columns (ACTIVITY, WORKTREE, PORTS) that would cut this test's cells at 80."""
+        return Overmind(self.env | {"COLUMNS": "400"})(*args).stdout
+
     def info(self, ref: str) -> dict[str, Any]:
         return self.json("info", ref)
 

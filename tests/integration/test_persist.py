@@ -96,7 +96,7 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
             assert om.unit_property(stopped["unit"], "LoadState") == "not-found"
             assert om.info(done["id"])["status"] == "stopped"  # it had finished: no boot runs it again
             assert om.logs(done["id"]).count("finished by itself") == 1
-        assert f"{name}-lost " in (listing := om("ps").stdout) and "lost at reboot" in listing
+        assert f"{name}-lost " in (listing := om.wide("ps")) and "lost at reboot" in listing
         boots = om.info(kept["id"])["boots"]
         assert om.logs(kept["id"]).count(f"run of {name}-kept") == 1 + boots
         assert f"--- restarted by boot #{boots} ---" in om.logs(kept["id"])

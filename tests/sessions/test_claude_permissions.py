@@ -44,7 +44,7 @@ def test_a_request_is_listed_shown_in_ps_and_approved_from_the_cli(claude: Claud
     row = next(r for r in claude.om.json("ps") if r["name"] == name)
     assert row["status_text"] == f"needs you: permission for {label(command)}"
     assert [p["request"] for p in row["permissions"]] == [1]
-    assert "needs you: permission for Bash(touch" in claude.om("ps").stdout
+    assert "needs you: permission for Bash(touch" in claude.om.wide("ps")
     info = claude.om("info", name).stdout
     assert "on permission: ask (denied if no one answers within 30m)" in info
     assert f"waiting: request 1: {label(command)}, asked " in info

@@ -87,7 +87,7 @@ def test_status_shows_the_running_tool(claude: Claude, name: str, tmp_path) -> N
                              and r["status_text"].startswith("working: Bash(")), None), 30, "the tool in ps")
     assert row["status_text"].startswith(f"working: Bash(until [ -e {tmp_path}"[:60])
     assert "Status: \"working: Bash(until" in claude.om.systemctl("status", unit).stdout
-    table = claude.om("ps").stdout
+    table = claude.om.wide("ps")
     assert "ACTIVITY" in table.splitlines()[0] and "working: Bash(until" in table
     gate.touch()
     claude.om("wait", name)
