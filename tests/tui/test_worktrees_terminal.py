@@ -28,7 +28,8 @@ def test_a_missions_commit_shows_live_its_diff_as_text_m_merges_and_removal_of_a
               "git -c user.name=agent -c user.email=agent@example.com commit -q -m 'the [b]work[/b]'; sleep 300")
     om.run(script, "--worktree", "--name", name, "--cwd", str(repo))
     must(lambda: name in {row["name"] for row in om.json("worktree", "ls")}, what="the worktree")
-    terminal.start(sys.executable, "-m", "overmind", "tui", columns=220, rows=35)
+    # wide: the columns fit the longest of every worktree other tests left, not only this one's
+    terminal.start(sys.executable, "-m", "overmind", "tui", columns=400, rows=35)
     terminal.tmux("set-option", "-s", "escape-time", "0")
     terminal.wait_for("missions(")
     terminal.keys(":")
