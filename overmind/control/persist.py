@@ -107,9 +107,9 @@ def after_reboot(mission: Mission, status: Status) -> Status:
     if persisted(mission) or mission.stop_requested_at is not None or mission.killed_at is not None:
         return status
     last = mission.last_exit
-    if status.state == "unknown":
-        pass
-    elif status.state not in ("stopped", "crashed") or last is None or last.exit_code == "exited":
+    # unknown: the unit is gone without a recorded end; stopped/crashed: a signal ended it
+    ended_by_signal = status.state in ("stopped", "crashed") and last is not None and last.exit_code != "exited"
+    if status.state != "unknown" and not ended_by_signal:
         return status
     began = mission.run_started_at or (last.started_at if last is not None else None) or mission.created_at
     booted = _manager_started_at()
