@@ -277,8 +277,13 @@ class Feed:
         self.counters["unit_reads"] += len(doubtful)
         read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID", "Result"))
         undecided = []
-        for unit, (_, now) in read.items():
+        for unit in doubtful:
             said = announced[unit]
+            # What the manager said while it was read came first (its signals precede its reply): a
+            # unit that restarted, ran again and was collected by then reads as nothing, but said so.
+            if _decided_by_later(said, self.signals.waiting(unit)) or unit not in read:
+                continue
+            now = read[unit][1]
             if now.get("ActiveState") not in ("inactive", "failed") or now.get("InvocationID") != _invocation(said):
                 _drop_end(said)  # it went on to restart: no end
             elif self.book.restarts(unit, now.get("Result", "")) and not self.book.marked(unit):

@@ -117,8 +117,11 @@ class MissionBook:
         self.records = {r.id: r for r in records(store)}
         self._own()
         chosen = [r for r in self.records.values() if self._followed(r)]
+        built = views(chosen, store, units)
+        # The run log after the views: it knows at least the runs they knew, with when each ended, so a
+        # run that ended while they were read (after the listing) is a run still to be told, not a past one.
         history = store.run_history(r.id for r in chosen if isinstance(r, Mission))
-        for view in views(chosen, store, units):
+        for view in built:
             record = self.records[view.id]
             if isinstance(record, Mission):
                 props = units.get(record.unit, {}) if self.owners.get(record.unit) == record.id else {}
