@@ -291,7 +291,8 @@ def test_each_missions_transitions_are_told_once_in_order_as_systemd_went_throug
         changes = told[mission]
         states = [c["state"] for c in changes]
         if states != expected:
-            problems.append(f"{mission}: told {states}, systemd said {expected} ({[s[1:4] for s in said]})")
+            problems.append(f"{mission}: told {states}, systemd said {expected}"
+                            f" ({[(round(s.at, 3), *s[1:5]) for s in said]}; told at {[c['at'] for c in changes]})")
             continue
         seqs = [c["seq"] for c in changes]
         previous = [c["previous"] for c in changes]
