@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
 @click.option("--persist/--no-persist", default=False,
               help="Write the unit as a file enabled at boot: it starts again after a reboot (docs/reboots.md).")
+@click.option("--on-boot", type=click.Choice(["run", "skip"]), default="run", show_default=True,
+              help="With --persist: run it again at the next boot, or leave it `interrupted by reboot`.")
 @agent_options
 @launch_options
 @on_host()

@@ -28,8 +28,7 @@ def fields(view: View) -> Fields:
         *([("session", data["session_id"])] if data["session_id"] else []),
         ("command", data["command"].replace("\n", "\\n")), ("cwd", data["cwd"]), ("parent", data["parent"] or "-"),
         ("restarts", f"{data['restarts']} (policy: {data['restart_policy']})"),
-        ("persist", f"yes, started again by {data['boots']} boot{'s' if data['boots'] != 1 else ''}"
-                    if data["persist"] else "no"), ("limits", limits),
+        ("persist", _persisted(data)), ("limits", limits),
         ("memory", fmt.size(data["memory_bytes"])), ("cpu", fmt.cpu(data["cpu_s"])),
         ("uptime", fmt.duration(data["uptime_s"])), ("created", fmt.stamp(data["created_at"])),
         ("started", fmt.stamp(data["started_at"])), ("finished", fmt.stamp(data["finished_at"])),
@@ -94,3 +93,11 @@ def agent_rows(view: View) -> list[tuple[str, ...]]:
         return []
     return [(agent_label(m.mission), m.mission.id, m.mission.type, progress_word(m), str(m.restarts),
              fmt.duration(m.uptime), fmt.size(m.memory), m.mission.command) for m in view.members]
+
+
+def _persisted(data: dict[str, Any]) -> str:
+    if not data["persist"]:
+        return "no"
+    if data["on_boot"] == "skip":
+        return "yes, not started at boot (--on-boot skip)"
+    return f"yes, started again by {data['boots']} boot{'s' if data['boots'] != 1 else ''}"

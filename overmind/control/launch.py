@@ -158,7 +158,7 @@ def create_unit(spec: MissionSpec, mission: Mission, slice_name: str, generated:
             if spec.persist:  # the same unit, as a file enabled at boot (overmind.control.persist)
                 from overmind.control import persist
 
-                persist.start(args, block=block)
+                persist.start(args, block=block, at_boot=spec.on_boot == "run")
             else:
                 bus.start_transient_unit(unit, block=block)
         except bus.Refused as refused:

@@ -22,6 +22,7 @@ from overmind.systemd import bus, unitfiles
 from overmind.systemd.persistent import WANTED_BY, machine_id, unit_file_from_run_args
 
 LOST = Status("lost", "at reboot")
+INTERRUPTED = Status("interrupted", "by reboot")  # persisted with --on-boot skip: the boot left it
 _BOOT_CHECK_TTL = 2.0  # seconds a long-lived reader (dashboard, TUI) trusts the manager's start time
 _manager_start: tuple[float, float | None] = (0.0, None)  # (when read, the manager's start)
 
@@ -38,10 +39,16 @@ def persisted(mission: Mission) -> bool:
     return bool(mission.spec.get("persist"))
 
 
-def start(run_args: Sequence[str], block: bool = False) -> str:
-    """Write the mission's unit file from its `systemd-run` arguments, enable it and start it
-    (with `block`, until its start job is done). Raises bus.Refused / bus.JobFailed as a
-    transient start does; refuses to write over the file of a mission that runs."""
+def runs_at_boot(mission: Mission) -> bool:
+    """A persisted mission that the next boot starts again (not --on-boot skip)."""
+    return persisted(mission) and mission.spec.get("on_boot", "run") == "run"
+
+
+def start(run_args: Sequence[str], block: bool = False, at_boot: bool = True) -> str:
+    """Write the mission's unit file from its `systemd-run` arguments, enable it (unless not
+    `at_boot`: --on-boot skip) and start it (with `block`, until its start job is done). Raises
+    bus.Refused / bus.JobFailed as a transient start does; refuses to write over the file of a
+    mission that runs."""
     unit, text = unit_file_from_run_args(run_args, host=machine_id())
     _done_file(run_args).unlink(missing_ok=True)  # started again by a person: it runs (see run.sh finished)
     path = unit_path(unit)
@@ -54,9 +61,12 @@ def start(run_args: Sequence[str], block: bool = False) -> str:
             raise bus.Refused(unit, f"{bus.SYSTEMD}.UnitExists", f"unit {unit} is running")
     unitfiles.write({unit: text}, hint="remove it or choose another name")
     link = wants_link(unit)
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.is_symlink():
-        link.symlink_to(f"../{path.name}")
+    if at_boot:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.is_symlink():
+            link.symlink_to(f"../{path.name}")
+    elif link.is_symlink():
+        link.unlink()  # an earlier mission of that name ran at boot; this one does not
     if stale:  # forget what the manager held of it, then read the new file
         from overmind.systemd import manager
 
@@ -103,8 +113,9 @@ def remove(missions: Iterable[Mission]) -> list[Path]:
 def after_reboot(mission: Mission, status: Status) -> Status:
     """`lost at reboot` for a mission that was not persisted and whose run the end of its manager
     ended (its unit is gone without an end, or a signal ended it, and nobody asked), once a new
-    manager runs; any other status as it is."""
-    if persisted(mission) or mission.stop_requested_at is not None or mission.killed_at is not None:
+    manager runs (`interrupted by reboot` for one persisted with --on-boot skip); any other status
+    as it is."""
+    if runs_at_boot(mission) or mission.stop_requested_at is not None or mission.killed_at is not None:
         return status
     last = mission.last_exit
     # unknown: the unit is gone without a recorded end; stopped/crashed: a signal ended it
@@ -113,7 +124,9 @@ def after_reboot(mission: Mission, status: Status) -> Status:
         return status
     began = mission.run_started_at or (last.started_at if last is not None else None) or mission.created_at
     booted = _manager_started_at()
-    return LOST if booted is not None and began < booted else status
+    if booted is None or began >= booted:
+        return status
+    return INTERRUPTED if persisted(mission) else LOST
 
 
 def _manager_started_at() -> float | None:
@@ -136,7 +149,8 @@ def check(started_at_boot: bool) -> tuple[str, str, str | None]:
     from overmind.store import shared
 
     missions = [m for m in shared().all() if persisted(m) and m.stop_requested_at is None and m.killed_at is None]
-    missing = [m.name for m in missions if not unit_path(m.unit).exists() or not wants_link(m.unit).is_symlink()]
+    missing = [m.name for m in missions if not unit_path(m.unit).exists()
+               or (runs_at_boot(m) and not wants_link(m.unit).is_symlink())]
     owned = {m.unit for m in missions}
     prefix = f"{names.unit_prefix()}@"
     directory = unitfiles.unit_dir()

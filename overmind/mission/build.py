@@ -24,7 +24,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
                backoff_max: str | None = None, parent: str | None = None, max_children: int | None = None,
                max_cost_usd: float | None = None, worktree: bool | None = None, base: str | None = None,
                worktree_name: str | None = None, check_installed: bool = True, no_memory: bool = False,
-               persist: bool = False, **agent: Any) -> MissionSpec:
+               persist: bool = False, on_boot: str = "run", **agent: Any) -> MissionSpec:
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
     For an agent, the words are its prompt, and its CLI must be installed (`check_installed`).
     `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one)."""
@@ -64,6 +64,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         isolation=isolation(worktree, base, worktree_name),
         memory=not no_memory,
         persist=persist,
+        on_boot=on_boot,
     )
     if spec.provider != "raw" or spec.agent.given():  # a plain command without agent options: nothing to ask
         from overmind.providers import check_agent_spec, require_installed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MISSION_TYPES = ("task", "session", "quest")  # a blueprint is not a mission: it has its own records
 RESTART_POLICIES = {"never": "no", "on-failure": "on-failure", "always": "always"}  # -> Restart=
+ON_BOOT = ("run", "skip")  # what the next boot does with a persisted mission (docs/reboots.md)
 
 
 def runs_under_wrapper(provider: str, type: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from overmind.agent_options import AgentOptions
 from overmind.errors import OvermindError
-from overmind.mission.kinds import MISSION_TYPES, RESTART_POLICIES
+from overmind.mission.kinds import MISSION_TYPES, ON_BOOT, RESTART_POLICIES
 from overmind.names import validate_name, validate_worktree_name
 
 _ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -83,6 +83,7 @@ class MissionSpec:
     isolation: Isolation = field(default_factory=Isolation)
     memory: bool = True  # agents consult and feed Akasha, the shared memory (--no-memory: neither)
     persist: bool = False  # a unit file enabled at boot instead of a transient unit (overmind.control.persist)
+    on_boot: str = "run"  # a persisted mission at the next boot: run again, or skip (`interrupted by reboot`)
 
     def __post_init__(self) -> None:
         if self.provider == "raw" and not self.command.strip():
@@ -91,6 +92,10 @@ class MissionSpec:
             raise OvermindError("the command contains a NUL byte")
         if self.name is not None:
             validate_name(self.name)
+        if self.on_boot not in ON_BOOT:
+            raise OvermindError(f"unknown --on-boot {self.on_boot!r}", hint="use run or skip")
+        if self.on_boot == "skip" and not self.persist:
+            raise OvermindError("--on-boot skip is for a persisted mission", hint="add --persist")
         if self.type not in MISSION_TYPES:
             raise OvermindError(f"unknown mission type {self.type!r}")
         if self.restart.policy not in RESTART_POLICIES:

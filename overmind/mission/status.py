@@ -11,12 +11,12 @@ from overmind.systemd.manager import ACTIVE_STATES
 # Blueprint agents may also be `waiting` for their dependencies or end `skipped` (never run);
 # a blueprint ends `done` or `failed`.
 CREATION_GRACE = 5.0  # seconds a new mission counts as starting while its unit is created and started
-FINISHED_STATES = ("stopped", "crashed", "killed", "lost", "unknown", "skipped", "done", "failed")
+FINISHED_STATES = ("stopped", "crashed", "killed", "lost", "interrupted", "unknown", "skipped", "done", "failed")
 LOST = "lost"  # the service result the run hook records when the host's manager died under a run
 
 
 class Status(NamedTuple):
-    state: str  # running | attached | restarting | stopping | stopped | crashed | killed | lost | unknown
+    state: str  # running | attached | restarting | stopping | stopped | crashed | killed | lost | interrupted | unknown
     reason: str = ""  # why it ended, for crashed/killed missions
     exit_code: int | None = None
 
@@ -37,7 +37,7 @@ class Status(NamedTuple):
 
 def words(state: str, reason: str | None = None, exit_code: int | None = None) -> str:
     """The one wording of a status, for every front end (and for a status read back from JSON)."""
-    said = f"{state} {reason}" if reason == "at reboot" else f"{state} ({reason})" if reason else state
+    said = f"{state} {reason}" if reason in ("at reboot", "by reboot") else f"{state} ({reason})" if reason else state
     return said if exit_code is None else f"{said}, exit code {exit_code}"
 
 

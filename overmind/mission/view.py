@@ -168,7 +168,7 @@ class MissionView(NamedTuple):
             "permissions": [record.to_json() for record in self.permissions],
             **self._permission_policy(), "permission_rules": list(self.rules),
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
-            "persist": bool(spec.get("persist")), "boots": self.boots,
+            "persist": bool(spec.get("persist")), "on_boot": spec.get("on_boot", "run"), "boots": self.boots,
             **(self.environment or NO_ENVIRONMENT),
         }
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STATUS_STYLES = {
     "running": "green", "attached": "bold green", "restarting": "yellow", "stopping": "yellow",
     "waiting": "cyan", "stopped": "dim", "done": "dim green", "crashed": "bold red", "failed": "bold red",
-    "killed": "magenta", "lost": "red", "skipped": "dim yellow", "unknown": "red",
+    "killed": "magenta", "lost": "red", "interrupted": "yellow", "skipped": "dim yellow", "unknown": "red",
 }
 
 

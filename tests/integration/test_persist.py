@@ -77,8 +77,9 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
     lost = om.run("exec sleep 600", "--name", f"{name}-lost")
     stopped = om.run("exec sleep 600", "--name", f"{name}-stopped", "--persist")
     done = om.run("echo finished by itself", "--name", f"{name}-done", "--persist")
+    skipped = om.run("exec sleep 600", "--name", f"{name}-skip", "--persist", "--on-boot", "skip")
     assert om.info(kept["id"])["persist"] is True and om.info(lost["id"])["persist"] is False
-    must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, lost, stopped)), what="all three running")
+    must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, lost, stopped, skipped)), what="all four running")
     om("stop", stopped["id"])
     must(lambda: om.status(done["id"]) == "stopped", what="the task to finish")
     try:
@@ -96,14 +97,17 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
             assert om.unit_property(stopped["unit"], "LoadState") == "not-found"
             assert om.info(done["id"])["status"] == "stopped"  # it had finished: no boot runs it again
             assert om.logs(done["id"]).count("finished by itself") == 1
+            assert (om.info(skipped["id"])["status"], om.info(skipped["id"])["reason"]) == ("interrupted", "by reboot")
         assert f"{name}-lost " in (listing := om.wide("ps")) and "lost at reboot" in listing
+        assert "interrupted by reboot" in listing
         boots = om.info(kept["id"])["boots"]
         assert om.logs(kept["id"]).count(f"run of {name}-kept") == 1 + boots
         assert f"--- restarted by boot #{boots} ---" in om.logs(kept["id"])
-        om("restart", lost["id"])  # a person brings back what was lost
-        must(lambda: om.status(lost["id"]) == "running", what="the lost mission running again")
+        om("restart", lost["id"], skipped["id"])  # a person brings back what was lost or left
+        must(lambda: om.status(lost["id"]) == "running" and om.status(skipped["id"]) == "running",
+             what="the lost and the interrupted mission running again")
     finally:
-        om("stop", kept["id"], lost["id"], check=False)
+        om("stop", kept["id"], lost["id"], skipped["id"], check=False)
         om("gc", check=False)
     assert not persist.unit_path(kept["unit"]).exists() and not persist.wants_link(kept["unit"]).is_symlink()
 
@@ -121,6 +125,23 @@ def test_stop_and_gc_remove_a_persisted_missions_unit_file_and_nothing_else(om: 
     must(lambda: om.status(ended["id"]) == "stopped", what="the task to end")
     om("gc")
     assert not files[1].exists() and not persist.wants_link(ended["unit"]).is_symlink()
+
+
+def test_a_mission_persisted_to_be_skipped_at_boot_has_its_file_but_is_not_enabled(om: Overmind, name: str) -> None:
+    mission = om.run("exec sleep 600", "--name", name, "--persist", "--on-boot", "skip")
+    try:
+        assert persist.unit_path(mission["unit"]).exists() and not persist.wants_link(mission["unit"]).is_symlink()
+        assert om.unit_property(mission["unit"], "UnitFileState") == "disabled"
+        info = om.info(mission["id"])
+        assert (info["persist"], info["on_boot"], info["status"]) == (True, "skip", "running")
+        assert "not started at boot (--on-boot skip)" in om("info", mission["id"]).stdout
+        checks = {c["name"]: c for c in om.json("doctor")}
+        assert "missing" not in checks["persisted missions"]["detail"]
+    finally:
+        om("stop", mission["id"])
+    assert not persist.unit_path(mission["unit"]).exists()
+    refused = om("run", "--on-boot", "skip", "true", check=False)
+    assert refused.returncode != 0 and "--on-boot skip is for a persisted mission" in refused.stderr
 
 
 def test_doctor_says_how_many_missions_are_persisted(om: Overmind, name: str) -> None:

@@ -84,3 +84,21 @@ def test_what_ended_by_itself_or_by_request_or_comes_back_is_not_lost(manager_st
     assert persist.after_reboot(_mission(persisted=True), GONE) == GONE
     assert persist.after_reboot(_mission(stop_requested_at=time.time() - 400), GONE) == GONE
     assert persist.after_reboot(_mission(run_started_at=time.time() - 10), GONE) == GONE  # under this manager
+
+
+def test_a_persisted_mission_the_boot_skips_is_interrupted_by_reboot(manager_started: None) -> None:
+    skipped = _mission(spec={"persist": True, "on_boot": "skip"})
+    assert persist.after_reboot(skipped, GONE) == persist.INTERRUPTED
+    assert persist.INTERRUPTED.label == "interrupted by reboot" and persist.INTERRUPTED.finished
+    later = _mission(spec={"persist": True, "on_boot": "skip"}, run_started_at=time.time() - 10)
+    assert persist.after_reboot(later, GONE) == GONE  # it ran under this manager: not the boot's doing
+
+
+def test_on_boot_skip_is_for_a_persisted_mission_only() -> None:
+    from overmind.errors import OvermindError
+    from overmind.mission.spec import MissionSpec
+
+    assert MissionSpec("true", persist=True, on_boot="skip").to_record()["on_boot"] == "skip"
+    for bad in ({"on_boot": "skip"}, {"persist": True, "on_boot": "later"}):
+        with pytest.raises(OvermindError):
+            MissionSpec("true", **bad)  # type: ignore[arg-type]
