@@ -1,4 +1,4 @@
-"""`overmind repair`: put right what overmind can (a damaged or lost state store, ...)."""
+"""`overmind repair`: put right what overmind can (a damaged or lost state store, persisted unit files)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from overmind.cli.output import print_checklist
 @json_option
 def repair(rebuild: bool, as_json: bool) -> None:
     """Check and repair the state store (rebuilt from systemd and the journal if damaged or
-    missing; the old file is kept beside it). Exits 1 if something could not be repaired."""
+    missing; the old file is kept beside it) and persisted missions' unit files (written again
+    if missing or edited, never under a running mission; files of no mission removed). Exits 1
+    if something could not be repaired."""
     from overmind.control.repair import run_all
 
     steps = run_all(rebuild)

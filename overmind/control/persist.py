@@ -60,6 +60,9 @@ def start(run_args: Sequence[str], block: bool = False, at_boot: bool = True) ->
         if state and state[0].get("ActiveState") in manager.ACTIVE_STATES:
             raise bus.Refused(unit, f"{bus.SYSTEMD}.UnitExists", f"unit {unit} is running")
     unitfiles.write({unit: text}, hint="remove it or choose another name")
+    from overmind.control.persist_files import keep
+
+    keep(unit, text)  # what `repair` writes back, and what `doctor` compares the file with
     link = wants_link(unit)
     if at_boot:
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +90,9 @@ def _done_file(run_args: Sequence[str]) -> Path:
 
 def delete(unit: str) -> list[Path]:
     """Disable and delete one unit file of ours (the manager keeps what it loaded until a reload)."""
+    from overmind.control.persist_files import forget
+
+    forget(unit)
     deleted: list[Path] = []
     link = wants_link(unit)
     if link.is_symlink() and link.resolve() == unit_path(unit).resolve():
@@ -143,28 +149,19 @@ def _manager_started_at() -> float | None:
 
 def check(started_at_boot: bool) -> tuple[str, str, str | None]:
     """`doctor`'s look at persisted missions: (ok | warn, what it found, a hint). Warns when
-    nothing starts the user manager at boot (`started_at_boot` False), when a persisted mission
-    has lost its unit file, and when a file of ours is left that no persisted mission owns."""
-    from overmind import names
+    nothing starts the user manager at boot (`started_at_boot` False), and when the unit files
+    are not as overmind wrote them (overmind.control.persist_files)."""
+    from overmind.control.persist_files import survey
     from overmind.store import shared
 
-    missions = [m for m in shared().all() if persisted(m) and m.stop_requested_at is None and m.killed_at is None]
-    missing = [m.name for m in missions if not unit_path(m.unit).exists()
-               or (runs_at_boot(m) and not wants_link(m.unit).is_symlink())]
-    owned = {m.unit for m in missions}
-    prefix = f"{names.unit_prefix()}@"
-    directory = unitfiles.unit_dir()
-    files = directory.glob(f"{prefix}*.service") if directory.is_dir() else ()
-    left = sorted(p.name for p in files if p.name not in owned and unitfiles.is_ours(p))
-    problems = []
-    if missions and not started_at_boot:
-        problems.append(f"{len(missions)} persisted, but nothing starts the user manager at boot")
-    if missing:
-        problems.append(f"unit file or its default.target link missing: {', '.join(missing)}")
-    if left:
-        problems.append(f"unit files of no persisted mission: {', '.join(left)}")
+    found = survey(shared().all())
+    problems = found.problems
+    if found.missions and not started_at_boot:
+        problems.insert(0, f"{found.missions} persisted, but nothing starts the user manager at boot")
     if not problems:
-        return "ok", f"{len(missions)} persisted; they start again at boot" if missions else "none persisted", None
-    hint = "overmind setup (it makes the user manager start at boot)" if missions and not started_at_boot else \
-        "overmind restart NAME writes a missing file again; delete files of no mission from " + str(directory)
+        return "ok", (f"{found.missions} persisted; they start again at boot" if found.missions
+                      else "none persisted"), None
+    hints = [*(["overmind setup (it makes the user manager start at boot)"] if found.missions and not started_at_boot
+               else []), *(["overmind repair"] if found.problems else [])]
+    hint = "; then ".join(hints)
     return "warn", "; ".join(problems), hint

@@ -43,7 +43,14 @@ def summary(report: dict[str, object]) -> str:
             + (f"; {len(lost)} mission(s) known only from the run log are gone" if lost else ""))
 
 
-REPAIRS: list[Repair] = [store]
+def persisted_units(rebuild: bool) -> Step:
+    """Persisted missions' unit files (overmind.control.persist_files)."""
+    from overmind.control.persist_files import repair
+
+    return repair(rebuild)
+
+
+REPAIRS: list[Repair] = [store, persisted_units]
 
 
 def run_all(rebuild: bool = False) -> list[Step]:

@@ -3,6 +3,7 @@ manager loads at boot is the transient unit `run` creates, as systemd reports bo
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -151,3 +152,38 @@ def test_doctor_says_how_many_missions_are_persisted(om: Overmind, name: str) ->
         assert checks["persisted missions"]["detail"].startswith("1 persisted")
     finally:
         om("stop", mission["id"])
+
+
+def test_repair_puts_back_what_went_missing_and_writes_under_a_running_mission_only_when_asked(
+        om: Overmind, name: str) -> None:
+    running = om.run("exec sleep 600", "--name", f"{name}-run", "--persist")
+    ended = om.run("true", "--name", f"{name}-ended", "--persist")
+    must(lambda: om.status(ended["id"]) == "stopped", what="the task to end")
+    files = {m["id"]: persist.unit_path(m["unit"]) for m in (running, ended)}
+    written = {ident: path.read_text() for ident, path in files.items()}
+    orphan = persist.unit_path(f"{om.env['OVERMIND_UNIT_PREFIX']}@{name}-orphan.service")
+    try:
+        files[ended["id"]].unlink()  # gone
+        persist.wants_link(running["unit"]).unlink()  # no longer enabled
+        files[running["id"]].write_text(written[running["id"]] + "# edited by hand\n")
+        orphan.write_text(written[ended["id"]])  # ours, of no mission
+        doctor = {c["name"]: c for c in om.json("doctor")}["persisted missions"]
+        assert doctor["state"] == "warn" and doctor["hint"].endswith("overmind repair")
+        for said in ("unit file missing", "default.target link missing", "edited since overmind wrote it",
+                     f"{name}-orphan.service"):
+            assert said in doctor["detail"]
+        repaired = om("repair", "--json", check=False)
+        step = next(s for s in json.loads(repaired.stdout) if s["name"] == "persisted missions")
+        assert (repaired.returncode, step["state"]) == (1, "needs")
+        assert f"{name}-run: its unit file was edited and it runs" in step["detail"]
+        assert files[ended["id"]].read_text() == written[ended["id"]]  # written again from the copy
+        assert files[running["id"]].read_text().endswith("# edited by hand\n")  # not under a running mission
+        assert persist.wants_link(running["unit"]).resolve() == files[running["id"]].resolve()
+        assert not orphan.exists()
+        om("repair", "--rebuild")  # asked: written back under the running mission
+        assert files[running["id"]].read_text() == written[running["id"]]
+        step = next(s for s in om.json("repair") if s["name"] == "persisted missions")
+        assert step["state"] == "ok"
+    finally:
+        orphan.unlink(missing_ok=True)
+        om("stop", running["id"], ended["id"], check=False)
