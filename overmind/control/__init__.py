@@ -6,7 +6,8 @@ One module per noun, each importing only what its calls need:
     missions        list, look up and view missions and blueprints (records + live unit state)
     launch          start a mission: readiness, limit warnings, placement, unit, a session's wait
     lifecycle       restart, stop, kill (with cascade), collect, wait
-    persist         persisted missions: their unit files enabled at boot, `lost at reboot`, doctor's check
+    persist         persisted missions: their unit files enabled at boot, `lost at reboot`
+    persist_files   persisted missions' unit files on disk: doctor's check, repair
     guardrails      the one rule for caps on how many missions start (--max-children, --max-new)
     logs            a range of output lines, and a live follow
     agents          agent events, results, send, subscribe
@@ -31,6 +32,7 @@ One module per noun, each importing only what its calls need:
     dashboard_unit  the web dashboard's socket-activated user service
     feed            one change feed from systemd's signals (and the store), for any number of consumers
     states          a mission's life as a state machine, stepped by its unit's announcements (the feed's)
+    feed_restarts   the feed's reading of an end that an automatic restart follows
 
 A front end parses input and presents output; it never re-derives a status, reads the journal
 its own way or runs systemctl itself. What it needs and is missing here is added here, once.

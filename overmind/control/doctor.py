@@ -102,7 +102,7 @@ def persisted(started_at_boot: bool) -> Check:
     """Persisted missions come back only if something starts the user manager at boot."""
     import sqlite3
 
-    from overmind.control.persist import check
+    from overmind.control.persist_files import check
     from overmind.errors import OvermindError
 
     try:

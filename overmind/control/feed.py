@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from overmind.control import permissions
 from overmind.control.feed_missions import Followed, MissionBook
+from overmind.control.feed_restarts import settle_restarts
 from overmind.control.missions import UNIT_PROPERTIES, View
 from overmind.control.states import ENDS
 from overmind.store import Store
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
     from overmind.systemd.signals import Announcement
 
 ANNOUNCED = (*UNIT_PROPERTIES, "InvocationID")  # kept from announcements (and a starting feed's readings)
-# systemd 252 may announce a run's `failed` and its automatic restart in two turns of its loop: a unit
-# read still `failed` that systemd restarts is given this long to say more before its end is told.
-RESTART_WAIT_S = 2.0
 
 
 class Change(NamedTuple):
@@ -255,48 +253,6 @@ class Feed:
             changes.append(Change("ritual", "removed", name, name, now, None))
         return changes
 
-    async def _settle_restarts(self, announced: dict[str, list[Announcement]]) -> None:
-        """Leave out systemd 252's `failed` (or `inactive`) before each automatic restart: the
-        manager decides a restart as it records the end and says both at once, so an end that the
-        same run's restart follows is no end; and where an end is the last word so far about a
-        mission that systemd may restart, its unit read now says which it is (what was said after
-        the end comes in the next batch, in order: the reading only decides). A unit read still
-        `failed` has RESTART_WAIT_S to say more (252 may announce the restart a turn later). A
-        mission the feed does not know yet (a feed behind a busy manager reads its record after
-        this) may be one that systemd restarts: its unit is read too."""
-        doubtful = []
-        for unit, said in announced.items():
-            said[:] = [a for n, a in enumerate(said) if not (_gone(a) and _restart_follows(said, n))]
-            if said and _gone(said[-1]) and (self.book.restarts(unit, said[-1].props.get("Result", ""))
-                                             or (self.only is None and not self.book.knows(unit))):
-                doubtful.append(unit)
-        # A feed behind the manager may hold what came next already: that decides, where it says more.
-        doubtful = [unit for unit in doubtful if not _decided_by_later(announced[unit], self.signals.waiting(unit))]
-        if not doubtful:
-            return
-        self.counters["unit_reads"] += len(doubtful)
-        read = await self.signals.read_states(doubtful, ("LoadState", "ActiveState", "InvocationID", "Result"))
-        undecided = []
-        for unit in doubtful:
-            said = announced[unit]
-            # What the manager said while it was read came first (its signals precede its reply): a
-            # unit that restarted, ran again and was collected by then reads as nothing, but said so.
-            if _decided_by_later(said, self.signals.waiting(unit)) or unit not in read:
-                continue
-            now = read[unit][1]
-            if now.get("ActiveState") not in ("inactive", "failed") or now.get("InvocationID") != _invocation(said):
-                _drop_end(said)  # it went on to restart: no end
-            elif self.book.restarts(unit, now.get("Result", "")) and not self.book.marked(unit):
-                # (stopped or killed, or unknown yet: the reading says it ended)
-                undecided.append(unit)
-        deadline = time.monotonic() + RESTART_WAIT_S
-        while undecided and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
-            for unit in [u for u in undecided if self.signals.waiting(u)]:
-                undecided.remove(unit)  # it said more (left for the next batch): restarted, or not
-                if any(not _gone(a) for a in self.signals.waiting(unit)):
-                    _drop_end(announced[unit])
-
     # -- following ---------------------------------------------------------------------------
     async def _follow_signals(self) -> None:
         from overmind.names import unit_prefix
@@ -322,7 +278,7 @@ class Feed:
             announced = self.signals.take_announced()  # here, on the loop that adds to them
             self.counters["batches"] += 1
             try:
-                await self._settle_restarts(announced)
+                await settle_restarts(announced, self.book, self.signals, self.only is None, self.counters)
                 changes = await asyncio.to_thread(self._advance, units, announced, store_changed)
             except Exception as error:  # noqa: BLE001 - a long-lived feed must outlive one failed read
                 # (the manager busy, a store being migrated): said, and the next batch reads afresh
@@ -332,44 +288,6 @@ class Feed:
             for change in changes:
                 for queue in self.consumers:
                     queue.put_nowait(change)
-
-
-def _invocation(said: list[Announcement]) -> str | None:
-    return said[-1].props.get("InvocationID")
-
-
-def _drop_end(said: list[Announcement]) -> None:
-    """Leave out the end that the last announcements tell: systemd restarted that run."""
-    ended = _invocation(said)
-    while said and _gone(said[-1]) and said[-1].props.get("InvocationID") == ended:
-        said.pop()
-
-
-def _decided_by_later(said: list[Announcement], later: list[Announcement]) -> bool:
-    """Whether the announcements that came after a batch's end decide it (and leave it out if the
-    run's automatic restart follows): a start or another run said since. (A unit read once its
-    next run is over and collected would say nothing.)"""
-    ended = _invocation(said)
-    if not any(not _gone(a) or a.props.get("InvocationID") != ended for a in later):
-        return False
-    if _restart_follows([*said, *later], len(said) - 1):
-        _drop_end(said)
-    return True
-
-
-def _gone(announcement: Announcement) -> bool:
-    return announcement.props.get("ActiveState") in ("inactive", "failed")
-
-
-def _restart_follows(said: list[Announcement], n: int) -> bool:
-    """Whether the n-th announcement (an end) is followed by its run's automatic restart."""
-    invocation = said[n].props.get("InvocationID")
-    for later in said[n + 1:]:
-        if later.props.get("InvocationID") != invocation:
-            return False
-        if not _gone(later):
-            return later.props.get("SubState") == "auto-restart"
-    return False
 
 
 def _ritual_views() -> list[Any]:

@@ -60,8 +60,6 @@ def start(run_args: Sequence[str], block: bool = False, at_boot: bool = True) ->
         if state and state[0].get("ActiveState") in manager.ACTIVE_STATES:
             raise bus.Refused(unit, f"{bus.SYSTEMD}.UnitExists", f"unit {unit} is running")
     unitfiles.write({unit: text}, hint="remove it or choose another name")
-    from overmind.control.persist_files import keep
-
     keep(unit, text)  # what `repair` writes back, and what `doctor` compares the file with
     link = wants_link(unit)
     if at_boot:
@@ -90,8 +88,6 @@ def _done_file(run_args: Sequence[str]) -> Path:
 
 def delete(unit: str) -> list[Path]:
     """Disable and delete one unit file of ours (the manager keeps what it loaded until a reload)."""
-    from overmind.control.persist_files import forget
-
     forget(unit)
     deleted: list[Path] = []
     link = wants_link(unit)
@@ -114,6 +110,30 @@ def remove(missions: Iterable[Mission]) -> list[Path]:
         except OvermindError:
             pass  # the manager is gone: it reads the (now missing) files when it starts
     return removed
+
+
+def kept_copy(unit: str) -> Path:
+    """The copy of a persisted mission's unit file, as overmind wrote it."""
+    from overmind.store import state_dir
+
+    return state_dir() / "units" / unit
+
+
+def keep(unit: str, text: str) -> None:
+    """Keep the copy of a unit file just written (written whole or not at all)."""
+    import os
+    import tempfile
+
+    path = kept_copy(unit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{unit}.", suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
+def forget(unit: str) -> None:
+    kept_copy(unit).unlink(missing_ok=True)
 
 
 def after_reboot(mission: Mission, status: Status) -> Status:
@@ -145,23 +165,3 @@ def _manager_started_at() -> float | None:
             started = None
         _manager_start = (time.monotonic(), started)
     return started
-
-
-def check(started_at_boot: bool) -> tuple[str, str, str | None]:
-    """`doctor`'s look at persisted missions: (ok | warn, what it found, a hint). Warns when
-    nothing starts the user manager at boot (`started_at_boot` False), and when the unit files
-    are not as overmind wrote them (overmind.control.persist_files)."""
-    from overmind.control.persist_files import survey
-    from overmind.store import shared
-
-    found = survey(shared().all())
-    problems = found.problems
-    if found.missions and not started_at_boot:
-        problems.insert(0, f"{found.missions} persisted, but nothing starts the user manager at boot")
-    if not problems:
-        return "ok", (f"{found.missions} persisted; they start again at boot" if found.missions
-                      else "none persisted"), None
-    hints = [*(["overmind setup (it makes the user manager start at boot)"] if found.missions and not started_at_boot
-               else []), *(["overmind repair"] if found.problems else [])]
-    hint = "; then ".join(hints)
-    return "warn", "; ".join(problems), hint

@@ -17,34 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from overmind.control.persist import persisted, runs_at_boot, unit_path, wants_link
+from overmind.control.persist import forget, kept_copy, persisted, runs_at_boot, unit_path, wants_link
 from overmind.control.setup import Step
 from overmind.store import Mission
 from overmind.systemd import unitfiles
-
-
-def kept_copy(unit: str) -> Path:
-    """The copy of a persisted mission's unit file, as overmind wrote it."""
-    from overmind.store import state_dir
-
-    return state_dir() / "units" / unit
-
-
-def keep(unit: str, text: str) -> None:
-    """Keep the copy of a unit file just written (written whole or not at all)."""
-    import os
-    import tempfile
-
-    path = kept_copy(unit)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{unit}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temporary, path)
-
-
-def forget(unit: str) -> None:
-    kept_copy(unit).unlink(missing_ok=True)
 
 
 @dataclass
@@ -160,3 +136,22 @@ def _reload() -> None:
         bus.reload()
     except OvermindError:
         pass  # the manager is down: it reads the files when it starts
+
+
+def check(started_at_boot: bool) -> tuple[str, str, str | None]:
+    """`doctor`'s look at persisted missions: (ok | warn, what it found, a hint). Warns when
+    nothing starts the user manager at boot (`started_at_boot` False), and when the unit files
+    are not as overmind wrote them (overmind.control.persist_files)."""
+    from overmind.store import shared
+
+    found = survey(shared().all())
+    problems = found.problems
+    if found.missions and not started_at_boot:
+        problems.insert(0, f"{found.missions} persisted, but nothing starts the user manager at boot")
+    if not problems:
+        return "ok", (f"{found.missions} persisted; they start again at boot" if found.missions
+                      else "none persisted"), None
+    hints = [*(["overmind setup (it makes the user manager start at boot)"] if found.missions and not started_at_boot
+               else []), *(["overmind repair"] if found.problems else [])]
+    hint = "; then ".join(hints)
+    return "warn", "; ".join(problems), hint

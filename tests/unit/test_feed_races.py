@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from overmind.control import feed_missions
-from overmind.control.feed import Feed
 from overmind.control.feed_missions import MissionBook
+from overmind.control.feed_restarts import settle_restarts
 from overmind.control.missions import views
 from overmind.store import Exit, Mission, Store
 from overmind.systemd.signals import Announcement
@@ -67,10 +67,10 @@ def test_an_end_that_systemd_restarted_is_no_end_when_the_unit_is_gone_by_the_ti
     unit = "om@again.service"
     store.add(Mission("bbbbbbbb", "again", unit, "task", "raw", "exit 1", "/", None,
                       {"restart": {"policy": "on-failure"}}, time.time(), None, None))
-    feed = Feed()
-    feed.book.start(store, {}, time.time())
+    book = MissionBook(None)
+    book.start(store, {}, time.time())
     announced = {unit: [_said(1, "deactivating", "stop-post", "a1"), _said(2, "failed", "failed", "a1")]}
-    feed.signals = _Signals({unit: [_said(3, "activating", "auto-restart", "a1"),  # type: ignore[assignment]
-                                    _said(4, "inactive", "dead", "b2", "success")]})
-    asyncio.run(feed._settle_restarts(announced))
+    signals = _Signals({unit: [_said(3, "activating", "auto-restart", "a1"),
+                               _said(4, "inactive", "dead", "b2", "success")]})
+    asyncio.run(settle_restarts(announced, book, signals, True, {"unit_reads": 0}))  # type: ignore[arg-type]
     assert [a.props["SubState"] for a in announced[unit]] == ["stop-post"]
