@@ -12,7 +12,7 @@ SUITES = ["benchmarks.spawn_observe", "benchmarks.scale", "benchmarks.self_heali
           "benchmarks.sessions", "benchmarks.akasha", "benchmarks.dashboard", "benchmarks.tui",
           "benchmarks.isolation", "benchmarks.providers", "benchmarks.feed", "benchmarks.towers",
           "benchmarks.host_faults", "benchmarks.notify", "benchmarks.hosts",
-          "benchmarks.permissions"]
+          "benchmarks.permissions", "benchmarks.persist"]
 
 
 def main() -> None:

@@ -100,10 +100,18 @@ def delete(unit: str) -> list[Path]:
 def remove(missions: Iterable[Mission]) -> list[Path]:
     """Disable and delete the unit files of these missions (those overmind wrote), then have the
     manager forget them; returns what was deleted."""
+    from overmind.isolation.service_files import forget_unneeded
+    from overmind.store import shared
+
+    ended = [mission for mission in missions if persisted(mission)]
     removed: list[Path] = []
-    for mission in missions:
-        if persisted(mission):
-            removed += delete(mission.unit)
+    for mission in ended:
+        removed += delete(mission.unit)
+    if any(mission.worktree for mission in ended):  # their services' files, unless another needs them
+        gone = {mission.id for mission in ended}
+        others = [m for m in shared().all() if m.id not in gone and runs_at_boot(m) and m.stop_requested_at is None
+                  and m.killed_at is None]
+        removed += forget_unneeded(ended, others)
     if removed:
         try:
             bus.reload()

@@ -147,6 +147,10 @@ def remove(store: Store, record: WorktreeRecord, force: bool) -> Removed:
     ended = [unit for unit, props in states.items() if props.get("ActiveState") == "failed"]
     if ended:  # a service that failed earlier: nothing of it is left but its unit
         manager.systemctl("reset-failed", *ended, check=False)
+    from overmind.isolation.service_files import units_of
+    from overmind.systemd import unitfiles
+
+    unitfiles.remove(units_of(record.name))  # a persisted mission's services: gone with their worktree
     forget_setup(record.name)
     WorktreeStore(store).remove(record.name)
     return result

@@ -159,8 +159,9 @@ def setup_unit_args(worktree: str, path: str, contract: Contract, env: Mapping[s
     missions need it, so their restarts do not run it again either."""
     steps = [f"printf '+ %s\\n' {shlex.quote(step)}\n/bin/sh -c {shlex.quote(step)} || exit" for step in contract.setup]
     steps.append(f"mkdir -p {shlex.quote(os.path.dirname(done_marker))} && date +%s > {shlex.quote(done_marker)}")
+    # Skipped once done: a boot starting a persisted mission's setup unit (service_files) runs nothing again.
     props = {"Type": "oneshot", "RemainAfterExit": "yes", "TimeoutStartSec": f"{contract.setup_timeout:g}s",
-             **_ordering(after)}
+             "ExecCondition": plain("/usr/bin/env", "test", "!", "-e", done_marker), **_ordering(after)}
     return _common(setup_unit(worktree), f"overmind setup of worktree {worktree}", env, props,
                    ["/bin/sh", "-c", "\n".join(steps)], path)
 

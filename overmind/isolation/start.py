@@ -218,6 +218,9 @@ def _states(units: list[str]) -> dict[str, str]:
 
 def _launch(wave: list[list[str]], prepared: Prepared) -> None:
     """Create one wave's units at once (they do not depend on each other)."""
+    from overmind.isolation.service_files import start_from_files
+
+    wave = start_from_files(wave, prepared) if wave else wave  # a persisted mission's, and those with files
     if not wave:
         return
     problems = []
