@@ -50,3 +50,5 @@ def cleanup(env: dict[str, str]) -> None:
     pattern = f"{env['OVERMIND_UNIT_PREFIX']}@*.service"
     for action in (["stop", pattern], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
+    # collected: the unit files of persisted missions (sessions are, by default) go with them
+    subprocess.run(overmind_argv("gc"), env=env, capture_output=True)

@@ -100,7 +100,6 @@ def main() -> None:
         boot(env)
     finally:
         cleanup(env)
-        run(overmind_argv("gc"), env)
 
 
 if __name__ == "__main__":

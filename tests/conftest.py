@@ -24,6 +24,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
 
 
+# Sessions are persisted by default; the suite's many throwaway ones are not (a reboot in a
+# disruptive test would start them all again), here and in front ends run in this process (the
+# TUI, the dashboard): tests of persistence ask with --persist, and tests/unit/test_persistence.py
+# checks the default.
+os.environ["OVERMIND_PERSIST_SESSIONS"] = "0"
+
 @pytest.fixture(scope="session")
 def run_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     prefix = f"omtest-{secrets.token_hex(3)}"

@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
 @click.command(context_settings={"allow_interspersed_args": False})
 @click.option("--name", help="Mission name (default: a generated adjective-noun).")
-@click.option("--persist/--no-persist", default=False,
-              help="Write the unit as a file enabled at boot: it starts again after a reboot (docs/reboots.md).")
+@click.option("--persist/--no-persist", default=None,
+              help="Write the unit as a file enabled at boot: it starts again after a reboot (docs/reboots.md)."
+                   " Default: sessions yes, tasks and quests no.")
 @click.option("--on-boot", type=click.Choice(["run", "skip"]), default="run", show_default=True,
               help="With --persist: run it again at the next boot, or leave it `interrupted by reboot`.")
 @agent_options

@@ -44,7 +44,7 @@ def prepare(name: str, command: tuple[str, ...] | list[str], on_calendar: str | 
         raise OvermindError("a ritual needs exactly one of --on-calendar and --every",
                             hint="e.g. --on-calendar 'Mon..Fri 09:00' or --every 1h")
     preview = schedule.calendar(on_calendar) if on_calendar is not None else schedule.every(every or "")
-    mission = build_spec(command, **options)
+    mission = build_spec(command, persist=False, **options)  # a ritual's unit is a timer's, already a file
     if mission.provider != "raw":
         from overmind import isolation
 

@@ -3,6 +3,7 @@ form with the same fields), parsed and checked. Front ends pass their raw values
 
 from __future__ import annotations
 
+import os
 import shlex
 from typing import Any
 
@@ -24,10 +25,11 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
                backoff_max: str | None = None, parent: str | None = None, max_children: int | None = None,
                max_cost_usd: float | None = None, worktree: bool | None = None, base: str | None = None,
                worktree_name: str | None = None, check_installed: bool = True, no_memory: bool = False,
-               persist: bool = False, on_boot: str = "run", **agent: Any) -> MissionSpec:
+               persist: bool | None = None, on_boot: str = "run", **agent: Any) -> MissionSpec:
     """The spec these options describe; `agent` holds the agent CLI's options (AGENT_OPTION_NAMES).
     For an agent, the words are its prompt, and its CLI must be installed (`check_installed`).
-    `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one)."""
+    `worktree` True/False is --worktree/--no-worktree (None: agents in a repository get one).
+    `persist` None: a session is persisted (see persisted_by_default), a task or quest is not."""
     unknown = set(agent) - set(AGENT_OPTION_NAMES)
     if unknown:
         raise TypeError(f"unknown mission options: {sorted(unknown)}")
@@ -63,7 +65,7 @@ def build_spec(command: tuple[str, ...] | list[str], name: str | None = None, ty
         max_cost_usd=max_cost_usd,
         isolation=isolation(worktree, base, worktree_name),
         memory=not no_memory,
-        persist=persist,
+        persist=persisted_by_default(type) if persist is None else persist,
         on_boot=on_boot,
     )
     if spec.provider != "raw" or spec.agent.given():  # a plain command without agent options: nothing to ask
@@ -118,3 +120,11 @@ def agent_flags(options: AgentOptions) -> list[tuple[str, Any]]:
     given = options.given()
     return [("--" + name.replace("_", "-"), f"{given[name]:g}" if isinstance(given[name], float) else given[name])
             for name in AGENT_OPTION_NAMES if name in given]
+
+
+def persisted_by_default(mission_type: str) -> bool:
+    """A session is what a reboot loses a conversation of: persisted unless asked not to
+    (`--no-persist`, or OVERMIND_PERSIST_SESSIONS=0 for every session); tasks and quests run again
+    at boot only when asked (docs/reboots.md)."""
+    return mission_type == "session" and os.environ.get("OVERMIND_PERSIST_SESSIONS", "1") != "0"
+

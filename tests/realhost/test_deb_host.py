@@ -201,6 +201,9 @@ def test_reinstalling_the_package_keeps_the_users_missions(host: Host) -> None:
 
 def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
     om(host, "run", "--name", "at-reboot", "sleep 600")
+    om(host, "run", "--name", "kept", "--persist", "echo run of kept; exec sleep 600")
+    om(host, "run", "--name", "stopped", "--persist", "exec sleep 600")
+    om(host, "stop", "stopped")
     runs = next(r for r in omj(host, "rituals") if r["name"] == "tick")["runs"]
     host.reboot()
     rituals = {r["name"]: r for r in omj(host, "rituals")}
@@ -209,4 +212,9 @@ def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
     assert (info(host, "hello")["status"], info(host, "hello")["exit_code"]) == ("crashed", 3)
     assert "hello from dev" in om(host, "logs", "hello").stdout
     assert "tick as dev" in om(host, "ritual", "logs", "tick", "--runs", str(runs + 1)).stdout
-    assert info(host, "at-reboot")["status"] != "running"  # a transient unit ends with the boot it ran in
+    # a transient unit ends with the boot it ran in; a persisted one comes back, unless a person stopped it
+    assert (info(host, "at-reboot")["status"], info(host, "at-reboot")["reason"]) == ("lost", "at reboot")
+    must(lambda: info(host, "kept")["status"] == "running", 60, "the persisted mission running again")
+    assert info(host, "kept")["boots"] == 1 and "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
+    assert om(host, "logs", "kept").stdout.count("run of kept") == 2
+    assert info(host, "stopped")["status"] == "stopped"

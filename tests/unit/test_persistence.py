@@ -102,3 +102,15 @@ def test_on_boot_skip_is_for_a_persisted_mission_only() -> None:
     for bad in ({"on_boot": "skip"}, {"persist": True, "on_boot": "later"}):
         with pytest.raises(OvermindError):
             MissionSpec("true", **bad)  # type: ignore[arg-type]
+
+
+def test_a_session_is_persisted_unless_asked_not_to_and_a_task_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from overmind.mission.build import build_spec
+
+    monkeypatch.delenv("OVERMIND_PERSIST_SESSIONS", raising=False)
+    assert build_spec(["cat"], type="session").persist is True
+    assert build_spec(["cat"], type="session", persist=False).persist is False
+    assert build_spec(["true"]).persist is False and build_spec(["true"], type="quest").persist is False
+    assert build_spec(["true"], persist=True).persist is True
+    monkeypatch.setenv("OVERMIND_PERSIST_SESSIONS", "0")
+    assert build_spec(["cat"], type="session").persist is False
