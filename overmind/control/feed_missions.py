@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 _GONE = ("inactive", "failed")
 _LIVE_ONLY = ("ControlGroup", "MemoryCurrent", "CPUUsageNSec")  # what a unit that ended no longer has
 _CREATED = Transition("created", None, 0)
+# A new mission's unit as it is when the feed tells the mission's creation before the unit spoke:
+# its start queued (its run may have begun already: the feed hears the unit in a later batch).
+_QUEUED = {"LoadState": "loaded", "ActiveState": "inactive", "SubState": "dead", "JobType": "start"}
 
 
 class Followed:
@@ -230,9 +233,13 @@ class MissionBook:
         for round_ in range(max((len(s) for s in steps.values()), default=0)):
             now = {i: s[round_] for i, s in steps.items() if len(s) > round_ and self.told(i)}
             units = self._units({self.missions[i].record.unit: props for i, (_, props) in now.items() if props})
-            for i, (_, props) in now.items():
-                if not props:  # told before its unit spoke: as it was then, with no unit
-                    units.pop(self.missions[i].record.unit, None)
+            for i, (transition, props) in now.items():
+                if not props:  # told before its unit spoke: as it was then
+                    unit = self.missions[i].record.unit
+                    if transition.state == "created":
+                        units[unit] = dict(_QUEUED)
+                    else:
+                        units.pop(unit, None)
             for view in views([self.missions[i].record for i in now], store, units) if now else []:
                 followed, (transition, _) = self.missions[view.id], now[view.id]
                 followed.news = news_of(view)

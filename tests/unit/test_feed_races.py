@@ -74,3 +74,20 @@ def test_an_end_that_systemd_restarted_is_no_end_when_the_unit_is_gone_by_the_ti
                                _said(4, "inactive", "dead", "b2", "success")]})
     asyncio.run(settle_restarts(announced, book, signals, True, {"unit_reads": 0}))  # type: ignore[arg-type]
     assert [a.props["SubState"] for a in announced[unit]] == ["stop-post"]
+
+
+def test_a_mission_told_created_after_its_run_began_reads_as_starting_not_gone(
+        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A busy feed learns of a new mission from the store only after its run hook recorded the
+    # run's start, before it hears the unit: its creation is told as a start under way.
+    monkeypatch.setenv("OVERMIND_STATE_DIR", str(tmp_path))
+    store = Store()
+    book = MissionBook(None)
+    book.start(store, {}, time.time())
+    store.add(Mission("cccccccc", "new", "om@new.service", "task", "raw", "sleep 300", "/", None, {}, time.time(),
+                      None, None))
+    store.run_started("cccccccc", "a1", time.time())
+    told = book.advance(store, {}, True)
+    [(_, transition, view)] = told.missions
+    assert transition is not None and transition.state == "created"
+    assert view.status.state == "running"
