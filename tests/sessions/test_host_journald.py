@@ -1,7 +1,10 @@
 """journald killed while ten missions print: five claude sessions (their lines go through the
 wrapper's native-socket writer) and five plain commands (their stdout is a journald stream).
 The private host's supervisor starts journald again within a second, with the sockets and the
-stored streams it kept, and not one line is lost.
+stored streams it kept: the wrapper's lines are all kept (it sends again what journald did not
+take). A plain command's stream can lose the one line journald had read and not yet written when
+SIGKILL came (seen once in CI: its entry is not linked in the file): at most one per stream, never
+a line out of order, doubled or cut.
 
 Disruptive: it kills the shared journald (see tests/host_faults.py).
 """
@@ -52,7 +55,10 @@ def test_journald_killed_while_ten_missions_print_is_back_within_a_second_and_lo
         assert back_after < 1.0
         for printer in printers:
             lines = om.logs(printer["id"], "-n", "10000")
-            assert lines == [f"line {i}" for i in range(1, LINES + 1)] + ["--- exited with code 0 ---"]
+            printed = [f"line {i}" for i in range(1, LINES + 1)]
+            assert lines[-1] == "--- exited with code 0 ---" and lines[:-1] == [line for line in printed
+                                                                                if line in lines], lines
+            assert len(printed) - len(lines[:-1]) <= 1, f"lost {sorted(set(printed) - set(lines))}"
         for session in sessions:
             lines = om.logs(session, "-n", "10000")
             for k in range(MESSAGES):
