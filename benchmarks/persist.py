@@ -56,15 +56,16 @@ def _boot_ms(env: dict[str, str], units: list[str]) -> float:
     """A private host's reboot; the manager's start to the last of `units` active (ms)."""
     run(overmind_argv("host", "down"), env)
     run(overmind_argv("host", "up"), env)
-    shown = subprocess.run(["systemctl", "--user", "show", "--timestamp=unix", "--property=ActiveEnterTimestamp,Id",
-                            "--", *units], env=env, capture_output=True, text=True, check=True).stdout
-    started = subprocess.run(["systemctl", "--user", "show", "--timestamp=unix", "--property=UserspaceTimestamp"],
+    # Monotonic microseconds: the wall-clock forms are whole seconds.
+    shown = subprocess.run(["systemctl", "--user", "show", "--property=ActiveEnterTimestampMonotonic", "--", *units],
+                           env=env, capture_output=True, text=True, check=True).stdout
+    started = subprocess.run(["systemctl", "--user", "show", "--property=UserspaceTimestampMonotonic"],
                              env=env, capture_output=True, text=True, check=True).stdout
-    stamps = [float(line.split("=@", 1)[1]) for line in shown.splitlines()
-              if line.startswith("ActiveEnterTimestamp=@")]
+    stamps = [int(value) for line in shown.splitlines() if line.startswith("ActiveEnterTimestampMonotonic=")
+              and (value := line.split("=", 1)[1]) not in ("", "0")]
     if len(stamps) != len(units):
         raise SystemExit(f"only {len(stamps)} of {len(units)} units came back at the boot")
-    return (max(stamps) - float(started.strip().split("=@", 1)[1])) * 1000
+    return (max(stamps) - int(started.strip().split("=", 1)[1])) / 1000
 
 
 def boot(env: dict[str, str]) -> None:
