@@ -105,7 +105,9 @@ def test_attach_lends_the_conversation_to_the_cli_in_a_terminal(agent: Agent, na
             for key in QUIT_KEYS[agent.provider]:
                 terminal.keys(key)
                 time.sleep(0.3)  # the second press must come within the CLI's window for it
-            if wait_until(lambda: back in terminal.screen(), 10):
+            # Long enough for a busy machine: pressed again while the CLI is still saving its
+            # conversation on the way out, it quits without saving (gemini then cannot load it).
+            if wait_until(lambda: back in terminal.screen(), 30):
                 break
         terminal.wait_for(back, 30)
     finally:
