@@ -39,6 +39,11 @@ def persisted(mission: Mission) -> bool:
     return bool(mission.spec.get("persist"))
 
 
+def live(mission: Mission) -> bool:
+    """A persisted mission that nobody stopped or killed: its files are still wanted."""
+    return persisted(mission) and mission.stop_requested_at is None and mission.killed_at is None
+
+
 def runs_at_boot(mission: Mission) -> bool:
     """A persisted mission that the next boot starts again (not --on-boot skip)."""
     return persisted(mission) and mission.spec.get("on_boot", "run") == "run"
@@ -109,8 +114,7 @@ def remove(missions: Iterable[Mission]) -> list[Path]:
         removed += delete(mission.unit)
     if any(mission.worktree for mission in ended):  # their services' files, unless another needs them
         gone = {mission.id for mission in ended}
-        others = [m for m in shared().all() if m.id not in gone and runs_at_boot(m) and m.stop_requested_at is None
-                  and m.killed_at is None]
+        others = [m for m in shared().all() if m.id not in gone and live(m) and runs_at_boot(m)]
         removed += forget_unneeded(ended, others)
     if removed:
         try:
@@ -128,16 +132,8 @@ def kept_copy(unit: str) -> Path:
 
 
 def keep(unit: str, text: str) -> None:
-    """Keep the copy of a unit file just written (written whole or not at all)."""
-    import os
-    import tempfile
-
-    path = kept_copy(unit)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{unit}.", suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(temporary, path)
+    """Keep the copy of a unit file just written (written whole or not at all, as the file)."""
+    unitfiles.write({unit: text}, directory=kept_copy(unit).parent)
 
 
 def forget(unit: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from overmind.control.persist import forget, kept_copy, persisted, runs_at_boot, unit_path, wants_link
+from overmind.control.persist import forget, kept_copy, live, runs_at_boot, unit_path, wants_link
 from overmind.control.setup import Step
 from overmind.store import Mission
 from overmind.systemd import unitfiles
@@ -49,9 +49,9 @@ def survey(missions: Iterable[Mission]) -> Survey:
     """Compare the unit directory with the persisted missions among `missions`."""
     from overmind import names
 
-    live = [m for m in missions if persisted(m) and m.stop_requested_at is None and m.killed_at is None]
-    found = Survey(missions=len(live))
-    for mission in live:
+    wanted = [m for m in missions if live(m)]
+    found = Survey(missions=len(wanted))
+    for mission in wanted:
         path, copy = unit_path(mission.unit), kept_copy(mission.unit)
         if not path.exists():
             found.missing.append(mission)
@@ -61,7 +61,7 @@ def survey(missions: Iterable[Mission]) -> Survey:
             found.edited.append(mission)
         if runs_at_boot(mission) and not wants_link(mission.unit).is_symlink():
             found.unlinked.append(mission)
-    owned = {m.unit for m in live}
+    owned = {m.unit for m in wanted}
     directory = unitfiles.unit_dir()
     files = directory.glob(f"{names.unit_prefix()}@*.service") if directory.is_dir() else ()
     found.orphans = sorted((p for p in files if p.name not in owned and unitfiles.is_ours(p)), key=lambda p: p.name)
