@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -49,8 +50,11 @@ class Permissions(View):
         self.permissions_changed()
 
     def permissions_changed(self) -> None:
-        self.run_worker(self._read(), exit_on_error=False, group="read", exclusive=True)
+        self._read()
 
+    # A worker made by @work starts the coroutine itself: a read cancelled by a newer one before it
+    # began leaves nothing un-awaited behind.
+    @work(exit_on_error=False, group="read", exclusive=True)
     async def _read(self) -> None:
         from overmind.control.permissions import pending
 
