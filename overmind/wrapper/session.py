@@ -66,6 +66,7 @@ class AgentSession(MissionWrapper):
         self.handshake: str | None = None  # id of the control request whose reply means "ready"
         self.child_exited = asyncio.Event()
         self.failure: str | None = None
+        self.refused = False  # the CLI answered the handshake with a refusal (self.failure says what)
         self._ready_child = False  # the current agent process has taken its first message, or can
         self.child_ready = asyncio.Event()  # ... as an event, for a message sent while it starts
         self.stderr_tail: deque[str] = deque(maxlen=3)
@@ -107,7 +108,11 @@ class AgentSession(MissionWrapper):
     async def run_child(self) -> int:
         while True:
             code = await self._run_once()
-            if self._ready_child or self.stop_signal is not None or not self.retry_fresh:
+            if self._ready_child or self.stop_signal is not None:
+                break
+            if self._lost_conversation():
+                self.session_id = None  # the new conversation's id comes with it
+            elif not self.retry_fresh:
                 break
             # A terminal had the conversation but never started it: begin it afresh.
             self.retry_fresh, self.resume, self.failure = False, False, None
@@ -115,10 +120,23 @@ class AgentSession(MissionWrapper):
             reason = self.failure or (self.stderr_tail[-1] if self.stderr_tail else f"exited with code {code}")
             self._record_own({"type": "overmind", "subtype": "start_failed", "message": reason},
                              f"[overmind] {self.provider.name} could not start: {reason}")
+            return code or 1  # a CLI that ended well without ever taking a message still failed
         return code
 
+    def _lost_conversation(self) -> bool:
+        """The CLI runs but refused to load the conversation overmind recorded (one a terminal quit
+        without saving, say): said loudly, and the session goes on in a new one rather than ending.
+        A conversation a person named (--session-id) is never swapped for another."""
+        if not (self.resume and self.refused and self.session_id != self.options.session_id):
+            return False
+        self._record_own({"type": "overmind", "subtype": "conversation_lost", "session_id": self.session_id,
+                          "message": self.failure},
+                         f"[overmind] {self.provider.name} could not resume conversation {self.session_id}"
+                         f" ({self.failure}): a new conversation begins, without the earlier turns")
+        return True
+
     async def _run_once(self) -> int:
-        self._ready_child = False
+        self._ready_child = self.refused = False
         self.child_ready.clear()
         self.child_exited.clear()
         argv = self.argv()
@@ -213,7 +231,7 @@ class AgentSession(MissionWrapper):
         if event.reply_to is not None and event.reply_to == self.handshake:
             self.handshake = None
             if (refused := self.provider.failure(event)) is not None:
-                self.failure = refused  # the CLI is up but will not hold this conversation: let it go
+                self.failure, self.refused = refused, True  # the CLI is up but will not hold this conversation
                 self._close_stdin()
             else:
                 self._on_session_ready()
