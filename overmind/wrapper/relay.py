@@ -1,11 +1,13 @@
 """Relay a child's stdout and stderr to our own, byte for byte, noticing every chunk.
 
 No line splitting and no decoding: partial lines, lines without a trailing newline, very long
-lines and binary output pass through exactly as written.
+lines and binary output pass through exactly as written. (An agent CLI's output, which overmind
+parses, is read as whole lines instead: `read_lines`.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import selectors
 from collections.abc import Callable
@@ -39,3 +41,15 @@ def write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view):]
         except BrokenPipeError:
             return  # nobody reads our output any more; keep draining the child
+
+
+async def read_lines(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
+    """Whole lines however long (StreamReader.readline stops at its buffer limit)."""
+    pending = b""
+    while chunk := await stream.read(CHUNK):
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            on_line(line.decode("utf-8", errors="replace"))
+    if pending:
+        on_line(pending.decode("utf-8", errors="replace"))

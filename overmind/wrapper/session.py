@@ -12,12 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 from overmind import providers
@@ -30,8 +28,9 @@ from overmind.wrapper.control import Connection, Handler
 from overmind.wrapper.journald import JournalWriter
 from overmind.wrapper.mission import MissionWrapper
 from overmind.wrapper.permissions import PermissionRelay, relay_for
+from overmind.wrapper.relay import read_lines
+from overmind.wrapper.session_attach import conversation_lost, lend_to_terminal
 
-_CHUNK = 1 << 16
 READY_PATIENCE = 120.0  # seconds a message waits for a (re)starting agent to take messages
 EXIT_GRACE = 5.0  # seconds a one-turn task's CLI has to end by itself once its result is in
 
@@ -72,7 +71,7 @@ class AgentSession(MissionWrapper):
         self.stderr_tail: deque[str] = deque(maxlen=3)
         self._said: str | None = None  # the status line before a permission request takes it over
         # Tool uses the agent must ask for are asked of a person (wrapper/permissions.py).
-        self.permissions = relay_for(mission, store, self.provider, self.options, self.to_child, self._record_own,
+        self.permissions = relay_for(mission, store, self.provider, self.options, self.to_child, self.record_own,
                                      self.permissions_changed)
         # A task of a CLI driven over its session protocol, or one that asks (its answers go to its
         # stdin): the prompt is its first and only turn.
@@ -110,7 +109,7 @@ class AgentSession(MissionWrapper):
             code = await self._run_once()
             if self._ready_child or self.stop_signal is not None:
                 break
-            if self._lost_conversation():
+            if conversation_lost(self):
                 self.session_id = None  # the new conversation's id comes with it
             elif not self.retry_fresh:
                 break
@@ -118,22 +117,10 @@ class AgentSession(MissionWrapper):
             self.retry_fresh, self.resume, self.failure = False, False, None
         if not self._ready_child and self.attached is None and self.stop_signal is None:
             reason = self.failure or (self.stderr_tail[-1] if self.stderr_tail else f"exited with code {code}")
-            self._record_own({"type": "overmind", "subtype": "start_failed", "message": reason},
+            self.record_own({"type": "overmind", "subtype": "start_failed", "message": reason},
                              f"[overmind] {self.provider.name} could not start: {reason}")
             return code or 1  # a CLI that ended well without ever taking a message still failed
         return code
-
-    def _lost_conversation(self) -> bool:
-        """The CLI runs but refused to load the conversation overmind recorded (one a terminal quit
-        without saving, say): said loudly, and the session goes on in a new one rather than ending.
-        A conversation a person named (--session-id) is never swapped for another."""
-        if not (self.resume and self.refused and self.session_id != self.options.session_id):
-            return False
-        self._record_own({"type": "overmind", "subtype": "conversation_lost", "session_id": self.session_id,
-                          "message": self.failure},
-                         f"[overmind] {self.provider.name} could not resume conversation {self.session_id}"
-                         f" ({self.failure}): a new conversation begins, without the earlier turns")
-        return True
 
     async def _run_once(self) -> int:
         self._ready_child = self.refused = False
@@ -155,8 +142,8 @@ class AgentSession(MissionWrapper):
         else:
             child.stdin.close()  # a pipe, never a file: the CLI reads nothing from a file
             self._child_ready("working", "working")
-        await asyncio.gather(self._read_lines(child.stdout, self._on_line),
-                             self._read_lines(child.stderr, self._on_stderr))
+        await asyncio.gather(read_lines(child.stdout, self._on_line),
+                             read_lines(child.stderr, self._on_stderr))
         code = await child.wait()
         if self.permissions is not None:
             self.permissions.child_gone()
@@ -195,18 +182,6 @@ class AgentSession(MissionWrapper):
         if self.child is not None and self.child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.child.send_signal(signum)
-
-    @staticmethod
-    async def _read_lines(stream: asyncio.StreamReader, on_line: Callable[[str], None]) -> None:
-        """Whole lines however long (StreamReader.readline stops at its buffer limit)."""
-        pending = b""
-        while chunk := await stream.read(_CHUNK):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                on_line(line.decode("utf-8", errors="replace"))
-        if pending:
-            on_line(pending.decode("utf-8", errors="replace"))
 
     def _on_stderr(self, line: str) -> None:
         if line.strip():
@@ -265,7 +240,7 @@ class AgentSession(MissionWrapper):
         for queue in self.subscribers:
             queue.put_nowait((seq, line))
 
-    def _record_own(self, data: dict[str, Any], text: str) -> None:
+    def record_own(self, data: dict[str, Any], text: str) -> None:
         """An event of overmind's own (type "overmind") in the mission's event stream."""
         self._record(AgentEvent("overmind", data, lines=[text]), json.dumps(data))
 
@@ -394,41 +369,7 @@ class AgentSession(MissionWrapper):
             self.subscribers.discard(queue)
 
     async def op_attach(self, request: dict[str, Any], reader: asyncio.StreamReader, conn: Connection) -> None:
-        name = self.mission.name
-        if not self.is_session:
-            await conn.fail(f"'{name}' is a task; only sessions can be attached")
-            return
-        if self.attached is not None:
-            await conn.fail(f"'{name}' is already attached in another terminal")
-            return
-        if self.child is None or not self._ready_child or self.child.returncode is not None:
-            await conn.fail(f"'{name}' is {self.state}; it can be attached once it is running", hint="try again")
-            return
-        assert self.child.stdin is not None and self.session_id is not None
-        self.begin_attach()
-        try:
-            if self.state == "working":
-                await conn.reply(waiting="the current turn")
-            self.set_state("attached", "attaching: finishing the current turn")
-            self.child.stdin.close()  # the CLI finishes its turn, then exits
-            await self.child_exited.wait()
-            if self.stop_signal is not None:
-                return
-            self.set_state("attached", "attached")
-            self._record_own({"type": "overmind", "subtype": "attached", "session_id": self.session_id},
-                             "[overmind] attached in a terminal")
-            argv = self.provider.attach_argv(self.options, self.session_id, self.resume)
-            await conn.reply(argv=argv, session_id=self.session_id, cwd=self.mission.cwd, env=dict(os.environ))
-            await reader.read()  # the terminal is done when the client hangs up
-        finally:
-            # The terminal may have started the conversation; if it did not, begin it afresh.
-            self.retry_fresh = not self.resume
-            self.resume = True
-            if self.stop_signal is None:
-                self._record_own({"type": "overmind", "subtype": "detached", "session_id": self.session_id},
-                                 "[overmind] detached; resuming in the background")
-                self.set_state("starting", "resuming")
-            self.end_attach()
+        await lend_to_terminal(self, reader, conn)
 
     def closing(self) -> None:
         for queue in self.subscribers:
