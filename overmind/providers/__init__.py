@@ -105,6 +105,10 @@ class Provider(Protocol):
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         """The interactive command a person runs to take the conversation over."""
 
+    def before_resume(self, session_id: str) -> None:
+        """Called just before a process of the CLI (headless or a person's terminal) resumes the
+        conversation: where its files need seeing to first."""
+
     def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         """Requests (id, lines) sent at start; the reply to the one with that id means ready."""
 

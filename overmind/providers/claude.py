@@ -86,6 +86,9 @@ class ClaudeProvider:
                     *option_args(options), *conversation]
         return [self.binary, "-p", *_STREAM_JSON, *option_args(options), *conversation, "--", prompt]
 
+    def before_resume(self, session_id: str) -> None:
+        pass  # claude resumes from its own transcript as it is
+
     def session_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         # Messages are echoed back when the CLI takes them in, so a reply can be matched to them.
         asking = [_PROMPT_TOOL] if self.asks(options, "session") else []

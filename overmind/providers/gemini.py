@@ -14,14 +14,11 @@ overmind consults) go ahead of the first message of a new conversation instead.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import time
-from pathlib import Path
 from typing import Any
 
 from overmind.agent_options import AgentOptions
-from overmind.providers import AgentEvent, Result, first_line, mcp_servers, output_line
+from overmind.providers import AgentEvent, Result, first_line, gemini_recordings, mcp_servers, output_line
 from overmind.providers.jsonrpc import JsonRpcProvider, error_text, message, request
 
 APPROVAL_MODES = ("yolo", "auto_edit", "plan", "default")  # --permission-mode for gemini
@@ -40,23 +37,6 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return "\n".join(filter(None, (_text(part) for part in content)))
     return ""
-
-
-def spare_recording(session_id: str) -> None:
-    """Work around a gemini-cli 0.61 bug: `session/load` first records the session afresh into
-    `~/.gemini/tmp/<project>/chats/session-<this UTC minute>-<id prefix>.jsonl`; within the minute
-    the session began, that is the session's own file, and it is emptied. Named for a minute
-    before, the file is found all the same (as after any later load) and left whole."""
-    def name(minutes_ago: int) -> str:
-        stamp = time.strftime("%Y-%m-%dT%H-%M", time.gmtime(time.time() - 60 * minutes_ago))
-        return f"session-{stamp}-{session_id[:8]}.jsonl"
-
-    home = Path(os.environ.get("GEMINI_CLI_HOME") or Path.home())
-    for found in (home / ".gemini" / "tmp").glob(f"*/chats/{name(0)}"):
-        free = next((found.with_name(name(m)) for m in range(1, 120) if not found.with_name(name(m)).exists()), None)
-        if free is not None:  # never onto another file of the same session
-            with contextlib.suppress(OSError):
-                found.rename(free)
 
 
 def acp_servers(mcp_config: str | None) -> list[dict[str, Any]]:
@@ -99,6 +79,9 @@ class GeminiProvider(JsonRpcProvider):
     def new_session_id(self) -> str | None:
         return None  # session/new names it
 
+    def before_resume(self, session_id: str) -> None:
+        gemini_recordings.before_resume(session_id)
+
     # -- stdin -----------------------------------------------------------------------------
     def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         hello = request("overmind-init", "initialize", {
@@ -107,7 +90,7 @@ class GeminiProvider(JsonRpcProvider):
         params = {"cwd": os.getcwd(), "mcpServers": acp_servers(options.mcp_config)}
         if resume and session_id:
             self.session_id, self._loading = session_id, True
-            spare_recording(session_id)
+            self.before_resume(session_id)
             return READY_REQUEST, hello + request(SESSION_REQUEST, "session/load", {"sessionId": session_id, **params})
         self._preamble = options.append_system_prompt or ""
         return SESSION_REQUEST, hello + request(SESSION_REQUEST, "session/new", params)
@@ -125,6 +108,8 @@ class GeminiProvider(JsonRpcProvider):
         if event.reply_to == READY_REQUEST:
             # Asked once session/load was answered: the history it streams back has come before.
             self._loading = False
+            if self.session_id:
+                gemini_recordings.forget_strays(self.session_id)  # what the load recorded first
             return
         if event.reply_to == SESSION_REQUEST:
             self.session_id = result.get("sessionId") or self.session_id

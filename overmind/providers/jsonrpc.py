@@ -65,6 +65,9 @@ class JsonRpcProvider:
         self._unknown: set[str] = set()  # notifications of a newer CLI, said once each
 
     # -- for subclasses ---------------------------------------------------------------------
+    def before_resume(self, session_id: str) -> None:
+        pass  # codex's rollouts need nothing seen to (gemini's do: GeminiProvider)
+
     def turn_request(self, text: str, message_id: str) -> bytes:
         """The request that starts a turn with this message."""
         raise NotImplementedError

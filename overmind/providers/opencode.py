@@ -43,6 +43,9 @@ class OpencodeProvider:
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         return [self.binary, f"--session={session_id}"]
 
+    def before_resume(self, session_id: str) -> None:
+        pass  # opencode's sessions need nothing seen to
+
     def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         return None
 

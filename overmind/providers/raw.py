@@ -28,6 +28,9 @@ class RawProvider:
     def attach_argv(self, options: AgentOptions, session_id: str, resume: bool) -> list[str]:
         raise NotImplementedError("attaching to a raw session joins its terminal")
 
+    def before_resume(self, session_id: str) -> None:
+        pass  # a raw command has no conversation
+
     def handshake(self, options: AgentOptions, session_id: str | None, resume: bool) -> tuple[str, bytes] | None:
         return None
 

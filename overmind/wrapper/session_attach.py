@@ -44,6 +44,7 @@ async def lend_to_terminal(session: AgentSession, reader: asyncio.StreamReader, 
         session.record_own({"type": "overmind", "subtype": "attached", "session_id": session.session_id},
                            "[overmind] attached in a terminal")
         argv = session.provider.attach_argv(session.options, session.session_id, session.resume)
+        session.provider.before_resume(session.session_id)  # the terminal resumes it next
         await conn.reply(argv=argv, session_id=session.session_id, cwd=session.mission.cwd, env=dict(os.environ))
         await reader.read()  # the terminal is done when the client hangs up
     finally:
