@@ -96,6 +96,7 @@ class Desktop:
         self.address = address
         self.bus: MessageBus | None = None
         self.links: dict[int, str] = {}  # notification id -> the page its "Open" opens
+        self.pressed: dict[int, str] = {}  # actions on notifications whose id is not known yet
         self.capabilities: tuple[str, ...] = ()
 
     async def _ready(self) -> MessageBus:
@@ -122,18 +123,33 @@ class Desktop:
         if found is None:
             return Outcome(False, True, f"no notification server on the session bus ({NAME})")
         if actions and url:
-            self.links[int(found[0])] = url
+            self.linked(int(found[0]), url)
         return Outcome(True, False, f"shown as desktop notification {found[0]}")
+
+    def linked(self, ident: int, url: str) -> None:
+        """Notification `ident` opens `url`: now, if it was pressed before Notify's reply was read."""
+        self.links[ident] = url
+        if self.pressed.pop(ident, None) in ("default", "open"):
+            self._open(ident)
 
     def _on_message(self, message: Any) -> None:
         if message.member == "ActionInvoked" and message.interface == NAME:
-            ident, key = message.body
-            url = self.links.pop(int(ident), None)
-            if url and key in ("default", "open"):
-                opener = shutil.which("xdg-open")
-                if opener:
-                    subprocess.Popen([opener, url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+            ident, key = int(message.body[0]), message.body[1]
+            if ident not in self.links:
+                # The signal can be read before Notify's reply has been handled (both come on this
+                # connection): kept until its link is known. Ids are the server's, never reused soon.
+                self.pressed[ident] = key
+                while len(self.pressed) > 64:
+                    self.pressed.pop(next(iter(self.pressed)))
+            elif key in ("default", "open"):
+                self._open(ident)
+
+    def _open(self, ident: int) -> None:
+        url = self.links.pop(ident, None)
+        opener = shutil.which("xdg-open")
+        if url and opener:
+            subprocess.Popen([opener, url], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
 
     def close(self) -> None:
         if self.bus is not None:
