@@ -77,7 +77,7 @@ class FakeAnthropic:
                 return reply
         return Reply(text=f"echo: {text}")
 
-    def start(self) -> FakeAnthropic:
+    def start(self, port: int = 0) -> FakeAnthropic:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,7 +119,7 @@ class FakeAnthropic:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -182,3 +182,19 @@ def _stream(model: str, reply: Reply) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "message_delta", {"type": "message_delta", "delta": {"stop_reason": _message(model, reply)["stop_reason"],
                                                                "stop_sequence": None}, "usage": {"output_tokens": 5}}
     yield "message_stop", {"type": "message_stop"}
+
+
+if __name__ == "__main__":  # on a rig host: `python3 fake_anthropic.py PORT LOG` (each request's user texts: a line)
+    import sys
+    import time
+
+    class Logged(FakeAnthropic):
+        def answer(self, request: dict[str, Any]) -> Reply:
+            reply = super().answer(request)
+            with open(sys.argv[2], "a", encoding="utf-8") as log:
+                log.write(json.dumps(self.histories[-1]) + "\n")
+            return reply
+
+    Logged().start(int(sys.argv[1]))
+    while True:
+        time.sleep(3600)

@@ -20,6 +20,8 @@ import pytest
 
 from tests.realhost.rig import PREFIX, ROOT, Host, RigUnavailable, image, podman, remove_orphans
 
+CLAUDE = ROOT / ".tools" / "node_modules" / "@anthropic-ai" / "claude-code"
+
 
 def _podman_works() -> str | None:
     if shutil.which("podman") is None:
@@ -59,8 +61,8 @@ def deb() -> Path:
     return ROOT / _built([str(ROOT / "scripts" / "build-deb.sh"), "--if-changed"], "make deb").splitlines()[-1]
 
 
-def _host(role: str, rig_image: str) -> Iterator[Host]:
-    host = Host(f"{PREFIX}{os.getpid()}-{role}", rig_image)
+def _host(role: str, rig_image: str, volumes: tuple[str, ...] = ()) -> Iterator[Host]:
+    host = Host(f"{PREFIX}{os.getpid()}-{role}", rig_image, volumes=volumes)
     host.remove()  # a leftover of this very pid (a recycled one) is ours as well
     try:
         yield host.boot()
@@ -69,10 +71,18 @@ def _host(role: str, rig_image: str) -> Iterator[Host]:
             host.remove()
 
 
+def agent_volumes() -> tuple[str, ...]:
+    """The claude CLI the tests run (scripts/install-claude.sh: one self-contained binary) and its
+    fake API, read-only: the reboot check resumes a real claude session on the host."""
+    if not (CLAUDE / "bin" / "claude.exe").exists():
+        return ()
+    return (f"{CLAUDE}:/opt/claude-code:ro", f"{ROOT / 'tests' / 'fake_anthropic.py'}:/opt/fake_anthropic.py:ro")
+
+
 @pytest.fixture(scope="module")
 def host(rig_image: str, deb: Path) -> Iterator[Host]:
     """A systemd host with the .deb installed: the Debian user's path (one per test module)."""
-    for booted in _host("deb", rig_image):
+    for booted in _host("deb", rig_image, volumes=agent_volumes()):
         booted.copy_in(deb, "/tmp/overmind.deb")
         booted.root("dpkg", "-i", "/tmp/overmind.deb")
         yield booted

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.helpers import must
+from tests.realhost.conftest import agent_volumes
 from tests.realhost.rig import ROOT, Host, podman
 
 SYSTEM_FILES = ("/usr/share/man/man1/overmind.1.gz", "/usr/share/bash-completion/completions/overmind",
@@ -199,7 +200,44 @@ def test_reinstalling_the_package_keeps_the_users_missions(host: Host) -> None:
     assert {row["name"]: row["status"] for row in omj(host, "ps", "--all")} == before
 
 
+FAKE_PORT = 8787
+CLAUDE_ENV = [f"ANTHROPIC_BASE_URL=http://127.0.0.1:{FAKE_PORT}", "ANTHROPIC_API_KEY=x", "CLAUDE_CODE_MAX_RETRIES=0",
+              "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"]
+
+
+def _fake_api(host: Host, log: str) -> None:
+    """The fake Messages API on the host's loopback (tests/fake_anthropic.py), logging what it is sent."""
+    host.root("systemctl", "stop", "fake-anthropic", check=False)
+    host.root("systemd-run", "--unit=fake-anthropic", "--collect", "python3", "/opt/fake_anthropic.py",
+              str(FAKE_PORT), log)
+    must(lambda: host.root("python3", "-c", f"import socket; socket.create_connection(('127.0.0.1', {FAKE_PORT}))",
+                           check=False).returncode == 0, 30, "the fake API listening")
+
+
+def _histories(host: Host, log: str) -> list[list[str]]:
+    return [json.loads(line) for line in host.root("cat", log, check=False).stdout.splitlines()]
+
+
+def _claude_session(host: Host) -> str | None:
+    """A persisted claude session told a fact before the reboot; None where the CLI is not mounted."""
+    if host.root("test", "-x", "/opt/claude-code/bin/claude.exe", check=False).returncode != 0:
+        return None
+    host.root("ln", "-sf", "/opt/claude-code/bin/claude.exe", "/usr/local/bin/claude")
+    _fake_api(host, "/var/tmp/fake-before.log")
+    config = {"hasCompletedOnboarding": True, "projects": {"/home/dev/work": {"hasTrustDialogAccepted": True}},
+              "customApiKeyResponses": {"approved": ["x"], "rejected": []}}
+    host.user("mkdir", "-p", "/home/dev/work")
+    host.user("python3", "-c", f"open('/home/dev/.claude.json', 'w').write({json.dumps(json.dumps(config))})")
+    om(host, "run", "--provider", "claude", "--type", "session", "--persist", "--name", "chat", "--cwd",
+       "/home/dev/work", *(arg for env in CLAUDE_ENV for arg in ("-e", env)), "the release is on friday")
+    reply = json.loads(om(host, "send", "chat", "--wait", "--json", "note it down").stdout)
+    assert reply["text"] == "echo: note it down"
+    return str(reply["session_id"])
+
+
 def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
+    session_id = _claude_session(host)
+    assert session_id is not None or not agent_volumes()  # the claude CLI is mounted wherever it is installed
     om(host, "run", "--name", "at-reboot", "sleep 600")
     om(host, "run", "--name", "kept", "--persist", "echo run of kept; exec sleep 600")
     om(host, "run", "--name", "stopped", "--persist", "exec sleep 600")
@@ -218,3 +256,11 @@ def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
     assert info(host, "kept")["boots"] == 1 and "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
     assert om(host, "logs", "kept").stdout.count("run of kept") == 2
     assert info(host, "stopped")["status"] == "stopped"
+    if session_id is not None:  # the session resumed its conversation: the API is sent the turns before the reboot
+        _fake_api(host, "/var/tmp/fake-after.log")
+        must(lambda: info(host, "chat")["status_text"] == "waiting for input", 90, "the session resumed")
+        reply = json.loads(om(host, "send", "chat", "--wait", "--json", "when is the release").stdout)
+        assert (reply["text"], reply["session_id"]) == ("echo: when is the release", session_id)
+        assert _histories(host, "/var/tmp/fake-after.log")[-1] == [
+            "the release is on friday", "note it down", "when is the release"]
+        assert info(host, "chat")["boots"] == 1
