@@ -23,6 +23,7 @@ from overmind.systemd.unit_exec import launched
 TASK_RETRIES = 4  # restart = "on-failure" without max_restarts: systemd's default limit of 5 starts
 TASK_BACKOFF = 0.1  # seconds: systemd's default RestartSec=
 DEFAULT_BACKOFF_MAX = 60.0
+FAILURE_HOLDS = "OVERMIND_FAILURE_HOLDS"  # read by the run hook (overmind/hooks/run.sh finished)
 
 BusUnit = tuple[str, list[Property]]
 
@@ -46,7 +47,9 @@ def dependency_properties(blueprint: Blueprint, agent: Agent, starting: set[str]
     return props
 
 
-def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> BusUnit:
+def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, str]) -> list[str]:
+    """The member's unit as `systemd-run` arguments: a transient unit (`unit_from_run_args`) or,
+    persisted, a unit file (`overmind.control.persist.write_members`)."""
     from overmind.mission.kinds import runs_under_wrapper
     from overmind.mission.units import supervised, transient_unit_args
 
@@ -65,7 +68,12 @@ def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, 
         retrying, env = launched(retrying_argv(command, *retries), {}, variable="OVERMIND_RETRY_ARGV")
         args = [*args[:split], *(f"--setenv={key}={value}" for key, value in env.items()), "--",
                 *supervised(retrying)]
-    return unit_from_run_args(args)
+    if spec.persist and agent.is_task:
+        # A boot starts a persisted task that failed as failing again (its run hook's `finished`),
+        # rather than skipping it as done: what depends on it must still not run.
+        split = args.index("--")
+        args = [*args[:split], f"--setenv={FAILURE_HOLDS}=1", *args[split:]]
+    return args
 
 
 def _as_task(spec: MissionSpec, extra: dict[str, str]) -> tuple[MissionSpec, dict[str, str],
@@ -104,6 +112,11 @@ def retrying_argv(argv: list[str], retries: int, backoff: float, backoff_max: fl
               f"/bin/sh {hook} start; "
               f'delay=$((delay * 2)); if [ "$delay" -gt {ceiling} ]; then delay={ceiling}; fi; done')
     return ["/bin/sh", "-c", script, "overmind-retry", *argv]
+
+
+def boot_unit(blueprint: str) -> str:
+    """The unit that starts a blueprint's persisted agents at boot (overmind.control.persist_blueprint)."""
+    return f"{names.unit_prefix()}-boot@{blueprint}.service"
 
 
 def start_unit(blueprint: str, slice_name: str, units: list[str]) -> BusUnit:

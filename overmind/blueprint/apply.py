@@ -10,20 +10,32 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from overmind import names
-from overmind.blueprint.agent_units import agent_unit, dependency_properties, start_unit
+from overmind.blueprint.agent_units import agent_unit, boot_unit, dependency_properties, start_unit
 from overmind.blueprint.model import Agent, Blueprint
 from overmind.blueprint.plan import STARTING, Change, Plan
 from overmind.errors import OvermindError
+from overmind.mission.spec import MissionSpec
 from overmind.store import Blueprint as BlueprintRecord
 from overmind.store import Mission, Store, state_dir
 from overmind.systemd import manager
 
 if TYPE_CHECKING:
     from overmind.isolation.start import Prepared
+
+
+class UnitFiles(Protocol):
+    """How persisted agents' unit files are written and removed (overmind.control.persist_blueprint:
+    the control layer owns persisted units; this package only runs the graph)."""
+
+    def write(self, blueprint: str, members: Sequence[Sequence[str]], wanted: Sequence[str]) -> None: ...
+
+    def remove(self, missions: Iterable[Mission]) -> list[Path]: ...
 
 
 @dataclass(frozen=True)
@@ -40,14 +52,14 @@ def without_pruning(plan: Plan) -> Plan:
     return dataclasses.replace(plan, changes=kept)
 
 
-def execute(plan: Plan, store: Store) -> Applied:
+def execute(plan: Plan, store: Store, files: UnitFiles) -> Applied:
     """Make the running agents match the plan's blueprint."""
     blueprint = plan.blueprint
     _check_installed(plan)
     if plan.record is None:
         record = _new_record(blueprint, store)
         try:
-            started = _start(blueprint, plan, record, store)
+            started = _start(blueprint, plan, record, store, files)
         except BaseException:
             store.remove_blueprint(record.id)
             raise
@@ -55,8 +67,8 @@ def execute(plan: Plan, store: Store) -> Applied:
         record = plan.record
         store.update_blueprint(record.id, blueprint.path, [a.name for a in blueprint.agents], time.time())
         store.unmark(record.id, "stop_requested_at", table="blueprints")
-        _retire(plan.of("start", "replace", "prune", kind="mission"), store)
-        started = _start(blueprint, plan, record, store)
+        _retire(plan.of("start", "replace", "prune", kind="mission"), store, files)
+        started = _start(blueprint, plan, record, store, files)
     _schedule(blueprint, plan)
     return Applied(store.blueprint(record.id) or record, plan, started)
 
@@ -93,7 +105,7 @@ def _new_record(blueprint: Blueprint, store: Store) -> BlueprintRecord:
 
 
 # -- stopping what goes ------------------------------------------------------------------
-def _retire(changes: list[Change], store: Store) -> None:
+def _retire(changes: list[Change], store: Store, files: UnitFiles) -> None:
     """Stop the members that are replaced, run again or pruned, and forget their records.
 
     ignore-dependencies: stopping one agent must not stop the running agents that require it
@@ -105,12 +117,14 @@ def _retire(changes: list[Change], store: Store) -> None:
     store.mark([v.mission.id for v in old], "stop_requested_at")
     manager.systemctl("stop", "--job-mode=ignore-dependencies", *units, check=False)
     manager.systemctl("reset-failed", *units, check=False)
+    files.remove([v.mission for v in old])  # persisted: a replaced agent's file is written again, a pruned one's goes
     for view in old:
         store.remove(view.mission.id)
 
 
 # -- starting what comes -----------------------------------------------------------------
-def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Store) -> list[Mission]:
+def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Store,
+           files: UnitFiles) -> list[Mission]:
     starting = plan.of(*STARTING, kind="mission")
     if not starting:
         return []
@@ -130,14 +144,19 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
                 new[change.name] = new[change.name]._replace(
                     cwd=prepared.spec.cwd, spec={**new[change.name].spec, "worktree": prepared.worktree.name,
                                                  "environment": prepared.recorded})
-            built.append(agent_unit(agent, new[change.name], state, extra))
+            built.append((agent.spec.persist, agent_unit(agent, new[change.name], state, extra)))
         from overmind.systemd.bus import start_transient_unit
+        from overmind.systemd.transient import unit_from_run_args
 
         for mission in new.values():
             store.add(mission)
         try:
-            start_transient_unit(start_unit(blueprint.name, record.slice, [unit for unit, _ in built]), built)
+            if any(persisted for persisted, _ in built):  # unit files, started now and at boot
+                files.write(blueprint.name, [args for persisted, args in built if persisted], _wanted(plan, new))
+            transient = [unit_from_run_args(args) for persisted, args in built if not persisted]
+            start_transient_unit(start_unit(blueprint.name, record.slice, [m.unit for m in new.values()]), transient)
         except Exception:
+            files.remove(new.values())  # the files of members that did not start
             for mission in new.values():
                 store.remove(mission.id)
             raise
@@ -151,6 +170,12 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
             undo(prepared)  # the services it started; its worktree stays
         raise
     return list(new.values())
+
+
+def _wanted(plan: Plan, new: dict[str, Mission]) -> list[str]:
+    """Every persisted member a boot starts again: those starting now and those kept."""
+    kept = [c.current.mission for c in plan.of("keep", kind="mission") if c.current is not None]
+    return [m.unit for m in [*new.values(), *kept] if m.spec.get("persist") and m.spec.get("on_boot", "run") == "run"]
 
 
 def _environments(blueprint: Blueprint, starting: list[Change], store: Store) -> dict[str, Prepared]:
@@ -197,6 +222,11 @@ def _member_record(agent: Agent, change: Change, record: BlueprintRecord) -> Mis
         id=names.new_id(), name=change.name, unit=names.unit_name(change.name), type=spec.type,
         provider=spec.provider, command=spec.command, cwd=spec.cwd, parent=record.id,
         spec={**spec.to_record(), "blueprint": {"agent": agent.name, "replica": change.replica,
-                                                "depends_on": list(agent.depends_on)}},
+                                                "depends_on": list(agent.depends_on), **_boot(spec, record.name)}},
         created_at=time.time(), killed_at=None, stop_requested_at=None,
     )
+
+
+def _boot(spec: MissionSpec, blueprint: str) -> dict[str, str]:
+    """A persisted member is started at boot by its blueprint's boot unit (see agent_units.boot_unit)."""
+    return {"boot": boot_unit(blueprint)} if spec.persist else {}

@@ -112,8 +112,10 @@ class _Checker:
         name = self.blueprint_name(parsed.name)
         if not parsed.agents:
             self.problem(("agents",), "add at least one [agents.<name>] table with a command")
-        agents = {agent_name: self.agent(name, agent_name, table) for agent_name, table in parsed.agents.items()}
+        agents = {agent_name: self.agent(name, agent_name, table, parsed.persist)
+                  for agent_name, table in parsed.agents.items()}
         self.check_dependencies(parsed.agents)
+        self.check_persisted(agents)
         self.raise_first()
         tables: dict[str, Any] = parsed.agents
         order = topological_order({n: table.depends_on for n, table in tables.items()})
@@ -130,7 +132,7 @@ class _Checker:
         return name
 
     # -- one agent ----------------------------------------------------------------------
-    def agent(self, blueprint: str, name: str, table: Any) -> Agent | None:
+    def agent(self, blueprint: str, name: str, table: Any, persist_all: bool) -> Agent | None:
         at: KeyPath = ("agents", name)
         if not NAME.fullmatch(name):
             self.problem(at, "invalid agent name: use letters, digits, '-' and '_'")
@@ -147,7 +149,8 @@ class _Checker:
         command = self.command(at, table)
         cwd = self.cwd(at, table.cwd)
         env = self.env(at, table.env)
-        if options is None or command is None or cwd is None or env is None or isolation is None:
+        persist = self.persist(at, table, persist_all)
+        if options is None or command is None or cwd is None or env is None or isolation is None or persist is None:
             return None
         try:
             spec = MissionSpec(
@@ -157,7 +160,8 @@ class _Checker:
                 restart=RestartPolicy(policy=table.restart, max_restarts=table.max_restarts,
                                       max_seconds=table.max_seconds, backoff=table.backoff,
                                       backoff_max=table.backoff_max),
-                activity_timeout=table.activity_timeout, isolation=isolation,
+                activity_timeout=table.activity_timeout, isolation=isolation, persist=persist,
+                on_boot=table.on_boot or "run",
                 **({"stop_timeout": table.stop_timeout} if table.stop_timeout is not None else {}),
             )
             providers.check_agent_spec(spec.provider, spec.type, spec.command, spec.agent)
@@ -166,6 +170,21 @@ class _Checker:
             return None
         return Agent(name=name, line=self.lines.line(at), spec=spec, depends_on=tuple(table.depends_on),
                      replicas=table.replicas, timing=timing)
+
+    def persist(self, at: KeyPath, table: Any, persist_all: bool) -> bool | None:
+        """Its own `persist`, else the file's; a scheduled agent is a ritual, whose timer comes back
+        at boot anyway."""
+        if table.schedule is not None:
+            if table.persist is not None or table.on_boot is not None:
+                self.problem((*at, "persist" if table.persist is not None else "on_boot"),
+                             "a scheduled agent is a ritual: its timer comes back at boot already")
+                return None
+            return False
+        persist = bool(persist_all if table.persist is None else table.persist)
+        if table.on_boot is not None and not persist:
+            self.problem((*at, "on_boot"), "is for a persisted agent (set persist = true)")
+            return None
+        return persist
 
     def isolation(self, at: KeyPath, table: Any) -> Isolation | None:
         """isolation = "worktree" | "none", and a shared `worktree` (which implies "worktree")."""
@@ -253,6 +272,19 @@ class _Checker:
             return None
 
     # -- between agents -----------------------------------------------------------------
+    def check_persisted(self, agents: dict[str, Agent | None]) -> None:
+        """A persisted agent's unit requires those of its dependencies at boot: they must be
+        there too."""
+        for agent in agents.values():
+            if agent is None or not agent.spec.persist:
+                continue
+            for index, dep in enumerate(agent.depends_on):
+                needed = agents.get(dep)
+                if needed is not None and not needed.spec.persist:
+                    self.problem(("agents", agent.name, "depends_on", index),
+                                 f"{json.dumps(agent.name)} persists but {json.dumps(dep)} does not: a boot"
+                                 f" would start it without what it depends on (set persist = true on {dep!r})")
+
     def check_dependencies(self, tables: dict[str, Any]) -> None:
         before = len(self.problems)
         for name, table in tables.items():

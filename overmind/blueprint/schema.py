@@ -76,6 +76,10 @@ class _AgentTable(BaseModel):
     tasks_max: int | None = Field(default=None, ge=1)
     timeout: Duration | None = None
     replicas: int = Field(default=1, ge=0)
+    # a unit file that the next boot starts again (overmind run --persist); the file's own
+    # `persist` is the default of its agents
+    persist: bool | None = None
+    on_boot: Literal["run", "skip"] | None = None
     # where it works: its own worktree (with the repository's ports and services), a named
     # worktree shared with other agents (a pipeline's stages, in order), or the directory itself
     isolation: Literal["worktree", "none"] | None = None
@@ -115,4 +119,5 @@ class BlueprintFile(BaseModel):
 
     name: str | None = None
     host: str | None = None  # the host of the agents without one of their own
+    persist: bool = False  # the default of the agents without `persist` of their own
     agents: dict[str, AgentTable] = Field(default_factory=dict)  # type: ignore[valid-type]

@@ -83,7 +83,9 @@ def apply(blueprint: Blueprint, prune: bool = True, on_wait: Callable[[], None] 
     with locks.exclusive(f"blueprint-{blueprint.name}", LOCK_TIMEOUT, on_wait):
         planned = plan(blueprint, store)
         guardrails.check_new(blueprint.name, new_missions(planned), limit)
-        applied = execute(planned if prune else without_pruning(planned), store)
+        from overmind.control import persist_blueprint
+
+        applied = execute(planned if prune else without_pruning(planned), store, persist_blueprint)
         return dataclasses.replace(applied, warnings=warnings)
 
 

@@ -44,6 +44,14 @@ def live(mission: Mission) -> bool:
     return persisted(mission) and mission.stop_requested_at is None and mission.killed_at is None
 
 
+def boot_unit_of(mission: Mission) -> str:
+    """The unit whose `default.target` link starts a persisted mission at boot: its own, or, for a
+    blueprint's agent, its blueprint's boot unit (overmind.control.persist_blueprint)."""
+    member = mission.spec.get("blueprint")
+    boot = member.get("boot") if isinstance(member, dict) else None
+    return str(boot) if boot else mission.unit
+
+
 def runs_at_boot(mission: Mission) -> bool:
     """A persisted mission that the next boot starts again (not --on-boot skip)."""
     return persisted(mission) and mission.spec.get("on_boot", "run") == "run"
@@ -112,10 +120,15 @@ def remove(missions: Iterable[Mission]) -> list[Path]:
     removed: list[Path] = []
     for mission in ended:
         removed += delete(mission.unit)
-    if any(mission.worktree for mission in ended):  # their services' files, unless another needs them
+    if ended:
         gone = {mission.id for mission in ended}
         others = [m for m in shared().all() if m.id not in gone and live(m) and runs_at_boot(m)]
-        removed += forget_unneeded(ended, others)
+        # the boot units of their blueprints, and their services' files, unless another needs them
+        needed = {boot_unit_of(mission) for mission in others}
+        for unit in sorted({boot_unit_of(mission) for mission in ended} - {m.unit for m in ended} - needed):
+            removed += delete(unit)
+        if any(mission.worktree for mission in ended):
+            removed += forget_unneeded(ended, others)
     if removed:
         try:
             bus.reload()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from overmind.control.persist import forget, kept_copy, live, runs_at_boot, unit_path, wants_link
+from overmind.control.persist import boot_unit_of, forget, kept_copy, live, runs_at_boot, unit_path, wants_link
 from overmind.control.setup import Step
 from overmind.store import Mission
 from overmind.systemd import unitfiles
@@ -59,11 +59,14 @@ def survey(missions: Iterable[Mission]) -> Survey:
             found.foreign.append(mission)
         elif copy.exists() and path.read_text(encoding="utf-8", errors="replace") != copy.read_text(encoding="utf-8"):
             found.edited.append(mission)
-        if runs_at_boot(mission) and not wants_link(mission.unit).is_symlink():
+        boot = boot_unit_of(mission)  # its own, or its blueprint's boot unit
+        if runs_at_boot(mission) and not (wants_link(boot).is_symlink() and unit_path(boot).exists()):
             found.unlinked.append(mission)
-    owned = {m.unit for m in wanted}
+    owned = {m.unit for m in wanted} | {boot_unit_of(m) for m in wanted}
     directory = unitfiles.unit_dir()
-    files = directory.glob(f"{names.unit_prefix()}@*.service") if directory.is_dir() else ()
+    prefix = names.unit_prefix()
+    files = [*directory.glob(f"{prefix}@*.service"), *directory.glob(f"{prefix}-boot@*.service")] \
+        if directory.is_dir() else []
     found.orphans = sorted((p for p in files if p.name not in owned and unitfiles.is_ours(p)), key=lambda p: p.name)
     return found
 
@@ -93,10 +96,16 @@ def repair(rebuild: bool) -> Step:
     needs += [f"{m.name}: {unit_path(m.unit)} is not overmind's; move it away, then overmind repair"
               for m in found.foreign]
     for mission in found.unlinked:
-        link = wants_link(mission.unit)
+        boot = boot_unit_of(mission)
+        if boot != mission.unit and not unit_path(boot).exists():  # its blueprint's boot unit went
+            if not kept_copy(boot).exists():
+                needs.append(f"{mission.name}: no copy of {boot} is kept; apply its blueprint again")
+                continue
+            unitfiles.write({boot: kept_copy(boot).read_text(encoding="utf-8")}, hint="move it away, then repair")
+        link = wants_link(boot)
         link.parent.mkdir(parents=True, exist_ok=True)
         link.unlink(missing_ok=True)  # a dangling link is not a link to the file
-        link.symlink_to(f"../{mission.unit}")
+        link.symlink_to(f"../{boot}")
         done.append(f"enabled {mission.name} at boot again")
     for orphan in found.orphans:
         if orphan.name in running:  # a store that lost its mission (rebuilt, another state dir): kept

@@ -16,7 +16,7 @@
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
 # the restart number and the backoff; for a persisted mission, <mission id>.boots counts the boots
 # that started it again (<mission id>.manager: the manager its last run started under; <mission id>.done:
-# it has finished, no boot starts it again); <mission id>.stop is not empty while `overmind stop` has asked
+# it has finished, with its exit status, no boot starts it again); <mission id>.stop is not empty while `overmind stop` has asked
 # the run to end (so that a stop's grace period running out is not told as a runtime limit). What
 # this prints goes to the mission's journal.
 #
@@ -87,9 +87,17 @@ memory_limit_hit() {
 
 case $verb in
 finished)
-    # ExecCondition= of a persisted mission: skip the start (exit 1) once it has finished.
-    [ -f "$dir/$mission.done" ] && exit 1
-    exit 0
+    # ExecCondition= of a persisted mission: skip the start (exit 1) once it has finished. A
+    # blueprint's persisted task that failed fails its start instead (exit 255), so that what
+    # requires it still does not run; `end` then has no run to record (the .refused mark).
+    [ -f "$dir/$mission.done" ] || exit 0
+    how=0
+    read -r how <"$dir/$mission.done" 2>/dev/null
+    if [ -n "${OVERMIND_FAILURE_HOLDS:-}" ] && [ "${how:-0}" != 0 ]; then
+        : >"$dir/$mission.refused"
+        exit 255
+    fi
+    exit 1
     ;;
 run)
     shift
@@ -149,8 +157,12 @@ pid)
     printf 'pid %s %s %s\n' "$mission" "$run" "$main" >>"$log"
     ;;
 end | retry)
-    # A start its condition skipped (`finished`) was no run: nothing ended.
+    # A start its condition skipped or refused (`finished`) was no run: nothing ended.
     [ "${SERVICE_RESULT:-}" = exec-condition ] && exit 0
+    if [ "$verb" = end ] && [ -f "$dir/$mission.refused" ]; then
+        rm -f "$dir/$mission.refused"
+        exit 0
+    fi
     result=${SERVICE_RESULT:-}
     code=${EXIT_CODE:-}
     status=${EXIT_STATUS:-}
@@ -206,7 +218,7 @@ end | retry)
     # A persisted mission whose process ended by itself with no restart to follow has finished:
     # the next boot does not start it again (a stop at shutdown ends it by a signal instead).
     case ${OVERMIND_PERSIST:-}:$verb:$code:$result in
-        never:end:exited:* | on-failure:end:exited:success) : >"$dir/$mission.done" ;;
+        never:end:exited:* | on-failure:end:exited:success) echo "$status" >"$dir/$mission.done" ;;
     esac
     printf 'exit %s %s %s %s %s %s %s %s\n' "$mission" "$now" "$boot" "$run" "${result:--}" "${code:--}" \
         "${status:--}" "$oom" >>"$log"

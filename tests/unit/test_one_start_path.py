@@ -57,7 +57,8 @@ def test_a_missions_unit_is_created_over_dbus_only_by_launch_and_a_blueprints_ap
     assert callers("start_transient_unit", "control/launch.py") == {"create_unit"}
     # The unit description: the same for a run and a blueprint's agent.
     assert where("transient_unit_args") == {"mission/units.py", "control/launch.py", "blueprint/agent_units.py"}
-    assert where("unit_from_run_args") == {"systemd/transient.py", "control/launch.py", "blueprint/agent_units.py"}
+    assert where("unit_from_run_args") == {"systemd/transient.py", "control/launch.py", "blueprint/agent_units.py",
+                                           "blueprint/apply.py"}
 
 
 def test_nothing_forks_systemd_run_for_a_mission() -> None:
