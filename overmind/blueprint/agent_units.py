@@ -23,7 +23,7 @@ from overmind.systemd.unit_exec import launched
 TASK_RETRIES = 4  # restart = "on-failure" without max_restarts: systemd's default limit of 5 starts
 TASK_BACKOFF = 0.1  # seconds: systemd's default RestartSec=
 DEFAULT_BACKOFF_MAX = 60.0
-FAILURE_HOLDS = "OVERMIND_FAILURE_HOLDS"  # read by the run hook (overmind/hooks/run.sh finished)
+FAILURE_HOLDS = "OVERMIND_FAILURE_HOLDS"  # read by the run hook (overmind/hooks/run.sh end)
 
 BusUnit = tuple[str, list[Property]]
 
@@ -69,10 +69,11 @@ def agent_unit(agent: Agent, mission: Mission, state_dir: str, extra: dict[str, 
         args = [*args[:split], *(f"--setenv={key}={value}" for key, value in env.items()), "--",
                 *supervised(retrying)]
     if spec.persist and agent.is_task:
-        # A boot starts a persisted task that failed as failing again (its run hook's `finished`),
-        # rather than skipping it as done: what depends on it must still not run.
+        # A persisted task that failed is marked `.failed` (not `.done`) by its run hook: a boot's
+        # start of it fails on this assertion, without running it, so what requires it still does not run.
         split = args.index("--")
-        args = [*args[:split], f"--setenv={FAILURE_HOLDS}=1", *args[split:]]
+        args = [*args[:split], f"--property=AssertPathExists=!{state_dir}/runs/{mission.id}.failed",
+                f"--setenv={FAILURE_HOLDS}=1", *args[split:]]
     return args
 
 

@@ -63,7 +63,9 @@ def start(run_args: Sequence[str], block: bool = False, at_boot: bool = True) ->
     bus.Refused / bus.JobFailed as a transient start does; refuses to write over the file of a
     mission that runs."""
     unit, text = unit_file_from_run_args(run_args, host=machine_id())
-    _done_file(run_args).unlink(missing_ok=True)  # started again by a person: it runs (see run.sh finished)
+    done = _done_file(run_args)  # started again by a person: it runs (see run.sh end)
+    done.unlink(missing_ok=True)
+    done.with_suffix(".failed").unlink(missing_ok=True)
     path = unit_path(unit)
     stale = bus.loaded(unit)  # an earlier mission's unit of that name, still in the manager's memory
     if stale:

@@ -1,13 +1,14 @@
 # Run records, written inside a mission's unit by systemd's own hooks (POSIX sh, no Python):
 #
-#   ExecCondition= sh run.sh finished                        a persisted mission that has finished: skip
+#   ExecCondition= sh run.sh finished                        (unit files of earlier releases) finished: skip
 #   ExecStartPre=  sh run.sh start [BACKOFF_MS CEILING_MS]   a run starts; on a restart, say so
 #                                                            (and sleep the growing backoff)
-#   ExecStartPost= sh run.sh pid                             the run's main process ($MAINPID)
+#   ExecStartPost= sh run.sh pid                             (unit files of earlier releases) $MAINPID
 #   ExecStopPost=  sh run.sh end                             how the run ended ($SERVICE_RESULT...)
 #                  sh run.sh retry STATUS                    an attempt of a blueprint task's retry loop
 #                                                            ended (a run of its own; `start` follows)
-#   ExecStart=     sh run.sh run -- COMMAND...               the command, in place of this shell
+#   ExecStart=     sh run.sh run -- COMMAND...               the run's main process (its pid), then the
+#                                                            command, in place of this shell
 #
 # Each appends one line to $OVERMIND_STATE_DIR/runs/log (every mission's runs, in one file, so that
 # a reader checks one file size to know whether anything happened); overmind reads new lines into
@@ -16,7 +17,7 @@
 # leaves no half line. $OVERMIND_STATE_DIR/runs/<mission id>.ended counts the runs that ended, for
 # the restart number and the backoff; for a persisted mission, <mission id>.boots counts the boots
 # that started it again (<mission id>.manager: the manager its last run started under; <mission id>.done:
-# it has finished, with its exit status, no boot starts it again); <mission id>.stop is not empty while `overmind stop` has asked
+# it has finished, no boot starts it again; <mission id>.failed: a blueprint task that failed); <mission id>.stop is not empty while `overmind stop` has asked
 # the run to end (so that a stop's grace period running out is not told as a runtime limit). What
 # this prints goes to the mission's journal.
 #
@@ -87,26 +88,23 @@ memory_limit_hit() {
 
 case $verb in
 finished)
-    # ExecCondition= of a persisted mission: skip the start (exit 1) once it has finished. A
-    # blueprint's persisted task that failed fails its start instead (exit 255), so that what
-    # requires it still does not run; `end` then has no run to record (the .refused mark).
-    [ -f "$dir/$mission.done" ] || exit 0
-    how=0
-    read -r how <"$dir/$mission.done" 2>/dev/null
-    if [ -n "${OVERMIND_FAILURE_HOLDS:-}" ] && [ "${how:-0}" != 0 ]; then
-        : >"$dir/$mission.refused"
-        exit 255
-    fi
-    exit 1
+    # ExecCondition= of a persisted mission's unit file written by an earlier release (they check
+    # ConditionPathExists= now): skip the start (exit 1) once it has finished.
+    [ -f "$dir/$mission.done" ] && exit 1
+    exit 0
     ;;
 run)
     shift
     [ "${1:-}" = -- ] && shift
     if adopted; then
+        printf 'pid %s %s %s\n' "$mission" "$run" "$a_pid" >>"$log"
         [ "$a_notify" = 1 ] && kill -USR2 "$a_pid" 2>/dev/null
         tail --pid="$a_pid" -s 0.5 -f /dev/null 2>/dev/null
         end_as_adopted_ended
     fi
+    # The run's main process is this very process once it execs: recorded here rather than by an
+    # ExecStartPost= hook, one process fewer for each start (hundreds at once after a boot).
+    printf 'pid %s %s %s\n' "$mission" "$run" "$$" >>"$log"
     exec "$@"
     ;;
 start)
@@ -152,17 +150,14 @@ start)
     printf 'start %s %s %s %s\n' "$mission" "$now" "$boot" "$run" >>"$log"
     ;;
 pid)
+    # ExecStartPost= of the unit files of earlier releases (the run records its pid itself now).
     main=${MAINPID:--}
     adopted && main=$a_pid
     printf 'pid %s %s %s\n' "$mission" "$run" "$main" >>"$log"
     ;;
 end | retry)
-    # A start its condition skipped or refused (`finished`) was no run: nothing ended.
+    # A start its condition skipped (`finished`, of an earlier release's unit file) was no run.
     [ "${SERVICE_RESULT:-}" = exec-condition ] && exit 0
-    if [ "$verb" = end ] && [ -f "$dir/$mission.refused" ]; then
-        rm -f "$dir/$mission.refused"
-        exit 0
-    fi
     result=${SERVICE_RESULT:-}
     code=${EXIT_CODE:-}
     status=${EXIT_STATUS:-}
@@ -217,8 +212,11 @@ end | retry)
     echo "$((${ended:-0} + 1))" >"$ended_file"
     # A persisted mission whose process ended by itself with no restart to follow has finished:
     # the next boot does not start it again (a stop at shutdown ends it by a signal instead).
-    case ${OVERMIND_PERSIST:-}:$verb:$code:$result in
-        never:end:exited:* | on-failure:end:exited:success) echo "$status" >"$dir/$mission.done" ;;
+    # A blueprint's persisted task that failed is marked `.failed` instead: the next boot's start of
+    # it fails (AssertPathExists=), so what requires it does not run then either.
+    case ${OVERMIND_PERSIST:-}:$verb:$code:$result:${OVERMIND_FAILURE_HOLDS:-} in
+        never:end:exited:success:* | on-failure:end:exited:success:* | never:end:exited:*:) : >"$dir/$mission.done" ;;
+        never:end:exited:*:1) : >"$dir/$mission.failed" ;;
     esac
     printf 'exit %s %s %s %s %s %s %s %s\n' "$mission" "$now" "$boot" "$run" "${result:--}" "${code:--}" \
         "${status:--}" "$oom" >>"$log"

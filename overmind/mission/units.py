@@ -103,16 +103,18 @@ def limit_properties(spec: MissionSpec) -> dict[str, str]:
 
 
 
-def run_hooks(spec: MissionSpec, backoff_args: list[str]) -> dict[str, str]:
+def run_hooks(spec: MissionSpec, backoff_args: list[str], marks: str) -> dict[str, str]:
     """The run record hooks (overmind/hooks/run.sh, plain sh): each run's start, main process and
     end, appended to the state directory's run log even when no overmind process is alive; each
-    restart marked in the journal, and on old managers the backoff grown."""
+    restart marked in the journal, and on old managers the backoff grown. `marks`: the mission's
+    marks in the state directory (<state>/runs/<id>)."""
     script = quote_exec_arg(str(RUN_HOOK))
     # A persisted mission that has finished (ran to its end, no restart to follow) is not started
-    # again by the next boot: the hook's `finished` says so before anything runs.
-    finished = {"ExecCondition": f"/bin/sh {script} finished"} if spec.persist else {}
+    # again by the next boot: the run hook marked it `.done`, and the manager checks that itself
+    # (no process is started for it at every boot, as an ExecCondition= would).
+    finished = {"ConditionPathExists": f"!{marks}.done"} if spec.persist else {}
     return {**finished, "ExecStartPre": f"-/bin/sh {script} start{''.join(' ' + a for a in backoff_args)}",
-            "ExecStartPost": f"-/bin/sh {script} pid", "ExecStopPost": f"-/bin/sh {script} end"}
+            "ExecStopPost": f"-/bin/sh {script} end"}
 
 
 def restart_properties(spec: MissionSpec, systemd_version: int | None = None) -> dict[str, str]:
@@ -190,7 +192,7 @@ def transient_unit_args(spec: MissionSpec, mission_id: str, name: str, unit: str
         # Every line carries the unit's name as its identifier, even lines of a process so short
         # that journald could not read its cgroup in time to fill in _SYSTEMD_USER_UNIT.
         "SyslogIdentifier": log_identifier(unit),
-        **run_hooks(spec, hook_backoff(spec, restart)),
+        **run_hooks(spec, hook_backoff(spec, restart), f"{state_dir}/runs/{mission_id}"),
         **limit_properties(spec),
         **restart,
         **watchdog_properties(spec),

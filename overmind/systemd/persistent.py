@@ -39,13 +39,16 @@ def machine_id() -> str | None:
     return text if re.fullmatch(r"[0-9a-f]{32}", text) else None
 
 
+_CHECKS = ("Condition", "Assert")  # [Unit] settings too; their paths expand specifiers
+
+
 def _plain(key: str, value: str) -> str:
     """A value written as it is (no quoting in these settings): no control character may start
     another line, and in the settings that expand specifiers no % may expand (CPUQuota=150%
     means what it says)."""
     if _CONTROL_CHARS.search(value):
         raise OvermindError(f"a persisted unit's {key}= cannot hold a control character: {value!r}")
-    return value.replace("%", "%%") if key in _SPECIFIERS else value
+    return value.replace("%", "%%") if key in _SPECIFIERS or key.startswith(_CHECKS) else value
 
 
 def unit_file_from_run_args(args: Sequence[str], host: str | None = None) -> tuple[str, str]:
@@ -75,7 +78,7 @@ def unit_file_from_run_args(args: Sequence[str], host: str | None = None) -> tup
             key, _, setting = value.partition("=")
             # Exec*= lines come already quoted for a unit file (overmind.mission.units.run_hooks).
             line = f"{key}={setting if key.startswith('Exec') else _plain(key, setting)}"
-            (unit if key in _UNIT_SECTION else service).append(line)
+            (unit if key in _UNIT_SECTION or key.startswith(_CHECKS) else service).append(line)
         else:
             raise ValueError(f"no unit file setting for the systemd-run option {arg!r}")
     if not name or not command:

@@ -53,6 +53,10 @@ def property_value(key: str, value: str) -> Property:
         return key, "as", value.split()
     if key in _COMMANDS:
         return key, "a(sasb)", _command(value)
+    if key.startswith(("Condition", "Assert")):  # one condition: "!" negates it, "|" makes it a trigger
+        trigger, negate = value.startswith("|"), value.lstrip("|").startswith("!")
+        return ("Asserts" if key.startswith("Assert") else "Conditions"), "a(sbbs)", [
+            (key, trigger, negate, value.lstrip("|").lstrip("!"))]
     if key == "CPUQuota":
         return "CPUQuotaPerSecUSec", "t", int(value.removesuffix("%")) * 10_000
     raise ValueError(f"no D-Bus mapping for the unit property {key}")

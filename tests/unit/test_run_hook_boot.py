@@ -1,5 +1,6 @@
-"""The run hook's `finished` (ExecCondition= of a persisted mission) and the mark `end` leaves:
-what a boot does with a persisted mission that has finished."""
+"""The marks the run hook's `end` leaves for a persisted mission, which its unit's conditions read at
+the next boot (ConditionPathExists=!…done: skipped; a blueprint task's AssertPathExists=!…failed:
+its start fails), and the `finished` check that unit files of earlier releases still run."""
 
 from __future__ import annotations
 
@@ -21,23 +22,34 @@ def _end(state: Path, status: str, **env: str) -> int:
                  EXIT_STATUS=status, **env)
 
 
-def _exits(state: Path) -> int:
-    return sum(line.startswith("exit ") for line in (state / "runs" / "log").read_text().splitlines())
+def _marks(state: Path) -> set[str]:
+    return {path.name for path in (state / "runs").iterdir() if path.name.startswith("m1.") and
+            path.suffix in (".done", ".failed")}
 
 
-def test_a_finished_mission_is_skipped_at_boot_and_one_that_did_not_finish_runs(tmp_path: Path) -> None:
+def test_a_finished_mission_is_marked_done_and_an_old_unit_files_check_skips_it(tmp_path: Path) -> None:
     assert _hook(tmp_path, "finished") == 0
-    _end(tmp_path, "0")
+    _end(tmp_path, "0", OVERMIND_FAILURE_HOLDS="1")
+    assert _marks(tmp_path) == {"m1.done"}
     assert _hook(tmp_path, "finished") == 1  # skipped, not failed
-    assert _hook(tmp_path, "finished", OVERMIND_FAILURE_HOLDS="1") == 1
 
 
-def test_a_failed_blueprint_task_fails_its_boot_start_without_a_run_of_its_own(tmp_path: Path) -> None:
-    _end(tmp_path, "3")
-    assert (tmp_path / "runs" / "m1.done").read_text().strip() == "3"
-    assert _hook(tmp_path, "finished") == 1  # a plain mission that failed is only skipped
-    assert _hook(tmp_path, "finished", OVERMIND_FAILURE_HOLDS="1") == 255  # fails: its dependents do not run
-    # systemd then runs ExecStopPost= for the refused start: no run began, so no end is recorded.
-    assert _end(tmp_path, "255", OVERMIND_FAILURE_HOLDS="1") == 0
-    assert _exits(tmp_path) == 1 and not (tmp_path / "runs" / "m1.refused").exists()
-    assert _end(tmp_path, "0") == 0 and _exits(tmp_path) == 2  # a later run's end is recorded again
+def test_a_plain_task_that_failed_is_done_but_a_blueprint_task_that_failed_is_marked_failed(tmp_path: Path) -> None:
+    plain, member = tmp_path / "plain", tmp_path / "member"
+    _end(plain, "3")
+    assert _marks(plain) == {"m1.done"}  # a boot skips it, as a finished one
+    _end(member, "3", OVERMIND_FAILURE_HOLDS="1")
+    assert _marks(member) == {"m1.failed"}  # a boot's start of it fails: its dependents do not run
+
+
+def test_a_mission_that_restarts_on_failure_is_not_marked_by_a_failure(tmp_path: Path) -> None:
+    _end(tmp_path, "3", OVERMIND_PERSIST="on-failure")
+    assert _marks(tmp_path) == set()
+
+
+def test_the_run_records_its_own_pid_then_becomes_the_command(tmp_path: Path) -> None:
+    (tmp_path / "runs").mkdir()  # made by the run's `start`, which comes first
+    out = subprocess.run(["/bin/sh", str(RUN_HOOK), "run", "--", "/bin/sh", "-c", "echo $$"], capture_output=True,
+                         text=True, timeout=30, env={"PATH": os.environ["PATH"], "OVERMIND_MISSION_ID": "m1",
+                                                     "OVERMIND_STATE_DIR": str(tmp_path), "INVOCATION_ID": "inv1"})
+    assert (tmp_path / "runs" / "log").read_text() == f"pid m1 inv1 {out.stdout.strip()}\n"
