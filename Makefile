@@ -10,7 +10,7 @@ check: install
 	.venv/bin/lint-imports
 
 test: check
-	OVERMIND_TEST_HOST_RECOVERY=1 .venv/bin/python -m pytest -q
+	OVERMIND_TEST_HOST_RECOVERY=1 .venv/bin/python -m pytest -q --durations=40
 
 unit: install
 	.venv/bin/python -m pytest -q tests/unit

@@ -29,6 +29,14 @@ class Memory:
     last_seen: float = field(default_factory=time.time)
     count: int = 1  # how many times it (or a near-duplicate of it) was remembered
 
+    def __post_init__(self) -> None:
+        # Times are kept to the millisecond: chromadb's metadata does not give a double's 17th digit
+        # back, so a memory read again would differ from the one just stored.
+        for name in ("created_at", "last_seen"):
+            value = getattr(self, name)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                setattr(self, name, round(value, 3))
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

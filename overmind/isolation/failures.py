@@ -24,8 +24,8 @@ def explain(prepared: Prepared, name: str, unit: str, stderr: str) -> OvermindEr
     units = [*prepared.services, *([prepared.setup] if prepared.setup else [])]
     shown = manager.show(units, _PROPERTIES)
     failed = [props for props in shown if props.get("Result", "success") not in ("success", "")]
+    undo(prepared, unit)  # first: a failed service's Restart= would start it again meanwhile
     lines = last_lines(failed[0]["Id"]) if failed else []
-    undo(prepared, unit)
     kept = f"the worktree stays at {prepared.worktree.path} (overmind worktree rm {prepared.worktree.name})"
     if not failed:
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "unknown error"

@@ -255,3 +255,18 @@ def undo(prepared: Prepared, mission_unit: str | None = None) -> None:
     if units:
         manager.systemctl("stop", *units, check=False)
         manager.systemctl("reset-failed", *units, check=False)
+        _remove_containers(prepared)
+
+
+def _remove_containers(prepared: Prepared) -> None:
+    """A container service that failed its readiness check is restarted by its `Restart=` until the
+    stop above: a stop that lands in that new `podman run` can leave a created container behind,
+    which no unit removes any more."""
+    name = prepared.worktree.name
+    containers = [naming.container_name(name, service.name) for service in prepared.contract.services
+                  if service.image and naming.service_unit(name, service.name) in prepared.created]
+    if containers:
+        import subprocess
+
+        subprocess.run([service_units.podman(), "rm", "--force", "--ignore", "--time", "0", *containers],
+                       capture_output=True, check=False)
