@@ -106,9 +106,14 @@ class Memory(View):
         searched = bool(self.query_text)
         table.clear(columns=True)
         headers = ["ID", "KIND", "SCOPE", "SEEN", "SOURCE", "WHEN", "TEXT"]
-        table.add_columns(*(["SCORE", *headers] if searched else headers))
-        for memory in self.shown:
-            table.add_row(*cells(memory, searched), key=memory["id"])
+        headers = ["SCORE", *headers] if searched else headers
+        rows = [cells(memory, searched) for memory in self.shown]
+        # Widths given, not left to the table: it would show the new rows for a frame at their
+        # headers' widths before measuring them.
+        for index, header in enumerate(headers):
+            table.add_column(header, width=max([len(header), *(row[index].cell_len for row in rows)]))
+        for memory, row in zip(self.shown, rows, strict=True):
+            table.add_row(*row, key=memory["id"])
         ids = [memory["id"] for memory in self.shown]
         if chosen is not None and chosen["id"] in ids:
             table.move_cursor(row=ids.index(chosen["id"]), animate=False)
