@@ -35,7 +35,7 @@ def run(name: str | None, wait_: bool, as_json: bool, command: tuple[str, ...], 
 @on_host()
 def ls(last: int | None, as_json: bool) -> None:
     """Past and running quests with status, exit code, duration and cost (until `overmind gc`)."""
-    from overmind.control.missions import quests
+    from overmind.control.quests import quests
 
     ready()
     rows = [quest.to_json() for quest in quests(last)]

@@ -11,7 +11,8 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NamedTuple
 
-from overmind.control.missions import View, last_result, resolve_mission, view
+from overmind.control.missions import View, resolve_mission, view
+from overmind.control.quests import last_result
 from overmind.errors import OvermindError
 from overmind.mission.kinds import runs_under_wrapper
 from overmind.providers import Result

@@ -40,7 +40,7 @@ def check_budgets(family: Tree[Record], parent: Mission, store: Store) -> None:
     """Refuse a new child when any ancestor's --max-children or --max-cost-usd is used up.
     --max-children counts every mission below the ancestor that is not yet collected: running
     or finished, until `overmind gc` forgets it."""
-    from overmind.control.missions import last_result
+    from overmind.control.quests import last_result
 
     for ancestor in [*family.ancestors(parent), parent]:
         if not isinstance(ancestor, Mission):

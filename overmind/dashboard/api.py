@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from overmind.control import agents, blueprints, doctor, fleet, host, missions, rituals, timeline
+from overmind.control import agents, blueprints, doctor, fleet, host, missions, quests, rituals, timeline
 from overmind.control import logs as journal
 from overmind.dashboard import forms, streams
 from overmind.dashboard import hosts as hosts_routes
@@ -106,7 +106,7 @@ async def mission_result(request: web.Request) -> web.Response:
 
 @routes.get(f"{V1}/quests")
 async def list_quests(request: web.Request) -> web.Response:
-    return await _answer(missions.quests, _count(request, "last"))
+    return await _answer(quests.quests, _count(request, "last"))
 
 
 @routes.get(f"{V1}/blueprints/{{ref}}/graph")
