@@ -20,6 +20,7 @@ from overmind.errors import OvermindError
 from overmind.paths import state_dir
 from overmind.store import mirror, runs, schema
 from overmind.store.records import SKIPPED, Blueprint, Event, Exit, Mission, RitualRun
+from overmind.store.transaction import Transaction
 
 __all__ = ["SCHEMA_VERSION", "SKIPPED", "Blueprint", "Event", "Exit", "Mission", "RitualRun", "RunHistory", "Store",
            "shared", "state_dir"]
@@ -138,9 +139,9 @@ class Store:
                 self.db.execute("PRAGMA journal_mode = WAL")
             schema.upgrade(self.db)
 
-    def transaction(self) -> _Transaction:
+    def transaction(self) -> Transaction:
         self._fresh()
-        return _Transaction(self.db)
+        return Transaction(self.db)
 
     # -- missions -----------------------------------------------------------------------
     def add(self, mission: Mission) -> None:
@@ -396,26 +397,3 @@ class Store:
 
     def forget_ritual_runs(self, unit: str) -> None:
         self.db.execute("DELETE FROM ritual_runs WHERE unit = ?", (unit,))
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue on busy_timeout
-    instead of failing with 'database is locked' on a lock upgrade."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        if exc_type:
-            self.db.execute("ROLLBACK")
-            return
-        try:
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:  # a commit that failed (a full disk) leaves it open
-                self.db.execute("ROLLBACK")
-            raise
