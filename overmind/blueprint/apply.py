@@ -175,7 +175,7 @@ def _start(blueprint: Blueprint, plan: Plan, record: BlueprintRecord, store: Sto
 def _wanted(plan: Plan, new: dict[str, Mission]) -> list[str]:
     """Every persisted member a boot starts again: those starting now and those kept."""
     kept = [c.current.mission for c in plan.of("keep", kind="mission") if c.current is not None]
-    return [m.unit for m in [*new.values(), *kept] if m.spec.get("persist") and m.spec.get("on_boot", "run") == "run"]
+    return [m.unit for m in [*new.values(), *kept] if m.runs_at_boot]
 
 
 def _environments(blueprint: Blueprint, starting: list[Change], store: Store) -> dict[str, Prepared]:

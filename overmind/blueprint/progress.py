@@ -137,7 +137,7 @@ class BlueprintView(NamedTuple):
             "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds), "os_pid": None, "unit": b.slice,
             "cgroup": None, "command": self.command_line, "cwd": b.cwd, "parent": None, "limits": {},
             "status_text": self.activity, "session_id": None, "created_at": b.created_at, "started_at": None,
-            "finished_at": self.finished_at, "persist": any(m.mission.spec.get("persist") for m in self.members),
+            "finished_at": self.finished_at, "persist": any(m.mission.persisted for m in self.members),
             "on_boot": "run", "boots": max((m.boots for m in self.members), default=0),
             **NO_ENVIRONMENT, **NO_PERMISSIONS,
             "file": b.file,

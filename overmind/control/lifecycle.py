@@ -138,7 +138,7 @@ def stop(chosen: Sequence[Record], cascade: bool = False, store: Store | None = 
 
 def _unpersist(ended: Sequence[Record]) -> None:
     """What a person stopped, killed or collected does not come back at boot: its unit file goes."""
-    persisted = [r for r in ended if isinstance(r, Mission) and r.spec.get("persist")]
+    persisted = [r for r in ended if isinstance(r, Mission) and r.persisted]
     if persisted:
         from overmind.control.persist import remove
 

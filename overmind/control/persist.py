@@ -35,13 +35,9 @@ def wants_link(unit: str) -> Path:
     return unitfiles.unit_dir() / f"{WANTED_BY}.wants" / unit
 
 
-def persisted(mission: Mission) -> bool:
-    return bool(mission.spec.get("persist"))
-
-
 def live(mission: Mission) -> bool:
     """A persisted mission that nobody stopped or killed: its files are still wanted."""
-    return persisted(mission) and mission.stop_requested_at is None and mission.killed_at is None
+    return mission.persisted and mission.stop_requested_at is None and mission.killed_at is None
 
 
 def boot_unit_of(mission: Mission) -> str:
@@ -50,11 +46,6 @@ def boot_unit_of(mission: Mission) -> str:
     member = mission.spec.get("blueprint")
     boot = member.get("boot") if isinstance(member, dict) else None
     return str(boot) if boot else mission.unit
-
-
-def runs_at_boot(mission: Mission) -> bool:
-    """A persisted mission that the next boot starts again (not --on-boot skip)."""
-    return persisted(mission) and mission.spec.get("on_boot", "run") == "run"
 
 
 def start(run_args: Sequence[str], block: bool = False, at_boot: bool = True) -> str:
@@ -118,13 +109,13 @@ def remove(missions: Iterable[Mission]) -> list[Path]:
     from overmind.isolation.service_files import forget_unneeded
     from overmind.store import shared
 
-    ended = [mission for mission in missions if persisted(mission)]
+    ended = [mission for mission in missions if mission.persisted]
     removed: list[Path] = []
     for mission in ended:
         removed += delete(mission.unit)
     if ended:
         gone = {mission.id for mission in ended}
-        others = [m for m in shared().all() if m.id not in gone and live(m) and runs_at_boot(m)]
+        others = [m for m in shared().all() if m.id not in gone and live(m) and m.runs_at_boot]
         # the boot units of their blueprints, and their services' files, unless another needs them
         needed = {boot_unit_of(mission) for mission in others}
         for unit in sorted({boot_unit_of(mission) for mission in ended} - {m.unit for m in ended} - needed):
@@ -160,7 +151,7 @@ def after_reboot(mission: Mission, status: Status) -> Status:
     ended (its unit is gone without an end, or a signal ended it, and nobody asked), once a new
     manager runs (`interrupted by reboot` for one persisted with --on-boot skip); any other status
     as it is."""
-    if runs_at_boot(mission) or mission.stop_requested_at is not None or mission.killed_at is not None:
+    if mission.runs_at_boot or mission.stop_requested_at is not None or mission.killed_at is not None:
         return status
     last = mission.last_exit
     # unknown: the unit is gone without a recorded end; stopped/crashed: a signal ended it
@@ -171,7 +162,7 @@ def after_reboot(mission: Mission, status: Status) -> Status:
     booted = _manager_started_at()
     if booted is None or began >= booted:
         return status
-    return INTERRUPTED if persisted(mission) else LOST
+    return INTERRUPTED if mission.persisted else LOST
 
 
 def _manager_started_at() -> float | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from overmind.control.persist import boot_unit_of, forget, kept_copy, live, runs_at_boot, unit_path, wants_link
+from overmind.control.persist import boot_unit_of, forget, kept_copy, live, unit_path, wants_link
 from overmind.control.setup import Step
 from overmind.store import Mission
 from overmind.systemd import unitfiles
@@ -60,7 +60,7 @@ def survey(missions: Iterable[Mission]) -> Survey:
         elif copy.exists() and path.read_text(encoding="utf-8", errors="replace") != copy.read_text(encoding="utf-8"):
             found.edited.append(mission)
         boot = boot_unit_of(mission)  # its own, or its blueprint's boot unit
-        if runs_at_boot(mission) and not (wants_link(boot).is_symlink() and unit_path(boot).exists()):
+        if mission.runs_at_boot and not (wants_link(boot).is_symlink() and unit_path(boot).exists()):
             found.unlinked.append(mission)
     owned = {m.unit for m in wanted} | {boot_unit_of(m) for m in wanted}
     directory = unitfiles.unit_dir()

@@ -97,7 +97,7 @@ class MissionView(NamedTuple):
     @property
     def boots(self) -> int:
         """How many boots started a persisted mission again (its run hook counts them)."""
-        if not self.mission.spec.get("persist"):
+        if not self.mission.persisted:
             return 0
         from overmind.store import state_dir
 
@@ -168,7 +168,7 @@ class MissionView(NamedTuple):
             "permissions": [record.to_json() for record in self.permissions],
             **self._permission_policy(), "permission_rules": list(self.rules),
             "created_at": m.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
-            "persist": bool(spec.get("persist")), "on_boot": spec.get("on_boot", "run"), "boots": self.boots,
+            "persist": self.mission.persisted, "on_boot": spec.get("on_boot", "run"), "boots": self.boots,
             **(self.environment or NO_ENVIRONMENT),
         }
 

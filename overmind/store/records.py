@@ -76,6 +76,16 @@ class Mission(NamedTuple):
         name = self.spec.get("worktree")
         return name if isinstance(name, str) else None
 
+    @property
+    def persisted(self) -> bool:
+        """Its unit is a file that outlives a reboot (`run --persist`, a session, `persist = true`)."""
+        return bool(self.spec.get("persist"))
+
+    @property
+    def runs_at_boot(self) -> bool:
+        """Persisted, and the next boot starts it again (not `--on-boot skip`)."""
+        return self.persisted and self.spec.get("on_boot", "run") == "run"
+
 
 class Blueprint(NamedTuple):
     """An applied blueprint: its agents are missions whose parent is this id, run in `slice`."""
