@@ -59,6 +59,9 @@ def test_a_persisted_unit_file_loads_as_the_transient_unit_of_the_same_spec(pref
         transient, from_file = _properties(made["bus"]), _properties(made["file"])
         assert transient["Transient"] == "yes" and from_file["Transient"] == "no"
         assert from_file["UnitFileState"] == "enabled"
+        # Once any reload has the manager read default.target's wants again, the target orders itself
+        # after what it wants: Before=default.target, which only an enabled file can have.
+        from_file["Before"] = " ".join(unit for unit in from_file["Before"].split() if unit != "default.target")
         assert {k: v for k, v in from_file.items() if k not in _FILE_ONLY} == \
             {k: v for k, v in transient.items() if k not in _FILE_ONLY}
     finally:

@@ -85,7 +85,7 @@ SPECS = {
     "always restarting, never giving up": (
         MissionSpec(command="sleep 30", cwd="/tmp", restart=RestartPolicy("always", backoff=1, backoff_max=8)), {}),
     "a session under its wrapper, with a watchdog": (
-        MissionSpec(command="bash -i", cwd="/tmp", type="session", activity_timeout=1), {}),
+        MissionSpec(command="bash -i", cwd="/tmp", type="session", activity_timeout=60), {}),
     "bound to services, after its setup": (
         MissionSpec(command="sleep 30", cwd="/tmp"),
         {"BindsTo": "{p}-svc-a.service {p}-svc-b.service", "Requires": "{p}-setup.service",
