@@ -235,13 +235,49 @@ def _claude_session(host: Host) -> str | None:
     return str(reply["session_id"])
 
 
-def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
+WEB_CONTRACT = "services:\n  web:\n    command: exec python3 -m http.server $PORT --bind 127.0.0.1\n    port: 8000\n"
+
+
+def _worktree_task(host: Host) -> dict[str, Any]:
+    """A persisted task in a worktree of dev's repository, with a leased port and a service of its own
+    (a command service: the rig's image has no Podman)."""
+    script = ("mkdir -p proj && cd proj && git init -q && cat > .overmind.yml && git add .overmind.yml && "
+              "git -c user.name=dev -c user.email=dev@rig commit -qm contract")
+    host.exec(["sh", "-c", script], user="dev", input_text=WEB_CONTRACT)
+    om(host, "run", "--name", "wt", "--worktree", "--cwd", "/home/dev/proj", "--persist",
+       "echo $WEB_PORT >> ports.txt; exec sleep 600")
+    return info(host, "wt")
+
+
+def _web_answers(host: Host, port: int) -> bool:
+    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/', timeout=2)"
+    return host.user("python3", "-c", probe, check=False).returncode == 0
+
+
+def _came_back(host: Host, boots: int, worktree: dict[str, Any]) -> None:
+    """What every boot must give back: the persisted missions running (their boot counted), the
+    worktree task in the same worktree with the same ports and its service answering; what a person
+    stopped stays stopped, what was not persisted stays lost."""
+    for name in ("kept", "wt"):
+        must(lambda: info(host, name)["status"] == "running" and info(host, name)["boots"] == boots, 60,  # noqa: B023
+             f"{name} running again after boot {boots}")
+    after = info(host, "wt")
+    assert (after["worktree"]["path"], after["ports"]) == (worktree["worktree"]["path"], worktree["ports"])
+    assert must(lambda: _web_answers(host, worktree["ports"]["WEB_PORT"]), 30, "the worktree's service answering")
+    assert [service["state"] for service in after["services"]] == ["active"]
+    assert info(host, "stopped")["status"] == "stopped"
+    assert (info(host, "at-reboot")["status"], info(host, "at-reboot")["reason"]) == ("lost", "at reboot")
+
+
+def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_a_row(host: Host) -> None:
     session_id = _claude_session(host)
     assert session_id is not None or not agent_volumes()  # the claude CLI is mounted wherever it is installed
     om(host, "run", "--name", "at-reboot", "sleep 600")
     om(host, "run", "--name", "kept", "--persist", "echo run of kept; exec sleep 600")
     om(host, "run", "--name", "stopped", "--persist", "exec sleep 600")
     om(host, "stop", "stopped")
+    worktree = _worktree_task(host)
+    assert must(lambda: _web_answers(host, worktree["ports"]["WEB_PORT"]), 30, "the worktree's service answering")
     runs = next(r for r in omj(host, "rituals") if r["name"] == "tick")["runs"]
     host.reboot()
     rituals = {r["name"]: r for r in omj(host, "rituals")}
@@ -251,11 +287,11 @@ def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
     assert "hello from dev" in om(host, "logs", "hello").stdout
     assert "tick as dev" in om(host, "ritual", "logs", "tick", "--runs", str(runs + 1)).stdout
     # a transient unit ends with the boot it ran in; a persisted one comes back, unless a person stopped it
-    assert (info(host, "at-reboot")["status"], info(host, "at-reboot")["reason"]) == ("lost", "at reboot")
-    must(lambda: info(host, "kept")["status"] == "running", 60, "the persisted mission running again")
-    assert info(host, "kept")["boots"] == 1 and "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
+    _came_back(host, 1, worktree)
+    assert "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
     assert om(host, "logs", "kept").stdout.count("run of kept") == 2
-    assert info(host, "stopped")["status"] == "stopped"
+    ports = host.user("cat", f"{worktree['worktree']['path']}/ports.txt").stdout.split()
+    assert ports == [str(worktree["ports"]["WEB_PORT"])] * 2  # the task ran again, from the start, same port
     if session_id is not None:  # the session resumed its conversation: the API is sent the turns before the reboot
         _fake_api(host, "/var/tmp/fake-after.log")
         must(lambda: info(host, "chat")["status_text"] == "waiting for input", 90, "the session resumed")
@@ -264,3 +300,9 @@ def test_rituals_the_store_and_logs_survive_a_reboot(host: Host) -> None:
         assert _histories(host, "/var/tmp/fake-after.log")[-1] == [
             "the release is on friday", "note it down", "when is the release"]
         assert info(host, "chat")["boots"] == 1
+    for boots in (2, 3):  # reboots in a row keep the same state
+        host.reboot()
+        _came_back(host, boots, worktree)
+        if session_id is not None:
+            must(lambda: info(host, "chat")["status_text"] == "waiting for input", 90, "the session resumed again")
+            assert (info(host, "chat")["boots"], info(host, "chat")["session_id"]) == (boots, session_id)
