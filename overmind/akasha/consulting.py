@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from overmind.akasha.feeding import memory_enabled
@@ -30,18 +31,20 @@ _MCP_ENV = ("OVERMIND_STATE_DIR", "OVERMIND_UNIT_PREFIX", "OVERMIND_MISSION_ID",
             "OVERMIND_AKASHA_URL", "OVERMIND_AKASHA_TOKEN", "XDG_RUNTIME_DIR")
 
 
-def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
+def prepare_agent(mission: Mission, options: AgentOptions, say: Callable[[str], None],
+                  resuming: bool = False) -> AgentOptions:
     """The agent's options with memory added: consulted memories in the system prompt and the MCP
     server (claude, codex, gemini); the options unchanged with --no-memory, without Akasha, or if anything fails:
-    memory never keeps an agent from starting."""
+    memory never keeps an agent from starting. `resuming` a conversation, it is told what its
+    start was told (kept beside its run records), without asking the memory service again."""
     try:
-        return _prepare(mission, options, say)
+        return _prepare(mission, options, say, resuming)
     except Exception as exc:  # noqa: BLE001 - one line in the journal, and the agent starts as asked
         say(f"[memory] not consulted: {type(exc).__name__}: {exc}")
         return options
 
 
-def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]) -> AgentOptions:
+def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None], resuming: bool) -> AgentOptions:
     from overmind.akasha import client
 
     if not _takes_memory(mission.provider) or not memory_enabled(mission) or not client.installed():
@@ -53,6 +56,27 @@ def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]
     prompt = mission.command.strip()
     if not prompt:
         return options
+    kept = _kept(mission)
+    # A conversation going on keeps the system prompt it began with, and a boot resuming many
+    # sessions does not wait for the memory service to start and embed each of their prompts.
+    block = kept.read_text(encoding="utf-8") if resuming and kept.exists() else _consult(mission, prompt, scope, say)
+    if block is None:
+        return options
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(block, encoding="utf-8")
+    except OSError as error:  # the next start asks the service again
+        say(f"[memory] consulted memories not kept: {error.strerror or error}")
+    if not block:
+        return options
+    combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
+    return replace(options, append_system_prompt=combined)
+
+
+def _consult(mission: Mission, prompt: str, scope: str, say: Callable[[str], None]) -> str | None:
+    """The prompt block of the memories relevant to the prompt ("" if none); None if the memory
+    service could not answer."""
+    from overmind.akasha import client
     from overmind.akasha.ranking import RELEVANT
     from overmind.akasha.views import prompt_block
 
@@ -61,16 +85,21 @@ def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]
                                 scopes=list(dict.fromkeys([scope, GLOBAL])))
     except OvermindError as error:  # the agent starts all the same
         say(f"[memory] not consulted: {error.message}")
-        return options
+        return None
     hits = [hit for hit in answer["hits"] if hit["score"] >= RELEVANT]
     if not hits:
-        return options
-    block = prompt_block(hits)
+        return ""
     _note_consulted(mission, [hit["id"] for hit in hits], say)
     say(f"[memory] consulted {len(hits)} memor{'y' if len(hits) == 1 else 'ies'}: "
         + ", ".join(hit["id"] for hit in hits))
-    combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
-    return replace(options, append_system_prompt=combined)
+    return prompt_block(hits)
+
+
+def _kept(mission: Mission) -> Path:
+    from overmind.paths import state_dir
+    from overmind.store.runs import runs_dir
+
+    return runs_dir(state_dir()) / f"{mission.id}.consulted"
 
 
 def _note_consulted(mission: Mission, ids: list[str], say: Callable[[str], None]) -> None:

@@ -183,5 +183,5 @@ def stop_requested(state: Path, mission_ids: list[str]) -> None:
 
 def forget(state: Path, mission_id: str) -> None:
     """A collected mission's files go (its lines in the log were read long ago)."""
-    for suffix in ("ended", "stop", "boots", "manager", "done"):
+    for suffix in ("ended", "stop", "boots", "manager", "done", "failed", "consulted"):
         (runs_dir(state) / f"{mission_id}.{suffix}").unlink(missing_ok=True)

@@ -50,8 +50,8 @@ class AgentSession(MissionWrapper):
         self.journal = JournalWriter(log_identifier(mission.unit))
         from overmind.akasha.consulting import prepare_agent
 
-        self.options = prepare_agent(mission, self.options, self.journal.write)
         recorded = store.session_id(mission.id)
+        self.options = prepare_agent(mission, self.options, self.journal.write, resuming=recorded is not None)
         self.session_id = recorded or self.options.session_id
         self.resume = self.session_id is not None  # the conversation exists: continue it
         self.retry_fresh = False  # after a terminal that may never have started the conversation

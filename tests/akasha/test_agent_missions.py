@@ -61,6 +61,23 @@ def test_a_mission_is_told_the_relevant_memories_and_remembers_its_result(claude
     assert "[memory] remembering 1 memory of this run" in om.logs(name)
 
 
+def test_a_resumed_session_is_told_what_its_start_was_told_without_asking_the_memory_again(
+        claude: Claude, name: str, repo: str) -> None:
+    om = claude.om
+    relevant = "The staging database is reset every night at 02:00 UTC; never keep test data there."
+    memory = json.loads(om("akasha", "remember", relevant, "--scope", repo, "--json").stdout)["memory"]
+    claude.run(name, "Plan where to keep the staging test data", session=True)
+    assert claude.answer(name, "go on")["text"] == "echo: go on"
+    assert relevant in claude.fake.systems[-1]
+    om("akasha", "forget", memory["id"])  # what the service would answer now differs
+    om("restart", name)  # the conversation is resumed by a new CLI process
+    must(lambda: om.info(name)["status_text"] == "waiting for input", 60, "the session back")
+    assert claude.answer(name, "and then")["text"] == "echo: and then"
+    assert relevant in claude.fake.systems[-1]  # the same system prompt as the conversation began with
+    assert len([line for line in om.logs(name) if line.startswith("[memory] consulted 1 memory: ")]) == 1
+    om("stop", name)
+
+
 def test_an_agent_teaches_the_memory_through_its_mcp_tools(claude: Claude, name: str, repo: str) -> None:
     lesson = "Database migrations must be reversible; write the down step first."
     claude.fake.on("teach", tool=("mcp__akasha__remember", {"text": lesson, "kind": "decision"}))
