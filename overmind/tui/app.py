@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 FLUSH_S = 0.03  # changes arriving within this are shown in one redraw
 RESOURCES_S = 2.0  # how often the running missions' memory and CPU are read again (cgroupfs only)
+EXIT_GRACE_S = 5.0  # after SIGTERM or SIGHUP, the process ends by then however the exit went
 COSTS_S = 2.0  # after an agent's change, read what agents spent at most this often
 
 
@@ -74,7 +75,7 @@ class Nexus(App[None]):
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGHUP):  # leave the terminal as it was found
-            loop.add_signal_handler(signum, self.exit)
+            loop.add_signal_handler(signum, self._exit_on_signal, signum)
         from overmind.tui.screens.missions import Missions
 
         self.push_screen(Missions())
@@ -83,6 +84,18 @@ class Nexus(App[None]):
         self.run_worker(self._follow(), name="feed", exit_on_error=False)
         self.run_worker(self._read_host(), name="host", exit_on_error=False)
         self.set_interval(RESOURCES_S, self._reread_running)
+
+    def _exit_on_signal(self, signum: int) -> None:
+        """Exit as `q` does; and if that has not ended the process a few seconds later, end it
+        anyway: a terminal that went away (SIGHUP) can leave Textual's output thread waiting on
+        writes that will never be read, and a TUI must not outlive its terminal."""
+        import os
+        import threading
+
+        deadline = threading.Timer(EXIT_GRACE_S, os._exit, (128 + signum,))
+        deadline.daemon = True  # an exit in time is not held up by it
+        deadline.start()
+        self.exit()
 
     async def _read_host(self) -> None:
         from overmind.control.host import context
