@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import cleanup, environment, overmind_argv
-from benchmarks.sessions import CLAUDE, _claude_env
+from benchmarks.sessions import CLAUDE, claude_env
 
 ROUNDS = 10
 NAME = "bench-permissions"
@@ -168,7 +168,7 @@ def main() -> None:
     fake = FakeAnthropic().start()
     env = environment()
     try:
-        env, home, cwd = _claude_env(env, fake.url)
+        env, home, cwd = claude_env(env, fake.url)
         for n in range(ROUNDS):
             for which in ("round", "direct"):
                 fake.on(f"permit {which}{n}", tool=("Bash", {"command": f"touch {which}{n}", "description": "t"}))

@@ -25,7 +25,7 @@ ROUNDS = 15
 CLAUDE = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "claude"
 
 
-def _claude_env(env: dict[str, str], url: str) -> tuple[dict[str, str], str, str]:
+def claude_env(env: dict[str, str], url: str) -> tuple[dict[str, str], str, str]:
     home, cwd = tempfile.mkdtemp(prefix="om-bench-home-"), tempfile.mkdtemp(prefix="om-bench-work-")
     config = {"hasCompletedOnboarding": True, "customApiKeyResponses": {"approved": ["x"], "rejected": []}}
     Path(home, ".claude.json").write_text(json.dumps(config))
@@ -115,7 +115,7 @@ def main() -> None:
     fake = FakeAnthropic().start()
     env = environment()
     try:
-        env, home, cwd = _claude_env(env, fake.url)
+        env, home, cwd = claude_env(env, fake.url)
         direct = statistics.median(direct_round_trips(env, home, cwd))
         via_socket, via_process, mission_id = overmind_round_trips(env, home, cwd)
         socket_ms, process_ms = statistics.median(via_socket), statistics.median(via_process)
