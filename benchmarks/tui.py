@@ -109,7 +109,7 @@ async def _change_to_row(ids: list[str], units: list[str]) -> list[float]:
             await asyncio.to_thread(subprocess.run, ["systemctl", "--user", "stop", unit], capture_output=True)
             deadline = time.monotonic() + 10
             while "stopped" not in str(table.get_cell(mission_id, "status")):
-                assert time.monotonic() < deadline, "the row never changed"
+                assert time.monotonic() < deadline, f"the row never changed: {table.get_cell(mission_id, 'status')!s}"
                 await asyncio.sleep(0.002)
             shown = time.time()
             # From the first signal about the unit after the stop was asked for: an upper bound,
