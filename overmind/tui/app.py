@@ -196,8 +196,10 @@ class Nexus(App[None]):
     async def _reread(self, running: list[View]) -> None:
         from overmind.control.usage import refresh
 
-        for view in await self.attempt(refresh, running) or []:
-            if view.id in self.views:
+        for read, view in zip(running, await self.attempt(refresh, running) or [], strict=False):
+            # Only over the view it was read from: a change the feed told meanwhile (the mission
+            # ended) is newer than this reading, which must not put the old status back.
+            if self.views.get(view.id) is read:
                 self.views[view.id] = view
                 if self._dirty is not None:
                     self._dirty.add(view.id)

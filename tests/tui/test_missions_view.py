@@ -112,3 +112,39 @@ def test_an_unknown_command_names_the_nearest_alias_and_logs_follow_new_lines(om
             assert isinstance(app.screen, Missions)
 
     _run(scenario())
+
+
+def test_a_usage_reading_that_returns_after_the_mission_ended_does_not_put_its_old_status_back(
+        om: Overmind, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from overmind.control import usage
+    from overmind.tui import app as tui_app
+
+    monkeypatch.setattr(tui_app, "RESOURCES_S", 3600)  # only the reading below, none of the app's own
+    started = om.run("sleep 300", "--name", name)
+    release, reading = threading.Event(), threading.Event()
+    real_refresh = usage.refresh
+
+    def slow_refresh(shown: list[object]) -> list[object]:  # cgroupfs read while the mission ends
+        fresh = real_refresh(shown)  # type: ignore[arg-type]
+        reading.set()
+        release.wait(30)
+        return fresh  # type: ignore[return-value]
+
+    async def scenario() -> None:
+        async with nexus() as (app, pilot):
+            await until(pilot, lambda: app.live.is_set() and table_rows(app).get(started["id"]), what="the row, live")
+            monkeypatch.setattr(usage, "refresh", slow_refresh)
+            app._reread_running()
+            await until(pilot, reading.is_set, what="the reading under way")
+            await asyncio.to_thread(om, "stop", name)
+            await until(pilot, lambda: app.views[started["id"]].status.state == "stopped", what="the feed's stop")
+            release.set()
+            await until(pilot, lambda: not any(w.group == "reread" and w.is_running for w in app.workers),
+                        what="the reading taken in")
+            await until(pilot, lambda: not app._flush_pending, what="the rows redrawn")
+            assert app.views[started["id"]].status.state == "stopped"
+            assert "stopped" in table_rows(app)[started["id"]]
+
+    _run(scenario())
