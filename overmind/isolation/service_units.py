@@ -9,10 +9,10 @@ restarts through it, which would recreate a database container (and lose its dat
 a crashed agent comes back.
 
 Containers: `Type=notify` with `--sdnotify=conmon` (ready when the container runs), `--cgroups=split`
-(the container stays in the unit's cgroup: its limits apply and a SIGKILL of the unit leaves
-nothing behind), `KillMode=mixed`, `Delegate=yes`, `--log-driver=passthrough` (the container's
-output goes straight to the journal under the unit's name), `ExecStop=` removes the container
-gracefully and `ExecStopPost=` removes what a crash left.
+where podman may make cgroups (the container stays in the unit's cgroup: its limits apply and a
+SIGKILL of the unit leaves nothing behind; see `cgroups_mode`), `KillMode=mixed`, `Delegate=yes`,
+`--log-driver=passthrough` (the container's output goes straight to the journal under the unit's
+name), `ExecStop=` removes the container gracefully and `ExecStopPost=` removes what a crash left.
 
 Every command line here is plain words; what comes from `.overmind.yml` travels in the unit's
 environment (see unit_exec for why).
@@ -75,11 +75,22 @@ def _common(unit: str, description: str, env: Mapping[str, str], props: dict[str
     base = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
     args = [f"--unit={unit}", f"--description={description}", f"--working-directory={path}"]
     args += [f"--property={key}={value}" for key, value in props.items()]
-    if container:  # podman's --cgroups=split must not move the user manager (see unit_exec)
+    if container and cgroups_mode() == "split":  # it must not move the user manager (see unit_exec)
         env = {**env, unit_exec.OWN_CGROUP: unit}
     argv, env = unit_exec.launched(argv, {**base, **env}, always=container)
     args += [f"--setenv={key}={value}" for key, value in env.items()]
     return [*args, "--", *argv]
+
+
+def cgroups_mode(euid: int | None = None, unified: bool | None = None) -> str:
+    """podman's `--cgroups=` for a container's unit. A user's own (rootless) podman can make no
+    cgroup on a cgroup-v1 or hybrid host, where only root may write the controllers' trees: `split`
+    fails every start there ("mkdir /sys/fs/cgroup/pids/libpod_parent: read-only file system").
+    `disabled` leaves the container's processes in the unit's own cgroup, where systemd still
+    tracks and kills them; only root, or anyone on a cgroup2 host, gets `split`."""
+    euid = os.geteuid() if euid is None else euid
+    unified = os.path.exists("/sys/fs/cgroup/cgroup.controllers") if unified is None else unified
+    return "split" if euid == 0 or unified else "disabled"
 
 
 def _restart(service: Service) -> dict[str, str]:
@@ -127,8 +138,9 @@ def docker_unit_args(worktree: str, repo: str, path: str, service: Service, env:
     # --pull=never: an image removed since `run` checked fails the start at once; a pull would
     # race the readiness timeout (or hang without a registry).
     run = [podman_path, "run", "--detach", "--rm", "--replace", "--init", "--pull=never", "--sdnotify=conmon",
-           "--cgroups=split", "--log-driver=passthrough", f"--name={container}", f"--label={LABEL}.worktree={worktree}",
-           f"--label={LABEL}.service={service.name}", f"--label={LABEL}.prefix={names.unit_prefix()}"]
+           f"--cgroups={cgroups_mode()}", "--log-driver=passthrough", f"--name={container}",
+           f"--label={LABEL}.worktree={worktree}", f"--label={LABEL}.service={service.name}",
+           f"--label={LABEL}.prefix={names.unit_prefix()}"]
     if service.network == "host-loopback":  # slirp4netns: the host's 127.0.0.1 is 10.0.2.2 inside
         run.append("--network=slirp4netns:allow_host_loopback=true")
     if host_port is not None and service.port is not None:
