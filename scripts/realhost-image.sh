@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the real-host test rig's base image: a Debian 12 root file system where systemd is PID 1,
 # with a normal user `dev` (uid 1000, lingering, so user@1000.service starts at boot) and a user
-# `nolinger` (uid 1001, without). Prints the image's name.
+# `nolinger` (uid 1001, without), and Podman for `dev` (rootless, as a user's own containers run;
+# the container that runs it needs the options rig.py gives a `nested_podman` host). Prints the
+# image's name.
 #
 # Cached twice: debootstrap's .debs in $CACHE/debs, and the imported image, tagged with a hash of
 # this script, so a warm call only asks podman whether that tag exists. Safe over a killed earlier
@@ -50,6 +52,10 @@ debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE/debs" \
 }
 
 chroot "$rootfs" /bin/sh -es <<'SETUP'
+# Podman for dev's own containers (debootstrap cannot configure its dependencies itself).
+{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    podman crun uidmap slirp4netns catatonit; } >/var/tmp/podman-install.log 2>&1 ||
+    { tail -n 20 /var/tmp/podman-install.log >&2; exit 1; }
 useradd --create-home --uid 1000 --shell /bin/bash dev
 useradd --create-home --uid 1001 --shell /bin/bash nolinger
 mkdir -p /var/lib/systemd/linger /var/log/journal
@@ -58,6 +64,11 @@ echo omrig-host >/etc/hostname
 # The container has no network and no console: nothing should wait for either.
 systemctl mask systemd-networkd-wait-online.service getty@tty1.service console-getty.service \
     systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer >/dev/null 2>&1
+# Podman's system services are not used (dev's podman runs rootless, as its own processes).
+systemctl mask podman.service podman.socket podman-restart.service podman-auto-update.service \
+    podman-auto-update.timer >/dev/null 2>&1
+# Rootless networking (slirp4netns) opens /dev/net/tun, which podman passes in as root's only.
+echo 'z /dev/net/tun 0666 - - -' >/etc/tmpfiles.d/omrig-tun.conf
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 SETUP

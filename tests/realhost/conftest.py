@@ -61,8 +61,8 @@ def deb() -> Path:
     return ROOT / _built([str(ROOT / "scripts" / "build-deb.sh"), "--if-changed"], "make deb").splitlines()[-1]
 
 
-def _host(role: str, rig_image: str, volumes: tuple[str, ...] = ()) -> Iterator[Host]:
-    host = Host(f"{PREFIX}{os.getpid()}-{role}", rig_image, volumes=volumes)
+def _host(role: str, rig_image: str, volumes: tuple[str, ...] = (), nested_podman: bool = False) -> Iterator[Host]:
+    host = Host(f"{PREFIX}{os.getpid()}-{role}", rig_image, volumes=volumes, nested_podman=nested_podman)
     host.remove()  # a leftover of this very pid (a recycled one) is ours as well
     try:
         yield host.boot()
@@ -81,8 +81,9 @@ def agent_volumes() -> tuple[str, ...]:
 
 @pytest.fixture(scope="module")
 def host(rig_image: str, deb: Path) -> Iterator[Host]:
-    """A systemd host with the .deb installed: the Debian user's path (one per test module)."""
-    for booted in _host("deb", rig_image, volumes=agent_volumes()):
+    """A systemd host with the .deb installed: the Debian user's path (one per test module). dev
+    runs Podman containers there (a worktree's service)."""
+    for booted in _host("deb", rig_image, volumes=agent_volumes(), nested_podman=True):
         booted.copy_in(deb, "/tmp/overmind.deb")
         booted.root("dpkg", "-i", "/tmp/overmind.deb")
         yield booted

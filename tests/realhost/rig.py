@@ -84,6 +84,13 @@ def image() -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
+# What a user's rootless Podman inside the container needs (tried one by one here): newuidmap may
+# map the user's subordinate ids only with CAP_SYS_ADMIN; each container mounts a fresh /proc,
+# which the kernel refuses while paths of the outer /proc are masked; slirp4netns needs a tun
+# device (the image's tmpfiles rule opens it to dev).
+NESTED_PODMAN = ("--cap-add=SYS_ADMIN", "--security-opt=unmask=ALL", "--device=/dev/net/tun")
+
+
 @dataclass
 class Host:
     """One systemd-as-PID-1 container."""
@@ -93,11 +100,13 @@ class Host:
     env: dict[str, str] = field(default_factory=dict)
     network: str = "none"  # or a private network of the rig's (see Network)
     volumes: tuple[str, ...] = ()  # podman -v arguments
+    nested_podman: bool = False  # dev runs containers of its own inside (see NESTED_PODMAN)
 
     def boot(self) -> Host:
         mounts = [arg for volume in self.volumes for arg in ("-v", volume)]
+        nested = NESTED_PODMAN if self.nested_podman else ()
         podman("run", "-d", "--name", self.name, "--hostname", self.name.split("-", 2)[-1], "--network", self.network,
-               "--systemd", "always", "--stop-timeout", "30", *cgroup_options(), *mounts,
+               "--systemd", "always", "--stop-timeout", "30", *cgroup_options(), *mounts, *nested,
                "-v", "/var/log/journal",  # podman mounts a tmpfs there otherwise: the journal must survive a reboot
                self.image, "/sbin/init")
         self.wait_booted()

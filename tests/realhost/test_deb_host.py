@@ -7,10 +7,12 @@ reboot comes last and checks what must survive it."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from tests.helpers import must
+from tests.isolation.images import REPOSITORY, image
 from tests.realhost.conftest import agent_volumes
 from tests.realhost.rig import ROOT, Host, podman
 
@@ -235,18 +237,37 @@ def _claude_session(host: Host) -> str | None:
     return str(reply["session_id"])
 
 
-WEB_CONTRACT = "services:\n  web:\n    command: exec python3 -m http.server $PORT --bind 127.0.0.1\n    port: 8000\n"
+BOX_COMMAND = ["sh", "-c", "echo box > /www/index.html; exec httpd -f -p 8080 -h /www"]
+
+
+def _box_image(host: Host) -> str:
+    """The tests' busybox image (tests/isolation/images.py), loaded into dev's own Podman: no registry."""
+    name = image(["httpd", "-f", "-p", "8080", "-h", "/www"])
+    with tempfile.TemporaryDirectory() as folder:
+        archive = Path(folder) / "box.tar"
+        podman("save", "--quiet", "--output", str(archive), name)
+        host.copy_in(archive, "/var/tmp/box.tar")
+    host.root("chmod", "644", "/var/tmp/box.tar")
+    host.user("podman", "load", "--quiet", "--input", "/var/tmp/box.tar", timeout=120)
+    return name
 
 
 def _worktree_task(host: Host) -> dict[str, Any]:
-    """A persisted task in a worktree of dev's repository, with a leased port and a service of its own
-    (a command service: the rig's image has no Podman)."""
+    """A persisted task in a worktree of dev's repository, with leased ports and two services of its
+    own: a command and a container on dev's rootless Podman."""
+    contract = ("services:\n  web:\n    command: exec python3 -m http.server $PORT --bind 127.0.0.1\n"
+                f"    port: 8000\n  box:\n    docker: {_box_image(host)}\n    port: 8080\n"
+                f"    command: {json.dumps(BOX_COMMAND)}\n")
     script = ("mkdir -p proj && cd proj && git init -q && cat > .overmind.yml && git add .overmind.yml && "
               "git -c user.name=dev -c user.email=dev@rig commit -qm contract")
-    host.exec(["sh", "-c", script], user="dev", input_text=WEB_CONTRACT)
+    host.exec(["sh", "-c", script], user="dev", input_text=contract)
     om(host, "run", "--name", "wt", "--worktree", "--cwd", "/home/dev/proj", "--persist",
-       "echo $WEB_PORT >> ports.txt; exec sleep 600")
+       "echo $WEB_PORT $BOX_PORT >> ports.txt; exec sleep 600")
     return info(host, "wt")
+
+
+def _services_answer(host: Host, worktree: dict[str, Any]) -> bool:
+    return _web_answers(host, worktree["ports"]["WEB_PORT"]) and _web_answers(host, worktree["ports"]["BOX_PORT"])
 
 
 def _web_answers(host: Host, port: int) -> bool:
@@ -263,8 +284,11 @@ def _came_back(host: Host, boots: int, worktree: dict[str, Any]) -> None:
              f"{name} running again after boot {boots}")
     after = info(host, "wt")
     assert (after["worktree"]["path"], after["ports"]) == (worktree["worktree"]["path"], worktree["ports"])
-    assert must(lambda: _web_answers(host, worktree["ports"]["WEB_PORT"]), 30, "the worktree's service answering")
-    assert [service["state"] for service in after["services"]] == ["active"]
+    assert must(lambda: _services_answer(host, worktree), 60, "the worktree's services answering")
+    assert sorted((service["name"], service["state"]) for service in after["services"]) == [
+        ("box", "active"), ("web", "active")]
+    running = host.user("podman", "ps", "--format", "{{.Image}}").stdout.split()  # dev's own, rootless
+    assert [name.split(":")[0] for name in running] == [REPOSITORY]
     assert info(host, "stopped")["status"] == "stopped"
     assert (info(host, "at-reboot")["status"], info(host, "at-reboot")["reason"]) == ("lost", "at reboot")
 
@@ -277,7 +301,7 @@ def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_
     om(host, "run", "--name", "stopped", "--persist", "exec sleep 600")
     om(host, "stop", "stopped")
     worktree = _worktree_task(host)
-    assert must(lambda: _web_answers(host, worktree["ports"]["WEB_PORT"]), 30, "the worktree's service answering")
+    assert must(lambda: _services_answer(host, worktree), 60, "the worktree's services answering")
     runs = next(r for r in omj(host, "rituals") if r["name"] == "tick")["runs"]
     host.reboot()
     rituals = {r["name"]: r for r in omj(host, "rituals")}
@@ -290,8 +314,8 @@ def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_
     _came_back(host, 1, worktree)
     assert "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
     assert om(host, "logs", "kept").stdout.count("run of kept") == 2
-    ports = host.user("cat", f"{worktree['worktree']['path']}/ports.txt").stdout.split()
-    assert ports == [str(worktree["ports"]["WEB_PORT"])] * 2  # the task ran again, from the start, same port
+    ports = host.user("cat", f"{worktree['worktree']['path']}/ports.txt").stdout.splitlines()
+    assert ports == [f"{worktree['ports']['WEB_PORT']} {worktree['ports']['BOX_PORT']}"] * 2  # ran again, same ports
     if session_id is not None:  # the session resumed its conversation: the API is sent the turns before the reboot
         _fake_api(host, "/var/tmp/fake-after.log")
         must(lambda: info(host, "chat")["status_text"] == "waiting for input", 90, "the session resumed")
