@@ -50,5 +50,6 @@ def cleanup(env: dict[str, str]) -> None:
     pattern = f"{env['OVERMIND_UNIT_PREFIX']}@*.service"
     for action in (["stop", pattern], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
-    # collected: the unit files of persisted missions (sessions are, by default) go with them
-    subprocess.run(overmind_argv("gc"), env=env, capture_output=True)
+    # collected: the unit files of persisted missions (sessions are, by default) go with them.
+    # --everywhere: a bare gc forgets only the missions of the repository it runs in.
+    subprocess.run(overmind_argv("gc", "--everywhere"), env=env, capture_output=True)
