@@ -59,14 +59,12 @@ def _prepare(mission: Mission, options: AgentOptions, say: Callable[[str], None]
     kept = _kept(mission)
     # A conversation going on keeps the system prompt it began with, and a boot resuming many
     # sessions does not wait for the memory service to start and embed each of their prompts.
-    block = kept.read_text(encoding="utf-8") if resuming and kept.exists() else _consult(mission, prompt, scope, say)
-    if block is None:
-        return options
-    try:
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_text(block, encoding="utf-8")
-    except OSError as error:  # the next start asks the service again
-        say(f"[memory] consulted memories not kept: {error.strerror or error}")
+    if resuming and kept.exists():
+        block: str | None = kept.read_text(encoding="utf-8")
+    else:
+        block = _consult(mission, prompt, scope, say)
+        if block is not None:
+            _keep(kept, block, say)
     if not block:
         return options
     combined = f"{options.append_system_prompt}\n\n{block}" if options.append_system_prompt else block
@@ -93,6 +91,14 @@ def _consult(mission: Mission, prompt: str, scope: str, say: Callable[[str], Non
     say(f"[memory] consulted {len(hits)} memor{'y' if len(hits) == 1 else 'ies'}: "
         + ", ".join(hit["id"] for hit in hits))
     return prompt_block(hits)
+
+
+def _keep(kept: Path, block: str, say: Callable[[str], None]) -> None:
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_text(block, encoding="utf-8")
+    except OSError as error:  # the next start asks the service again
+        say(f"[memory] consulted memories not kept: {error.strerror or error}")
 
 
 def _kept(mission: Mission) -> Path:
