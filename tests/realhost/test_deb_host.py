@@ -270,15 +270,38 @@ def _services_answer(host: Host, worktree: dict[str, Any]) -> bool:
     return _web_answers(host, worktree["ports"]["WEB_PORT"]) and _web_answers(host, worktree["ports"]["BOX_PORT"])
 
 
-def _web_answers(host: Host, port: int) -> bool:
-    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}/', timeout=2)"
+def _web_answers(host: Host, port: int, path: str = "/", token: str = "") -> bool:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    probe = (f"import urllib.request; urllib.request.urlopen(urllib.request.Request("
+             f"'http://127.0.0.1:{port}{path}', headers={headers!r}), timeout=10)")
     return host.user("python3", "-c", probe, check=False).returncode == 0
 
 
-def _came_back(host: Host, boots: int, worktree: dict[str, Any]) -> None:
+DASHBOARD_PORT = 8790
+
+
+def _installed_units(host: Host) -> str:
+    """The dashboard's socket and the notify service, installed once (their units are enabled
+    files); returns the dashboard's token."""
+    token = str(omj(host, "dashboard", "install", "--port", str(DASHBOARD_PORT))["token_url"].split("token=")[1])
+    om(host, "notify", "add", "rig", "--command", "cat >> /home/dev/notices.jsonl", "--on", "crashed",
+       "--missions", "boom-*")
+    return token
+
+
+def _installed_units_came_back(host: Host, boots: int, token: str) -> None:
+    assert must(lambda: _web_answers(host, DASHBOARD_PORT, "/api/v1/counts", token), 60, "the dashboard answering")
+    om(host, "run", "--name", f"boom-{boots}", "exit 3")
+    must(lambda: f"boom-{boots}" in host.user("cat", "/home/dev/notices.jsonl", check=False).stdout, 60,
+         f"boom-{boots}'s crash notified")
+
+
+def _came_back(host: Host, boots: int, worktree: dict[str, Any], token: str) -> None:
     """What every boot must give back: the persisted missions running (their boot counted), the
-    worktree task in the same worktree with the same ports and its service answering; what a person
-    stopped stays stopped, what was not persisted stays lost."""
+    worktree task in the same worktree with the same ports and its services answering, the
+    dashboard's socket and the notify service; what a person stopped stays stopped, what was not
+    persisted stays lost."""
+    _installed_units_came_back(host, boots, token)
     for name in ("kept", "wt"):
         must(lambda: info(host, name)["status"] == "running" and info(host, name)["boots"] == boots, 60,  # noqa: B023
              f"{name} running again after boot {boots}")
@@ -301,6 +324,7 @@ def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_
     om(host, "run", "--name", "stopped", "--persist", "exec sleep 600")
     om(host, "stop", "stopped")
     worktree = _worktree_task(host)
+    token = _installed_units(host)
     assert must(lambda: _services_answer(host, worktree), 60, "the worktree's services answering")
     runs = next(r for r in omj(host, "rituals") if r["name"] == "tick")["runs"]
     host.reboot()
@@ -311,7 +335,7 @@ def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_
     assert "hello from dev" in om(host, "logs", "hello").stdout
     assert "tick as dev" in om(host, "ritual", "logs", "tick", "--runs", str(runs + 1)).stdout
     # a transient unit ends with the boot it ran in; a persisted one comes back, unless a person stopped it
-    _came_back(host, 1, worktree)
+    _came_back(host, 1, worktree, token)
     assert "--- restarted by boot #1 ---" in om(host, "logs", "kept").stdout
     assert om(host, "logs", "kept").stdout.count("run of kept") == 2
     ports = host.user("cat", f"{worktree['worktree']['path']}/ports.txt").stdout.splitlines()
@@ -326,7 +350,7 @@ def test_rituals_the_store_logs_and_persisted_missions_survive_three_reboots_in_
         assert info(host, "chat")["boots"] == 1
     for boots in (2, 3):  # reboots in a row keep the same state
         host.reboot()
-        _came_back(host, boots, worktree)
+        _came_back(host, boots, worktree, token)
         if session_id is not None:
             must(lambda: info(host, "chat")["status_text"] == "waiting for input", 90, "the session resumed again")
             assert (info(host, "chat")["boots"], info(host, "chat")["session_id"]) == (boots, session_id)
