@@ -51,5 +51,5 @@ def cleanup(env: dict[str, str]) -> None:
     for action in (["stop", pattern], ["reset-failed", pattern]):
         subprocess.run(["systemctl", "--user", *action], env=env, capture_output=True)
     # collected: the unit files of persisted missions (sessions are, by default) go with them.
-    # --everywhere: a bare gc forgets only the missions of the repository it runs in.
-    subprocess.run(overmind_argv("gc", "--everywhere"), env=env, capture_output=True)
+    # --all: a bare gc forgets only the missions of the repository it runs in.
+    subprocess.run(overmind_argv("gc", "--all"), env=env, capture_output=True, check=True)
