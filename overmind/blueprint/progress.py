@@ -126,6 +126,14 @@ class BlueprintView(NamedTuple):
             return None
         return max((m.finished_at for m in self.members if m.finished_at is not None), default=None)
 
+    @property
+    def persisted(self) -> bool:
+        return any(m.mission.persisted for m in self.members)
+
+    @property
+    def boots(self) -> int:
+        return max((m.boots for m in self.members), default=0)
+
     def to_json(self) -> dict[str, Any]:
         """The same fields as a mission's (docs/json.md), plus the file and each agent's state."""
         b = self.blueprint
@@ -137,8 +145,7 @@ class BlueprintView(NamedTuple):
             "memory_bytes": self.memory, "cpu_s": rounded(self.cpu_seconds), "os_pid": None, "unit": b.slice,
             "cgroup": None, "command": self.command_line, "cwd": b.cwd, "parent": None, "limits": {},
             "status_text": self.activity, "session_id": None, "created_at": b.created_at, "started_at": None,
-            "finished_at": self.finished_at, "persist": any(m.mission.persisted for m in self.members),
-            "on_boot": "run", "boots": max((m.boots for m in self.members), default=0),
+            "finished_at": self.finished_at, "persist": self.persisted, "on_boot": "run", "boots": self.boots,
             **NO_ENVIRONMENT, **NO_PERMISSIONS,
             "file": b.file,
             "applied_at": b.applied_at,

@@ -83,16 +83,20 @@ def ps(show_all: bool, tree: bool, children: str | None, hosts: str | None, as_j
         click.echo("no missions (start one with: overmind run 'COMMAND')")
         return
     # What agents are doing (their STATUS=), in its own column when any of them says; where they
-    # work (worktree and ports) when any of them has a worktree.
+    # work (worktree and ports) when any of them has a worktree; how many boots started each
+    # persisted one again when any is persisted (a dash: a reboot loses it).
     activity = any(row.view.activity for row in rows)
     places = {row.view.id: _place(row.view) for row in rows}
     isolated = any(place != ("-", "-") for place in places.values())
-    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", "UPTIME", "MEM", "CPU", *(["ACTIVITY"] * activity),
-               *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
-    table = [(v.id, row.lead + v.name, v.type, v.status.label, str(v.restarts), fmt.duration(v.uptime),
+    persisted = any(row.view.persisted for row in rows)
+    headers = ("ID", "NAME", "TYPE", "STATUS", "RESTARTS", *(["BOOTS"] * persisted), "UPTIME", "MEM", "CPU",
+               *(["ACTIVITY"] * activity), *(["WORKTREE", "PORTS"] * isolated), "COMMAND")
+    table = [(v.id, row.lead + v.name, v.type, v.status.label, str(v.restarts),
+              *([str(v.boots) if v.persisted else "-"] * persisted), fmt.duration(v.uptime),
               fmt.size(v.memory), fmt.cpu(v.cpu_seconds), *([_activity(v)] * activity),
               *(places[v.id] if isolated else ()), v.command_line) for row in rows for v in (row.view,)]
-    shrinkable = [1, 3, *([8] if activity else []), *([8 + activity] if isolated else [])]
+    after = 8 + persisted  # the first column after CPU
+    shrinkable = [1, 3, *([after] if activity else []), *([after + activity] if isolated else [])]
     click.echo(fmt.table(headers, table, shrinkable=shrinkable))
 
 

@@ -95,6 +95,10 @@ class MissionView(NamedTuple):
         return max(self._int("NRestarts") or 0, self.mission.exit_count - ended_now)
 
     @property
+    def persisted(self) -> bool:
+        return self.mission.persisted
+
+    @property
     def boots(self) -> int:
         """How many boots started a persisted mission again (its run hook counts them)."""
         if not self.mission.persisted:

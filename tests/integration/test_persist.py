@@ -131,6 +131,19 @@ def test_stop_and_gc_remove_a_persisted_missions_unit_file_and_nothing_else(om: 
     assert not files[1].exists() and not persist.wants_link(ended["unit"]).is_symlink()
 
 
+def test_ps_counts_the_boots_of_a_persisted_mission_and_shows_a_dash_for_one_a_reboot_loses(om: Overmind,
+                                                                                           name: str) -> None:
+    persisted = om.run("exec sleep 600", "--name", f"{name}-p", "--persist")
+    transient = om.run("exec sleep 600", "--name", f"{name}-t")
+    try:
+        header, *lines = om.wide("ps").splitlines()
+        boots = header.split().index("BOOTS")
+        cells = {line.split()[1]: line.split()[boots] for line in lines}
+        assert (cells[f"{name}-p"], cells[f"{name}-t"]) == ("0", "-")
+    finally:
+        om("stop", persisted["id"], transient["id"])
+
+
 def test_a_mission_persisted_to_be_skipped_at_boot_has_its_file_but_is_not_enabled(om: Overmind, name: str) -> None:
     mission = om.run("exec sleep 600", "--name", name, "--persist", "--on-boot", "skip")
     try:
