@@ -78,12 +78,15 @@ def test_a_persisted_unit_file_loads_as_the_transient_unit_of_the_same_spec(pref
 def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lost_at_reboot(om: Overmind,
                                                                                           name: str) -> None:
     kept = om.run("echo run of $OVERMIND_MISSION_NAME; exec sleep 600", "--name", f"{name}-kept", "--persist")
+    child = om.run("exec sleep 600", "--name", f"{name}-child", "--parent", kept["id"], "--persist")
     lost = om.run("exec sleep 600", "--name", f"{name}-lost")
     stopped = om.run("exec sleep 600", "--name", f"{name}-stopped", "--persist")
     done = om.run("echo finished by itself", "--name", f"{name}-done", "--persist")
     skipped = om.run("exec sleep 600", "--name", f"{name}-skip", "--persist", "--on-boot", "skip")
     assert om.info(kept["id"])["persist"] is True and om.info(lost["id"])["persist"] is False
-    must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, lost, stopped, skipped)), what="all four running")
+    must(lambda: all(om.info(m["id"])["os_pid"] for m in (kept, child, lost, stopped, skipped)), what="all running")
+    nest = om.unit_property(child["unit"], "Slice")  # the slice of kept's children
+    assert kept["id"] in nest
     om("stop", stopped["id"])
     must(lambda: om.status(done["id"]) == "stopped", what="the task to finish")
     try:
@@ -93,6 +96,8 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
             must(lambda: om.status(kept["id"]) == "running" and om.info(kept["id"])["os_pid"] not in pids,
                  timeout=30, what="the persisted mission running again")
             pids.append(om.info(kept["id"])["os_pid"])
+            must(lambda: om.status(child["id"]) == "running", timeout=30, what="the child running again")
+            assert om.info(child["id"])["parent"] == kept["id"] and om.unit_property(child["unit"], "Slice") == nest
             # Any overmind command run while the host is down boots it again (another test run's
             # may, on a shared machine): that is a boot too, so count at least one per reboot.
             assert om.info(kept["id"])["boots"] >= boot
@@ -111,7 +116,7 @@ def test_a_persisted_mission_comes_back_at_every_boot_and_one_that_was_not_is_lo
         must(lambda: om.status(lost["id"]) == "running" and om.status(skipped["id"]) == "running",
              what="the lost and the interrupted mission running again")
     finally:
-        om("stop", kept["id"], lost["id"], skipped["id"], check=False)
+        om("stop", kept["id"], child["id"], lost["id"], skipped["id"], check=False)
         om("gc", check=False)
     assert not persist.unit_path(kept["unit"]).exists() and not persist.wants_link(kept["unit"]).is_symlink()
 
