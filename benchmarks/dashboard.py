@@ -164,17 +164,23 @@ async def log_latencies(session: Any, base: str, env: dict[str, str], fifo: Path
 async def journalctl_latencies(env: dict[str, str], fifo: Path) -> list[float]:
     """The same, read by journalctl --follow itself: what journald's own reader takes."""
     identifier = f"SYSLOG_IDENTIFIER={env['OVERMIND_UNIT_PREFIX']}@logger"
+    # --since, not --lines=0: a journalctl still opening a large journal when the first line is
+    # written would skip it (and this would wait for it forever).
     reader = await asyncio.create_subprocess_exec(
-        "journalctl", "--follow", "--lines=0", "--output=json", identifier, env=env, stdout=asyncio.subprocess.PIPE)
+        "journalctl", "--follow", f"--since=@{time.time():.6f}", "--output=json", identifier, env=env,
+        stdout=asyncio.subprocess.PIPE)
     assert reader.stdout is not None
     latencies = []
-    await asyncio.sleep(0.5)
     with fifo.open("a") as writer:
         for n in range(LINES):
             writer.write(f"raw {n}\n")
             writer.flush()
             while True:
-                record = json.loads(await reader.stdout.readline())
+                try:
+                    record = json.loads(await asyncio.wait_for(reader.stdout.readline(), 60))
+                except TimeoutError:
+                    reader.terminate()
+                    raise RuntimeError(f"journalctl --follow did not print 'raw {n}' within 60 s") from None
                 if record.get("MESSAGE") == f"raw {n}":
                     latencies.append((time.time() - int(record["__REALTIME_TIMESTAMP"]) / 1e6) * 1000)
                     break
